@@ -1,0 +1,61 @@
+// Parallel TCP connect probes: one non-blocking socket per target, one epoll loop, one deadline.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "decoders/common/expected.h"
+
+namespace midiag::tcp {
+
+enum class State { Open, Refused, Filtered, Unreachable, NoRoute };
+std::string_view to_string(State s);  // open|refused|filtered|unreachable|no_route
+
+enum class Role { Gateway, Public, Link, Redirect, Sweep, Custom };
+std::string_view to_string(Role r);  // gateway|public|link|redirect|sweep|custom
+
+struct Target {
+  std::string address;  // numeric IPv4/IPv6
+  std::uint16_t port = 0;
+  Role role = Role::Custom;
+};
+
+// What an ICMP error queued on the socket (IP_RECVERR) said, when one arrived.
+struct IcmpReport {
+  int type = -1;
+  int code = -1;
+  std::string reporter;  // address of the router/host that sent it
+};
+
+struct Result {
+  Target target;
+  State state = State::Filtered;
+  double rtt_ms = 0;  // time to SYN-ACK / RST / error; the full wait for Filtered
+  int error_number = 0;  // errno that decided the state (0 for open/filtered)
+  std::string detail;  // e.g. "connection refused (RST)", "ICMP 3/13 from 10.250.1.1"
+  IcmpReport icmp;
+};
+
+struct Options {
+  std::chrono::milliseconds timeout{3000};  // one deadline for the whole batch
+};
+
+// Probes every target at once. Results are in the order of `targets`. Raises RLIMIT_NOFILE to
+// what the batch needs (up to the hard limit); fails only if sockets cannot be had at all.
+Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
+                                        const Options& options);
+
+// "1433,5022,11000-11999" -> sorted unique ports. Errors name the bad element.
+Expected<std::vector<std::uint16_t>> parse_port_list(std::string_view text);
+
+// Summary of many probes on one address (spec §6 tcp_sweeps).
+struct SweepSummary {
+  std::string address;
+  std::uint16_t from = 0;
+  std::uint16_t to = 0;
+  int open = 0, refused = 0, filtered = 0, unreachable = 0, no_route = 0;
+};
+
+}  // namespace midiag::tcp
