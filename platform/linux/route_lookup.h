@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "decoders/common/expected.h"
 
@@ -26,5 +27,36 @@ struct RouteInfo {
 // (ENETUNREACH, EHOSTUNREACH...) is a RouteInfo with kind "no_route" and `error` set;
 // an Error means the lookup itself could not be made (bad address, netlink failure).
 Expected<RouteInfo> lookup_route(const std::string& destination);
+
+// One route as `ip route show table all` lists it; a multipath route gives one entry per nexthop.
+struct RouteEntry {
+  std::string destination;  // network address; all-zero address with prefix 0 for default
+  int prefix = 0;
+  std::string gateway;    // "" when directly connected
+  std::string interface;  // "" when none (e.g. unreachable)
+  std::string source;     // preferred source address, "" when unset
+  std::uint32_t table = 0;
+  std::uint32_t metric = 0;
+  std::string kind;      // unicast|local|broadcast|multicast|blackhole|unreachable|prohibit|...
+  std::string protocol;  // kernel|boot|static|dhcp|ra|... or the number
+  std::string scope;     // global|site|link|host|nowhere or the number
+};
+
+// One policy-routing rule as `ip rule show` lists it.
+struct RuleEntry {
+  std::uint32_t priority = 0;
+  std::string selector;     // full rule text, e.g. "from all lookup main"
+  std::uint32_t table = 0;  // 0 when the action is not a table lookup
+  std::string action;       // lookup|goto|nop|blackhole|unreachable|prohibit
+};
+
+// Every route of `family` (AF_INET or AF_INET6) in every table, routing-cache clones excluded.
+Expected<std::vector<RouteEntry>> dump_routes(int family);
+
+// Every policy rule of `family` (AF_INET or AF_INET6), in kernel (priority) order.
+Expected<std::vector<RuleEntry>> dump_rules(int family);
+
+// "local", "main", "default", or the number.
+std::string route_table_name(std::uint32_t table);
 
 }  // namespace midiag::platform

@@ -58,4 +58,14 @@ struct SweepSummary {
   int open = 0, refused = 0, filtered = 0, unreachable = 0, no_route = 0;
 };
 
+// One summary per address over the Sweep-role results, in order of first appearance.
+std::vector<SweepSummary> summarize_sweeps(const std::vector<Result>& results);
+
+// The state a finished connect() means, from its errno and the ICMP report queued with it (if
+// any). A report whose reporter is an IPv6 address is read as ICMPv6.
+State classify_error(int err, const IcmpReport& icmp);
+
+// The one-line Result::detail for the same inputs, e.g. "connection refused (RST)".
+std::string describe_error(int err, const IcmpReport& icmp);
+
 }  // namespace midiag::tcp
