@@ -1,0 +1,154 @@
+#include "platform/text/resolv_conf.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+namespace midiag::platform {
+namespace {
+
+constexpr std::size_t kMaxNameservers = 3;        // glibc MAXNS: later nameserver lines are ignored
+constexpr int kMaxTimeout = 30;                   // glibc RES_MAXRETRANS
+constexpr int kMaxAttempts = 5;                   // glibc RES_MAXRETRY
+constexpr std::size_t kMaxFileBytes = 64u << 20;  // ad-blocking hosts files run to megabytes
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    lines.push_back(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+  }
+  return lines;
+}
+
+std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  constexpr std::string_view kSpace = " \t\r\f\v";
+  for (auto start = line.find_first_not_of(kSpace); start != std::string_view::npos;
+       start = line.find_first_not_of(kSpace, start)) {
+    const auto stop = std::min(line.find_first_of(kSpace, start), line.size());
+    out.push_back(line.substr(start, stop - start));
+    start = stop;
+  }
+  return out;
+}
+
+std::string_view strip_comment(std::string_view line, std::string_view markers) {
+  return line.substr(0, std::min(line.find_first_of(markers), line.size()));
+}
+
+// Numeric IPv4/IPv6, optionally with a %scope (fe80::1%eth0), as both files allow.
+bool is_address(std::string_view text) {
+  const std::string addr(text.substr(0, std::min(text.find('%'), text.size())));
+  unsigned char buf[16];
+  return inet_pton(AF_INET, addr.c_str(), buf) == 1 || inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+}
+
+std::optional<int> option_value(std::string_view word, std::string_view key) {
+  if (word.substr(0, key.size()) != key) return std::nullopt;
+  const auto digits = word.substr(key.size());
+  int value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string canonical(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+Expected<std::string> read_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  auto reason = [&path] {
+    return make_error("cannot read " + path + ": " + std::generic_category().message(errno));
+  };
+  if (!f) return reason();
+  std::string text;
+  char buf[8192];
+  while (text.size() < kMaxFileBytes) {
+    const std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
+    text.append(buf, n);
+    if (n < sizeof buf) break;
+  }
+  if (std::ferror(f.get())) return reason();  // e.g. EISDIR: fopen succeeds on a directory
+  return text;
+}
+
+}  // namespace
+
+ResolvConf parse_resolv_conf(std::string_view text) {
+  ResolvConf conf;
+  for (auto line : split_lines(text)) {
+    const auto w = words(strip_comment(line, "#;"));
+    if (w.size() < 2) continue;  // blank, comment, or a keyword with nothing after it
+    if (w[0] == "nameserver") {
+      if (is_address(w[1]) && conf.nameservers.size() < kMaxNameservers) {
+        conf.nameservers.emplace_back(w[1]);
+      }
+    } else if (w[0] == "search" || w[0] == "domain") {
+      // The last search/domain line wins, as in glibc; "domain" is a one-entry search list.
+      conf.search.assign(w.begin() + 1, w[0] == "domain" ? w.begin() + 2 : w.end());
+    } else if (w[0] == "options") {
+      for (auto it = w.begin() + 1; it != w.end(); ++it) {
+        if (auto t = option_value(*it, "timeout:")) conf.timeout_s = std::clamp(*t, 1, kMaxTimeout);
+        if (auto a = option_value(*it, "attempts:"))
+          conf.attempts = std::clamp(*a, 1, kMaxAttempts);
+      }
+    }
+  }
+  return conf;
+}
+
+Expected<ResolvConf> load_resolv_conf(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_resolv_conf(*text);
+}
+
+std::vector<HostsEntry> parse_hosts(std::string_view text) {
+  std::vector<HostsEntry> entries;
+  int number = 0;
+  for (auto line : split_lines(text)) {
+    ++number;
+    const auto w = words(strip_comment(line, "#"));
+    if (w.size() < 2 || !is_address(w[0])) continue;  // glibc skips such lines too
+    HostsEntry e{std::string(w[0]), {w.begin() + 1, w.end()}, number};
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+Expected<std::vector<HostsEntry>> load_hosts(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_hosts(*text);
+}
+
+std::vector<HostsEntry> hosts_entries_for(const std::vector<HostsEntry>& hosts,
+                                          std::string_view host) {
+  const std::string want = canonical(host);
+  std::vector<HostsEntry> out;
+  for (const auto& e : hosts) {
+    if (std::any_of(e.names.begin(), e.names.end(),
+                    [&](const std::string& n) { return canonical(n) == want; })) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+}  // namespace midiag::platform
