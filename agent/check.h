@@ -1,0 +1,51 @@
+// `check`: gather the evidence for one target (DNS → routes → TCP) and explain it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "reports/report.h"
+
+namespace midiag::agent {
+
+struct CheckOptions {
+  reports::Target target;  // already parsed and classified
+  reports::Mode mode = reports::Mode::Client;
+  std::chrono::milliseconds timeout{3000};  // per phase: DNS, then TCP
+  std::vector<std::string> resolvers;  // --resolver, validated "IP[:port]"
+  std::vector<std::uint16_t> ports;  // --ports; empty = the endpoint's port
+  std::vector<net::ClassOverride> class_overrides;
+  std::string resolv_conf = "/etc/resolv.conf";
+  std::string hosts_file = "/etc/hosts";
+  bool resolv_conf_given = false;
+  bool hosts_file_given = false;
+};
+
+// Injected so reports are reproducible in tests.
+struct Clock {
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
+  std::function<std::string()> wall_iso8601;  // defaults to the UTC time now
+};
+
+// An Error means the check could not be run at all (bad configuration file: exit 2).
+struct CheckFailure {
+  int exit_code;
+  std::string message;
+};
+
+struct CheckOutcome {
+  bool ok = false;
+  reports::Report report;
+  CheckFailure failure{0, ""};
+};
+
+CheckOutcome run_check(const CheckOptions& options, const Clock& clock = {});
+
+// Validates a --resolver value: "IP", "IP:port", "[IPv6]:port".
+Expected<std::string> parse_resolver(std::string_view text);
+
+}  // namespace midiag::agent

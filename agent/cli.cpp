@@ -1,0 +1,226 @@
+#include "agent/cli.h"
+
+#include <algorithm>
+#include <array>
+#include <iostream>
+#include <optional>
+
+#include <boost/program_options.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/check.h"
+
+namespace po = boost::program_options;
+
+namespace midiag::agent {
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  std::string_view synopsis;
+  bool implemented;
+};
+
+constexpr std::array<Command, 7> kCommands = {{
+    {"check", "check <host>[:port] [options]   full diagnosis (default command)", true},
+    {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", false},
+    {"capture", "capture [--duration S] [--host H] watch the application's own attempts", false},
+    {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
+    {"watch", "watch --config FILE              scheduled probes", false},
+    {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", false},
+    {"demo", "demo                             diagnosis against the embedded simulated instance", false},
+}};
+
+void usage(std::ostream& o) {
+  o << "mi-diag " << MIDIAG_VERSION
+    << " — connectivity diagnosis for Azure SQL Managed Instance\n\nUsage:\n";
+  for (const auto& c : kCommands) o << "  mi-diag " << c.synopsis << (c.implemented ? "" : "  [not implemented yet]") << "\n";
+  o << "\n  mi-diag <command> --help   options and examples of one command\n"
+       "\nExit codes: 0 no problem, 1 problem found, 2 bad usage or input, 3 the tool could not run a check.\n";
+}
+
+struct CommonOptions {
+  std::string format = "text";
+  bool json = false;
+  bool verbose = false;
+  int timeout_ms = 3000;
+  std::vector<std::string> resolvers;
+  std::string ports;
+  std::string mode = "client";
+  std::string log_level = "warn";
+  std::vector<std::string> classify_as;
+  std::string resolv_conf;
+  std::string hosts_file;
+  std::string bundle;
+  bool no_capture = false;
+  bool no_login = false;
+};
+
+po::options_description check_options(CommonOptions& c) {
+  po::options_description d("check options");
+  d.add_options()
+      ("help,h", "show this help")
+      ("json", po::bool_switch(&c.json), "JSON report (schema mi-diag.report/1); same as --format json")
+      ("format", po::value(&c.format)->value_name("text|json|markdown"), "output format (default text)")
+      ("verbose,v", po::bool_switch(&c.verbose), "show evidence, remediation and the DNS/route/TCP tables")
+      ("timeout-ms", po::value(&c.timeout_ms)->value_name("MS"), "budget per phase (DNS, TCP), default 3000")
+      ("resolver", po::value(&c.resolvers)->value_name("IP[:port]")->composing(),
+       "also ask this DNS server (repeatable) and compare with the system resolver")
+      ("ports", po::value(&c.ports)->value_name("LIST"), "ports to probe, e.g. 1433,5022,11000-11999 (default: the endpoint's)")
+      ("mode", po::value(&c.mode)->value_name("client|link|failover-group"), "what the connection is for; link adds 5022")
+      ("classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
+       "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space privately")
+      ("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"), "system resolver configuration (default /etc/resolv.conf)")
+      ("hosts-file", po::value(&c.hosts_file)->value_name("FILE"), "hosts file to check for overrides (default /etc/hosts)")
+      ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
+      ("no-login", po::bool_switch(&c.no_login), "do not send LOGIN7")
+      ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a diagnostic bundle [not implemented yet]")
+      ("log-level", po::value(&c.log_level)->value_name("LEVEL"), "trace|debug|info|warn|error|off (stderr), default warn");
+  return d;
+}
+
+void check_help(std::ostream& o, const po::options_description& d) {
+  o << "Usage: mi-diag check <host>[:port] [options]\n\n"
+       "Diagnoses the path to a Managed Instance endpoint: name → DNS (every resolver) → route →\n"
+       "TCP, and names the cause of a failure with its evidence and fix.\n\n"
+    << d
+    << "\nExamples:\n"
+       "  mi-diag check mymi.abc123.database.windows.net\n"
+       "  mi-diag mymi.public.abc123.database.windows.net:3342 -v\n"
+       "  mi-diag check mymi.abc123.database.windows.net --resolver 168.63.129.16 --json\n"
+       "  mi-diag check 10.0.0.4 --ports 1433,5022,11000-11999 --mode link\n";
+}
+
+std::optional<spdlog::level::level_enum> parse_level(const std::string& s) {
+  static const std::array<std::pair<std::string_view, spdlog::level::level_enum>, 7> kLevels = {{
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+      {"warn", spdlog::level::warn}, {"warning", spdlog::level::warn}, {"error", spdlog::level::err},
+      {"off", spdlog::level::off}}};
+  for (const auto& [name, level] : kLevels)
+    if (s == name) return level;
+  return std::nullopt;
+}
+
+int usage_error(std::ostream& err, std::string_view cmd, const std::string& msg) {
+  err << "mi-diag " << cmd << ": " << msg << "\n(see 'mi-diag " << cmd << " --help')\n";
+  return kExitUsage;
+}
+
+int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool tty) {
+  CommonOptions c;
+  auto desc = check_options(c);
+  std::string target_text;
+  std::vector<std::string> extra;
+  po::options_description hidden;
+  hidden.add_options()("target", po::value(&target_text))("extra", po::value(&extra));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("target", 1).add("extra", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(err, "check", e.what());
+  }
+  if (vm.count("help")) {
+    check_help(out, desc);
+    return kExitOk;
+  }
+  if (target_text.empty()) return usage_error(err, "check", "no target given (e.g. mymi.abc123.database.windows.net)");
+  if (!extra.empty()) return usage_error(err, "check", "unexpected argument '" + extra.front() + "' (one target per check)");
+  if (c.json) c.format = "json";
+  if (c.format != "text" && c.format != "json" && c.format != "markdown")
+    return usage_error(err, "check", "bad --format '" + c.format + "' (text|json|markdown)");
+  auto level = parse_level(c.log_level);
+  if (!level) return usage_error(err, "check", "bad --log-level '" + c.log_level + "'");
+  spdlog::set_level(*level);
+  if (c.timeout_ms < 1 || c.timeout_ms > 600000)
+    return usage_error(err, "check", "bad --timeout-ms " + std::to_string(c.timeout_ms) + " (1-600000)");
+  if (!c.bundle.empty()) return usage_error(err, "check", "--bundle is not implemented yet");
+
+  CheckOptions opt;
+  auto target = reports::parse_target(target_text);
+  if (!target) return usage_error(err, "check", target.error().message);
+  opt.target = *target;
+  opt.timeout = std::chrono::milliseconds(c.timeout_ms);
+  if (c.mode == "client") opt.mode = reports::Mode::Client;
+  else if (c.mode == "link") opt.mode = reports::Mode::Link;
+  else if (c.mode == "failover-group") opt.mode = reports::Mode::FailoverGroup;
+  else return usage_error(err, "check", "bad --mode '" + c.mode + "' (client|link|failover-group)");
+  for (const auto& r : c.resolvers) {
+    auto v = parse_resolver(r);
+    if (!v) return usage_error(err, "check", v.error().message);
+    opt.resolvers.push_back(*v);
+  }
+  if (vm.count("ports")) {
+    auto ports = tcp::parse_port_list(c.ports);
+    if (!ports) return usage_error(err, "check", "bad --ports: " + ports.error().message);
+    opt.ports = *ports;
+  }
+  for (const auto& s : c.classify_as) {
+    auto o = net::parse_class_override(s);
+    if (!o) return usage_error(err, "check", "bad --classify-as: " + o.error().message);
+    opt.class_overrides.push_back(*o);
+  }
+  if (!c.resolv_conf.empty()) {
+    opt.resolv_conf = c.resolv_conf;
+    opt.resolv_conf_given = true;
+  }
+  if (!c.hosts_file.empty()) {
+    opt.hosts_file = c.hosts_file;
+    opt.hosts_file_given = true;
+  }
+
+  auto outcome = run_check(opt);
+  if (!outcome.ok) {
+    err << "mi-diag check: " << outcome.failure.message << "\n";
+    return outcome.failure.exit_code;
+  }
+  const auto& report = outcome.report;
+  if (c.format == "json") out << reports::render_json(report);
+  else if (c.format == "markdown") out << reports::render_markdown(report);
+  else out << reports::render_text(report, {c.verbose, tty});
+  out.flush();
+  return report.verdict == reports::Verdict::Fail ? kExitProblem : kExitOk;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool out_is_tty) {
+  if (args.empty()) {
+    usage(err);
+    return kExitUsage;
+  }
+  const std::string& first = args.front();
+  if (first == "--help" || first == "-h" || first == "help") {
+    usage(out);
+    return kExitOk;
+  }
+  if (first == "--version") {
+    out << "mi-diag " << MIDIAG_VERSION << "\n";
+    return kExitOk;
+  }
+  auto cmd = std::find_if(kCommands.begin(), kCommands.end(), [&](const Command& c) { return c.name == first; });
+  if (cmd == kCommands.end()) {
+    if (first.starts_with('-')) {
+      err << "mi-diag: a command or a target comes first, not '" << first << "'\n\n";
+      usage(err);
+      return kExitUsage;
+    }
+    return run_check_command(args, out, err, out_is_tty);  // `mi-diag <host>` means check
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (!cmd->implemented) {
+    bool help = std::find(rest.begin(), rest.end(), "--help") != rest.end();
+    (help ? out : err) << "mi-diag " << cmd->synopsis << "\nmi-diag " << cmd->name
+                       << ": not implemented yet\n";
+    return kExitUsage;
+  }
+  return run_check_command(rest, out, err, out_is_tty);
+}
+
+}  // namespace midiag::agent

@@ -1,0 +1,388 @@
+#include "reports/explain.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace midiag::reports {
+
+namespace {
+
+std::string ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", v);
+  return buf;
+}
+
+std::string describe_lookup(const dns::Lookup& l) {
+  std::string s = "dns[" + l.resolver + "] " + l.type + " " + l.name + " -> ";
+  if (l.status != dns::Status::Ok) {
+    s += std::string(dns::to_string(l.status));
+    if (!l.error.empty()) s += " (" + l.error + ")";
+  } else if (l.addresses.empty()) {
+    s += "no records";
+  } else {
+    for (size_t i = 0; i < l.addresses.size(); ++i) {
+      if (i) s += ", ";
+      s += l.addresses[i].address + " [" + std::string(net::to_string(l.addresses[i].cls)) +
+           ", ttl " + std::to_string(l.addresses[i].ttl) + "]";
+    }
+  }
+  for (const auto& c : l.cname_chain) s += " via CNAME " + c.name + " -> " + c.target;
+  return s + " in " + ms(l.elapsed_ms);
+}
+
+// How one resolver fared for the target name, across its A and AAAA lookups.
+enum class NameOutcome { Resolved, NoRecords, NxDomain, Failure, Unreachable };
+
+struct ResolverView {
+  std::string label;
+  NameOutcome outcome = NameOutcome::Unreachable;
+  std::vector<const dns::Lookup*> lookups;
+};
+
+std::vector<ResolverView> views_for_target(const Evidence& ev) {
+  std::vector<ResolverView> views;
+  for (const auto& l : ev.lookups) {
+    if (l.name != ev.target.host) continue;
+    auto it = std::find_if(views.begin(), views.end(),
+                           [&](const ResolverView& v) { return v.label == l.resolver; });
+    if (it == views.end()) it = views.insert(views.end(), ResolverView{l.resolver, {}, {}});
+    it->lookups.push_back(&l);
+  }
+  for (auto& v : views) {
+    bool any_addr = false, any_ok = false, any_nx = false, any_fail = false;
+    for (const auto* l : v.lookups) {
+      any_ok |= l->status == dns::Status::Ok;
+      any_addr |= l->status == dns::Status::Ok && !l->addresses.empty();
+      any_nx |= l->status == dns::Status::NxDomain;
+      any_fail |= l->status == dns::Status::ServFail || l->status == dns::Status::Refused ||
+                  (l->status == dns::Status::Error && !l->unreachable);
+    }
+    v.outcome = any_addr ? NameOutcome::Resolved
+                : any_nx ? NameOutcome::NxDomain
+                : any_fail ? NameOutcome::Failure
+                : any_ok ? NameOutcome::NoRecords
+                         : NameOutcome::Unreachable;
+  }
+  return views;
+}
+
+// The addresses applications on this host get: the hosts file if it names the target,
+// else the system resolver's answers.
+std::vector<std::string> application_addresses(const Evidence& ev) {
+  std::vector<std::string> out;
+  for (const auto& h : ev.hosts_entries) out.push_back(h.address);
+  if (!out.empty()) return out;
+  for (const auto& l : ev.lookups)
+    if (l.resolver == kSystemResolver && l.name == ev.target.host)
+      for (const auto& a : l.addresses) out.push_back(a.address);
+  return out;
+}
+
+net::AddressClass class_of(const Evidence& ev, const std::string& address) {
+  auto ip = net::parse_ip(address);
+  return ip ? net::classify(*ip, ev.class_overrides) : net::AddressClass::Reserved;
+}
+
+bool is_vnet_side(EndpointKind k) {
+  return k == EndpointKind::VnetLocal || k == EndpointKind::PrivateEndpoint ||
+         k == EndpointKind::FailoverListenerRw || k == EndpointKind::FailoverListenerRo;
+}
+
+std::string endpoint_words(EndpointKind k) {
+  switch (k) {
+    case EndpointKind::Public: return "the public endpoint";
+    case EndpointKind::VnetLocal: return "the VNet-local endpoint";
+    case EndpointKind::PrivateEndpoint: return "a private endpoint";
+    case EndpointKind::FailoverListenerRw: return "a failover-group read-write listener";
+    case EndpointKind::FailoverListenerRo: return "a failover-group read-only listener";
+    default: return "this endpoint";
+  }
+}
+
+}  // namespace
+
+std::string format_ports(std::vector<std::uint16_t> ports) {
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  std::string out;
+  for (size_t i = 0; i < ports.size();) {
+    size_t j = i;
+    while (j + 1 < ports.size() && ports[j + 1] == ports[j] + 1) ++j;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(ports[i]);
+    if (j > i) out += "-" + std::to_string(ports[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+std::vector<Finding> explain_target(const Evidence& ev) {
+  std::vector<Finding> out;
+  const auto& t = ev.target;
+  if (t.kind == EndpointKind::IpLiteral) {
+    out.push_back(make_finding(
+        Code::TargetIsIpLiteral, "Target " + t.host + " is an IP address, not the instance's name",
+        "Managed Instance's gateway and its TLS certificate work with the DNS name; an address "
+        "bypasses name-based routing, breaks certificate validation and changes without notice.",
+        {"input: " + t.input}));
+  }
+  auto want = expected_ports(t.kind);
+  if (!want.empty() && std::find(want.begin(), want.end(), t.port) == want.end()) {
+    out.push_back(make_finding(
+        Code::WrongPortForEndpoint,
+        "Port " + std::to_string(t.port) + " used with " + endpoint_words(t.kind) + ", which listens on " +
+            format_ports(want),
+        t.kind == EndpointKind::Public
+            ? "The public endpoint accepts connections on 3342 only; 1433 is the VNet-local port."
+            : "The VNet-local endpoint, private endpoints and listeners accept 1433; 3342 belongs "
+              "to the public endpoint (<mi>.public.<zone>...).",
+        {"input: " + t.input, "endpoint kind: " + std::string(to_string(t.kind))}));
+  }
+  return out;
+}
+
+std::vector<Finding> explain_dns(const Evidence& ev) {
+  std::vector<Finding> out;
+  if (!ev.dns_ran) return out;
+  const auto views = views_for_target(ev);
+  const bool hosts_decides = !ev.hosts_entries.empty();
+  bool system_resolved = false;
+  for (const auto& v : views)
+    if (v.label == kSystemResolver && v.outcome == NameOutcome::Resolved) system_resolved = true;
+
+  for (const auto& v : views) {
+    if (v.outcome == NameOutcome::Resolved) continue;
+    std::vector<std::string> evidence;
+    for (const auto* l : v.lookups) evidence.push_back(describe_lookup(*l));
+    const std::string who = v.label == kSystemResolver
+                                ? "the system resolver (" + std::to_string(ev.system_servers.size()) +
+                                      " server(s) in resolv.conf)"
+                                : "resolver " + v.label;
+    Finding f = [&] {
+      switch (v.outcome) {
+        case NameOutcome::NxDomain:
+          return make_finding(Code::DnsNameNotFound,
+                              ev.target.host + " does not exist according to " + who,
+                              "The resolver answered NXDOMAIN: no such name.", evidence);
+        case NameOutcome::NoRecords:
+          return make_finding(Code::DnsNameNotFound,
+                              ev.target.host + " has no A or AAAA record according to " + who,
+                              "The name exists but carries no address (NODATA).", evidence);
+        case NameOutcome::Failure:
+          return make_finding(Code::DnsServerFailure, who + " failed to resolve " + ev.target.host,
+                              "The server answered with an error (SERVFAIL/REFUSED) instead of "
+                              "an address.",
+                              evidence);
+        default:
+          return make_finding(Code::DnsResolverUnreachable,
+                              who + " did not answer for " + ev.target.host,
+                              "No DNS answer arrived before the timeout (or the server port was "
+                              "closed).",
+                              evidence);
+      }
+    }();
+    // Only the resolver applications use decides the verdict; the others are comparisons.
+    if (v.label != kSystemResolver && system_resolved) f.severity = Severity::Warning;
+    if (v.label == kSystemResolver && hosts_decides) {
+      f.severity = Severity::Warning;
+      f.detail += " Applications still get an address from the hosts file.";
+    }
+    if (ev.addresses.empty()) f.detail += " Nothing could be probed: there is no address to connect to.";
+    out.push_back(std::move(f));
+  }
+
+  if (hosts_decides) {
+    std::vector<std::string> evidence;
+    for (const auto& h : ev.hosts_entries)
+      evidence.push_back("hosts file line " + std::to_string(h.line) + ": " + h.address);
+    std::string dns_view;
+    for (const auto& l : ev.lookups)
+      if (l.resolver == kSystemResolver && l.name == ev.target.host)
+        for (const auto& a : l.addresses) dns_view += (dns_view.empty() ? "" : ", ") + a.address;
+    out.push_back(make_finding(
+        Code::DnsHostsFileOverride,
+        "The hosts file pins " + ev.target.host + " to " + ev.hosts_entries.front().address,
+        dns_view.empty() ? "DNS is not consulted for this name by applications on this host."
+                         : "DNS would answer " + dns_view + "; applications use the hosts file.",
+        evidence));
+  }
+
+  // Address-class rules judge what applications actually get.
+  const auto kind = ev.target.kind;
+  std::vector<std::string> wrong;
+  for (const auto& a : application_addresses(ev)) {
+    auto c = class_of(ev, a);
+    bool bad = is_vnet_side(kind) ? c == net::AddressClass::Public
+               : kind == EndpointKind::Public
+                   ? (c == net::AddressClass::Private || c == net::AddressClass::Cgnat ||
+                      c == net::AddressClass::Ula || c == net::AddressClass::LinkLocal)
+                   : false;
+    if (bad) wrong.push_back(a + " (" + std::string(net::to_string(c)) + ")");
+  }
+  if (!wrong.empty()) {
+    std::vector<std::string> evidence;
+    for (const auto& l : ev.lookups)
+      if (l.name == ev.target.host && l.status == dns::Status::Ok && !l.addresses.empty())
+        evidence.push_back(describe_lookup(l));
+    std::string list;
+    for (const auto& w : wrong) list += (list.empty() ? "" : ", ") + w;
+    if (is_vnet_side(kind)) {
+      out.push_back(make_finding(Code::DnsPublicAddressForVnetLocal,
+                                 ev.target.host + " resolved to public address " + list,
+                                 "A VNet-local name must resolve to the private address of the "
+                                 "instance's subnet (its internal load balancer).",
+                                 evidence));
+    } else {
+      out.push_back(make_finding(Code::DnsPrivateAddressForPublicEndpoint,
+                                 ev.target.host + " resolved to non-public address " + list,
+                                 "The public endpoint's name must resolve to a public address; "
+                                 "something on this host's DNS path overrides it.",
+                                 evidence));
+    }
+  }
+
+  // Disagreement: resolvers that answered (addresses or NXDOMAIN) must give the same set.
+  for (std::string type : {"A", "AAAA"}) {
+    std::map<std::set<std::string>, std::vector<std::string>> answers;
+    std::vector<std::string> evidence;
+    for (const auto& l : ev.lookups) {
+      if (l.name != ev.target.host || l.type != type) continue;
+      if (l.status != dns::Status::Ok && l.status != dns::Status::NxDomain) continue;
+      std::set<std::string> set;
+      for (const auto& a : l.addresses) set.insert(a.address);
+      if (l.status == dns::Status::NxDomain) set.insert("NXDOMAIN");
+      answers[set].push_back(l.resolver);
+      evidence.push_back(describe_lookup(l));
+    }
+    if (answers.size() > 1) {
+      std::string detail;
+      for (const auto& [set, who] : answers) {
+        std::string addrs, names;
+        for (const auto& a : set) addrs += (addrs.empty() ? "" : ", ") + a;
+        for (const auto& w : who) names += (names.empty() ? "" : ", ") + w;
+        detail += (detail.empty() ? "" : "; ") + names + " -> " + (addrs.empty() ? "no records" : addrs);
+      }
+      out.push_back(make_finding(Code::DnsResolversDisagree,
+                                 "Resolvers disagree on the " + type + " records of " + ev.target.host,
+                                 detail + ".", evidence));
+    }
+  }
+  return out;
+}
+
+std::vector<Finding> explain_routes(const Evidence& ev) {
+  std::vector<Finding> out;
+  for (const auto& r : ev.routes) {
+    if (r.kind != "no_route" && r.kind != "unreachable" && r.kind != "prohibit" &&
+        r.kind != "blackhole")
+      continue;
+    std::string how = r.kind == "no_route" ? "the kernel has no route (" + r.error + ")"
+                                           : "the matching route is of type " + r.kind;
+    out.push_back(make_finding(Code::RouteMissing, "No route from this host to " + r.destination,
+                               "Route lookup for " + r.destination + ": " + how + ".",
+                               {"route get " + r.destination + " -> " + r.kind +
+                                (r.error.empty() ? "" : " (" + r.error + ")")}));
+  }
+  return out;
+}
+
+std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier) {
+  std::vector<Finding> out;
+  auto find_earlier = [&](Code c) {
+    return std::any_of(earlier.begin(), earlier.end(), [c](const Finding& f) { return f.code == c; });
+  };
+  // Group failures by address and state so a 1,000-port sweep is one finding, not 1,000.
+  std::map<std::pair<std::string, tcp::State>, std::vector<const tcp::Result*>> groups;
+  std::set<std::uint16_t> open_ports;
+  for (const auto& r : ev.tcp) {
+    if (r.state == tcp::State::Open) open_ports.insert(r.target.port);
+    else groups[{r.target.address, r.state}].push_back(&r);
+  }
+  for (const auto& [key, results] : groups) {
+    const auto& [address, state] = key;
+    std::vector<std::uint16_t> ports;
+    std::vector<std::string> evidence;
+    for (const auto* r : results) {
+      ports.push_back(r->target.port);
+      if (evidence.size() < 8)
+        evidence.push_back("tcp " + address + ":" + std::to_string(r->target.port) + " [" +
+                           std::string(tcp::to_string(r->target.role)) + "] -> " +
+                           std::string(tcp::to_string(state)) + " after " + ms(r->rtt_ms) +
+                           (r->detail.empty() ? "" : ": " + r->detail));
+    }
+    if (results.size() > evidence.size())
+      evidence.push_back("... and " + std::to_string(results.size() - evidence.size()) +
+                         " more ports in the same state");
+    const std::string where = address + ":" + format_ports(ports);
+    const std::string what = results.size() == 1 ? where : address + " ports " + format_ports(ports) +
+                                                               " (" + std::to_string(results.size()) + ")";
+    const auto* first = results.front();
+    Finding f = [&] {
+      switch (state) {
+        case tcp::State::Filtered:
+          return make_finding(Code::TcpFiltered, what + ": no answer to SYN (silent drop)",
+                              "Nothing came back before the deadline: a firewall, NSG or NVA on "
+                              "the path drops the packets.",
+                              evidence);
+        case tcp::State::Refused:
+          return make_finding(Code::TcpRefused, what + ": connection refused (TCP RST)",
+                              "A TCP reset came back for the SYN.", evidence);
+        case tcp::State::Unreachable:
+          return make_finding(Code::IcmpUnreachable, what + ": " + first->detail,
+                              first->icmp.reporter.empty()
+                                  ? "The connection failed with a host-unreachable error."
+                                  : "Router " + first->icmp.reporter +
+                                        " reported the destination unreachable (ICMP type " +
+                                        std::to_string(first->icmp.type) + " code " +
+                                        std::to_string(first->icmp.code) + ").",
+                              evidence);
+        default:
+          return make_finding(Code::RouteMissing, what + ": no route to the network",
+                              first->detail.empty() ? "connect() failed: network unreachable."
+                                                    : first->detail,
+                              evidence);
+      }
+    }();
+    // The same address may already have a ROUTE_MISSING from the route lookup: one is enough.
+    if (f.code == Code::RouteMissing) {
+      bool dup = false;
+      for (const auto& e : earlier)
+        if (e.code == Code::RouteMissing && e.title.find(" " + address) != std::string::npos) dup = true;
+      if (dup) continue;
+    }
+    if (find_earlier(Code::WrongPortForEndpoint) &&
+        std::find(ports.begin(), ports.end(), ev.target.port) != ports.end())
+      f.caused_by = Code::WrongPortForEndpoint;
+    for (auto c : {Code::DnsPublicAddressForVnetLocal, Code::DnsPrivateAddressForPublicEndpoint,
+                   Code::DnsResolversDisagree, Code::DnsHostsFileOverride})
+      for (const auto& e : earlier)
+        if (!f.caused_by && e.code == c && e.title.find(address) != std::string::npos) f.caused_by = c;
+    // Another address answering on the same port means clients can still get through.
+    if (std::all_of(ports.begin(), ports.end(), [&](auto p) { return open_ports.count(p) > 0; }) &&
+        f.severity == Severity::Error) {
+      f.severity = Severity::Warning;
+      f.detail += " Another address of the target answers on the same port.";
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<Finding> explain(const Evidence& ev) {
+  std::vector<Finding> all = explain_target(ev);
+  for (auto& f : explain_dns(ev)) all.push_back(std::move(f));
+  for (auto& f : explain_routes(ev)) all.push_back(std::move(f));
+  for (auto& f : explain_tcp(ev, all)) all.push_back(std::move(f));
+  std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
+    auto key = [](const Finding& f) {
+      return std::tuple(f.caused_by.has_value(), f.severity, catalogue(f.code).rank);
+    };
+    return key(a) < key(b);
+  });
+  return all;
+}
+
+}  // namespace midiag::reports

@@ -1,0 +1,22 @@
+// Explain rules: evidence in, findings out, most causal first.
+#pragma once
+
+#include <vector>
+
+#include "reports/evidence.h"
+#include "reports/finding.h"
+
+namespace midiag::reports {
+
+std::vector<Finding> explain_target(const Evidence& ev);
+std::vector<Finding> explain_dns(const Evidence& ev);
+std::vector<Finding> explain_routes(const Evidence& ev);
+std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
+
+// All rules, merged and ordered: causes first, each effect tagged with what caused it.
+std::vector<Finding> explain(const Evidence& ev);
+
+// "1433", "11000-11999", "1433, 5022, 11000-11999".
+std::string format_ports(std::vector<std::uint16_t> ports);
+
+}  // namespace midiag::reports

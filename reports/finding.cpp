@@ -1,0 +1,155 @@
+#include "reports/finding.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace midiag::reports {
+
+namespace {
+
+constexpr std::string_view kDocConnectApp =
+    "spec §2; Connect your application to Azure SQL Managed Instance — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/connect-application-instance";
+constexpr std::string_view kDocConnTypes =
+    "spec §2; Connection types (proxy, redirect) — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/connection-types-overview";
+constexpr std::string_view kDocPublic =
+    "spec §2; Configure public endpoint — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/public-endpoint-configure";
+constexpr std::string_view kDocDns =
+    "spec §2; Configure a custom DNS for Azure SQL Managed Instance — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/custom-dns-configure";
+constexpr std::string_view kDocArch =
+    "spec §2; Connectivity architecture — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/connectivity-architecture-overview";
+
+// One row per code: the only place explanation text lives. Rank orders causes before effects.
+const std::vector<CatalogueEntry> kCatalogue = {
+    {Code::TargetIsIpLiteral, "TARGET_IS_IP_LITERAL", Severity::Warning,
+     "Connecting by IP address; Managed Instance needs its DNS name",
+     "Connect by the instance's DNS name (<mi>.<zone>.database.windows.net). The gateway routes "
+     "by name and the TLS certificate covers the name, not the address.",
+     kDocConnectApp, 10},
+    {Code::WrongPortForEndpoint, "WRONG_PORT_FOR_ENDPOINT", Severity::Error,
+     "Port does not fit the endpoint",
+     "Use port 3342 with the public endpoint (<mi>.public.<zone>...) and 1433 with the VNet-local "
+     "name, private endpoints and failover-group listeners.",
+     kDocPublic, 11},
+    {Code::DnsNameNotFound, "DNS_NAME_NOT_FOUND", Severity::Error, "The name does not exist (NXDOMAIN)",
+     "Check the spelling and the DNS zone of the instance. If a custom DNS server answers, make "
+     "sure it forwards public names to Azure DNS (168.63.129.16) and that no private DNS zone named "
+     "after a reserved name (database.windows.net, windows.net) hides the public record.",
+     kDocDns, 20},
+    {Code::DnsResolverUnreachable, "DNS_RESOLVER_UNREACHABLE", Severity::Error,
+     "No answer from the DNS resolver",
+     "Make sure the DNS server in resolv.conf (or the one given) is up and reachable on UDP and TCP "
+     "port 53 from this host (NSGs, firewalls, VPN routes).",
+     kDocDns, 21},
+    {Code::DnsServerFailure, "DNS_SERVER_FAILURE", Severity::Error,
+     "The DNS server failed or refused the query",
+     "The resolver answered SERVFAIL or REFUSED: check its forwarders (custom DNS must resolve "
+     "public records, e.g. by forwarding to 168.63.129.16) and whether it allows recursion for "
+     "this client.",
+     kDocDns, 22},
+    {Code::DnsHostsFileOverride, "DNS_HOSTS_FILE_OVERRIDE", Severity::Warning,
+     "A hosts-file entry decides the address",
+     "Remove the hosts-file entry for the instance name unless it is intended: it pins an address "
+     "that DNS no longer controls (failover, maintenance moves and private endpoints change it).",
+     kDocDns, 23},
+    {Code::DnsPublicAddressForVnetLocal, "DNS_PUBLIC_ADDRESS_FOR_VNET_LOCAL", Severity::Error,
+     "The VNet-local name resolved to a public address",
+     "The VNet-local name must resolve to the private address of the instance's subnet. Check "
+     "custom DNS forwarders, conditional forwarders and hosts files; to reach the instance from "
+     "the internet use the public endpoint <mi>.public.<zone>... on port 3342 instead.",
+     kDocDns, 24},
+    {Code::DnsPrivateAddressForPublicEndpoint, "DNS_PRIVATE_ADDRESS_FOR_PUBLIC_ENDPOINT",
+     Severity::Error, "The public endpoint's name resolved to a private address",
+     "The .public. name must resolve to a public address. A private DNS zone, conditional "
+     "forwarder or hosts entry is overriding it; remove the override or use the VNet-local name "
+     "from inside the network.",
+     kDocPublic, 25},
+    {Code::DnsResolversDisagree, "DNS_RESOLVERS_DISAGREE", Severity::Warning,
+     "Resolvers return different answers",
+     "Find out which resolver applications on this host use and why it differs (stale cache, a "
+     "private zone on one server, split-horizon forwarding); they must agree on the instance's "
+     "address.",
+     kDocDns, 26},
+    {Code::RouteMissing, "ROUTE_MISSING", Severity::Error, "No route to the address",
+     "Add a route to the instance's network: VPN clients need routes to every VNet involved "
+     "(point-to-site keeps them in routes.txt), peered hubs need gateway transit, and BGP route "
+     "propagation must be enabled on the route table.",
+     kDocArch, 30},
+    {Code::IcmpUnreachable, "ICMP_UNREACHABLE", Severity::Error,
+     "A router or firewall answered 'destination unreachable'",
+     "The ICMP message names the device that rejected the connection: check its rules (NSG, "
+     "firewall, NVA) for the port, or its routes for the network.",
+     kDocArch, 40},
+    {Code::TcpRefused, "TCP_REFUSED", Severity::Error, "Connection refused (TCP reset)",
+     "Something answered the SYN with a reset: the port is closed on that address or a firewall "
+     "rejects it. Check the address is the instance's and the port fits the endpoint.",
+     kDocConnTypes, 41},
+    {Code::TcpFiltered, "TCP_FILTERED", Severity::Error, "No answer to the connection attempt",
+     "The SYN was silently dropped on the way. Allow the port outbound from this host and inbound "
+     "on the instance's NSG (1433 VNet-local, 3342 public, 11000-11999 for redirect) and check "
+     "firewalls and NVAs in the path.",
+     kDocConnTypes, 42},
+};
+
+}  // namespace
+
+std::string_view to_string(Severity s) {
+  switch (s) {
+    case Severity::Error: return "error";
+    case Severity::Warning: return "warning";
+    case Severity::Info: return "info";
+  }
+  return "info";
+}
+
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::Ok: return "ok";
+    case Verdict::Warn: return "warn";
+    case Verdict::Fail: return "fail";
+  }
+  return "fail";
+}
+
+const std::vector<CatalogueEntry>& catalogue_entries() { return kCatalogue; }
+
+const CatalogueEntry& catalogue(Code code) {
+  auto it = std::find_if(kCatalogue.begin(), kCatalogue.end(),
+                         [code](const CatalogueEntry& e) { return e.code == code; });
+  if (it == kCatalogue.end()) throw std::logic_error("finding code missing from the catalogue");
+  return *it;
+}
+
+std::optional<Code> code_from_name(std::string_view name) {
+  for (const auto& e : kCatalogue)
+    if (e.name == name) return e.code;
+  return std::nullopt;
+}
+
+Finding make_finding(Code code, std::string title, std::string detail,
+                     std::vector<std::string> evidence) {
+  const auto& e = catalogue(code);
+  return Finding{code,
+                 e.severity,
+                 std::move(title),
+                 std::move(detail),
+                 std::move(evidence),
+                 std::string(e.remediation),
+                 std::string(e.reference),
+                 std::nullopt};
+}
+
+Verdict verdict_of(const std::vector<Finding>& findings) {
+  Verdict v = Verdict::Ok;
+  for (const auto& f : findings) {
+    if (f.severity == Severity::Error) return Verdict::Fail;
+    if (f.severity == Severity::Warning) v = Verdict::Warn;
+  }
+  return v;
+}
+
+}  // namespace midiag::reports

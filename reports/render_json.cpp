@@ -1,0 +1,126 @@
+#include <algorithm>
+
+#include "reports/explain.h"
+#include "reports/report.h"
+
+namespace midiag::reports {
+
+using nlohmann::json;
+
+std::string_view to_string(Mode m) {
+  switch (m) {
+    case Mode::Client: return "client";
+    case Mode::Link: return "link";
+    case Mode::FailoverGroup: return "failover-group";
+  }
+  return "client";
+}
+
+Report make_report(std::string tool_version, Evidence evidence) {
+  Report r{std::move(tool_version), std::move(evidence), {}, Verdict::Ok};
+  r.findings = explain(r.evidence);
+  r.verdict = verdict_of(r.findings);
+  return r;
+}
+
+namespace {
+
+// Sweep rows are summarised once a range is this long; short lists stay as rows.
+constexpr size_t kSweepRowsLimit = 16;
+
+json lookup_json(const dns::Lookup& l) {
+  json chain = json::array();
+  for (const auto& c : l.cname_chain) chain.push_back({{"name", c.name}, {"target", c.target}, {"ttl", c.ttl}});
+  json addrs = json::array();
+  for (const auto& a : l.addresses)
+    addrs.push_back({{"address", a.address}, {"ttl", a.ttl}, {"class", net::to_string(a.cls)}});
+  json j = {{"resolver", l.resolver}, {"name", l.name},          {"type", l.type},
+            {"status", dns::to_string(l.status)}, {"cname_chain", chain},
+            {"addresses", addrs},       {"elapsed_ms", l.elapsed_ms}};
+  if (!l.error.empty()) j["error"] = l.error;
+  return j;
+}
+
+json tcp_json(const tcp::Result& r) {
+  json j = {{"address", r.target.address},
+            {"port", r.target.port},
+            {"role", tcp::to_string(r.target.role)},
+            {"state", tcp::to_string(r.state)},
+            {"rtt_ms", r.rtt_ms},
+            {"detail", r.detail}};
+  if (r.error_number) j["errno"] = r.error_number;
+  if (r.icmp.type >= 0)
+    j["icmp"] = {{"type", r.icmp.type}, {"code", r.icmp.code}, {"reporter", r.icmp.reporter}};
+  return j;
+}
+
+}  // namespace
+
+json to_json(const Report& r) {
+  const auto& ev = r.evidence;
+  json findings = json::array();
+  for (const auto& f : r.findings) {
+    json j = {{"code", f.name()},         {"severity", to_string(f.severity)},
+              {"title", f.title},         {"detail", f.detail},
+              {"evidence", f.evidence},   {"remediation", f.remediation},
+              {"reference", f.reference}};
+    if (f.caused_by) j["caused_by"] = catalogue(*f.caused_by).name;
+    findings.push_back(std::move(j));
+  }
+  json doc = {
+      {"schema", kSchema},
+      {"tool", {{"name", "mi-diag"}, {"version", r.tool_version}}},
+      {"target",
+       {{"input", ev.target.input},
+        {"host", ev.target.host},
+        {"port", ev.target.port},
+        {"endpoint_kind", to_string(ev.target.kind)},
+        {"zone", ev.target.zone},
+        {"instance", ev.target.instance},
+        {"mode", to_string(ev.mode)}}},
+      {"started_at", ev.started_at},
+      {"duration_ms", ev.duration_ms},
+      {"verdict", to_string(r.verdict)},
+      {"findings", findings},
+  };
+  if (ev.dns_ran) {
+    json lookups = json::array();
+    for (const auto& l : ev.lookups) lookups.push_back(lookup_json(l));
+    json hosts = json::array();
+    for (const auto& h : ev.hosts_entries)
+      hosts.push_back({{"address", h.address}, {"names", h.names}, {"line", h.line}});
+    doc["dns"] = {{"lookups", lookups}, {"system_servers", ev.system_servers}, {"hosts_entries", hosts}};
+  }
+  doc["addresses"] = ev.addresses;
+  json routes = json::array();
+  for (const auto& rt : ev.routes) {
+    json j = {{"destination", rt.destination}, {"interface", rt.interface}, {"gateway", rt.gateway},
+              {"source", rt.source},           {"table", rt.table},         {"prefix", rt.prefix},
+              {"mtu", rt.mtu},                 {"kind", rt.kind}};
+    if (!rt.error.empty()) j["error"] = rt.error;
+    routes.push_back(std::move(j));
+  }
+  doc["routes"] = routes;
+
+  json rows = json::array();
+  std::vector<tcp::Result> sweep;
+  for (const auto& t : ev.tcp) (t.target.role == tcp::Role::Sweep ? sweep.push_back(t) : rows.push_back(tcp_json(t)));
+  json sweeps = json::array();
+  if (sweep.size() > kSweepRowsLimit) {
+    for (const auto& s : tcp::summarize_sweeps(sweep))
+      sweeps.push_back({{"address", s.address}, {"from", s.from}, {"to", s.to}, {"open", s.open},
+                        {"refused", s.refused}, {"filtered", s.filtered},
+                        {"unreachable", s.unreachable}, {"no_route", s.no_route}});
+  } else {
+    for (const auto& t : sweep) rows.push_back(tcp_json(t));
+  }
+  doc["tcp"] = rows;
+  doc["tcp_sweeps"] = sweeps;
+  doc["capture"] = {{"status", "off"}, {"packets", 0}};
+  doc["limitations"] = ev.limitations;
+  return doc;
+}
+
+std::string render_json(const Report& r) { return to_json(r).dump(2) + "\n"; }
+
+}  // namespace midiag::reports

@@ -1,0 +1,180 @@
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "reports/explain.h"
+#include "reports/report.h"
+
+namespace midiag::reports {
+
+namespace {
+
+struct Palette {
+  bool on;
+  std::string paint(std::string_view code, std::string_view s) const {
+    if (!on) return std::string(s);
+    return "\033[" + std::string(code) + "m" + std::string(s) + "\033[0m";
+  }
+  std::string red(std::string_view s) const { return paint("1;31", s); }
+  std::string yellow(std::string_view s) const { return paint("1;33", s); }
+  std::string green(std::string_view s) const { return paint("1;32", s); }
+  std::string dim(std::string_view s) const { return paint("2", s); }
+  std::string bold(std::string_view s) const { return paint("1", s); }
+};
+
+std::string fixed(double v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+std::string target_line(const Report& r) {
+  const auto& t = r.evidence.target;
+  std::string s = t.host + ":" + std::to_string(t.port) + "  (" + std::string(to_string(t.kind));
+  if (!t.zone.empty()) s += ", zone " + t.zone;
+  return s + ", " + fixed(r.evidence.duration_ms / 1000.0, 2) + " s)";
+}
+
+void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
+  const auto& ev = r.evidence;
+  if (!ev.dns_ran) return;
+  o << "\n" << p.bold("DNS") << "  (system servers:";
+  for (const auto& s : ev.system_servers) o << " " << s;
+  o << ")\n";
+  for (const auto& l : ev.lookups) {
+    o << "  " << pad(l.resolver, 18) << pad(l.type, 5) << l.name << " -> ";
+    if (l.status != dns::Status::Ok) {
+      o << dns::to_string(l.status) << (l.error.empty() ? "" : " (" + l.error + ")");
+    } else if (l.addresses.empty()) {
+      o << "no records";
+    }
+    for (size_t i = 0; i < l.addresses.size(); ++i)
+      o << (i ? ", " : "") << l.addresses[i].address << " [" << net::to_string(l.addresses[i].cls)
+        << ", ttl " << l.addresses[i].ttl << "]";
+    o << "  " << fixed(l.elapsed_ms, 1) << " ms\n";
+    for (const auto& c : l.cname_chain)
+      o << "  " << pad("", 23) << "CNAME " << c.name << " -> " << c.target << " (ttl " << c.ttl << ")\n";
+  }
+  for (const auto& h : ev.hosts_entries)
+    o << "  " << pad("hosts-file", 18) << "line " << h.line << ": " << h.address << "\n";
+}
+
+void route_section(std::ostringstream& o, const Report& r, const Palette& p) {
+  if (r.evidence.routes.empty()) return;
+  o << "\n" << p.bold("Routes") << "\n";
+  for (const auto& rt : r.evidence.routes) {
+    o << "  " << pad(rt.destination, 18) << rt.kind;
+    if (!rt.interface.empty()) o << " dev " << rt.interface;
+    if (!rt.gateway.empty()) o << " via " << rt.gateway;
+    if (!rt.source.empty()) o << " src " << rt.source;
+    if (rt.table) o << " table " << rt.table;
+    if (rt.mtu) o << " mtu " << rt.mtu;
+    if (!rt.error.empty()) o << " (" << rt.error << ")";
+    o << "\n";
+  }
+}
+
+void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
+  const auto& tcp = r.evidence.tcp;
+  if (tcp.empty()) return;
+  o << "\n" << p.bold("TCP") << "\n";
+  std::vector<tcp::Result> sweep;
+  for (const auto& t : tcp) {
+    if (t.target.role == tcp::Role::Sweep) {
+      sweep.push_back(t);
+      continue;
+    }
+    o << "  " << pad(t.target.address + ":" + std::to_string(t.target.port), 24)
+      << pad(std::string(tcp::to_string(t.target.role)), 9) << pad(std::string(tcp::to_string(t.state)), 12)
+      << fixed(t.rtt_ms, 1) << " ms" << (t.detail.empty() ? "" : "  " + t.detail) << "\n";
+  }
+  for (const auto& s : tcp::summarize_sweeps(sweep))
+    o << "  " << pad(s.address + ":" + std::to_string(s.from) + "-" + std::to_string(s.to), 24)
+      << pad("sweep", 9) << "open " << s.open << ", refused " << s.refused << ", filtered "
+      << s.filtered << ", unreachable " << s.unreachable << ", no route " << s.no_route << "\n";
+}
+
+}  // namespace
+
+std::string render_text(const Report& r, const TextOptions& opt) {
+  Palette p{opt.colour};
+  std::ostringstream o;
+  const auto verdict = r.verdict == Verdict::Ok     ? p.green("OK  ")
+                       : r.verdict == Verdict::Warn ? p.yellow("WARN")
+                                                    : p.red("FAIL");
+  o << verdict << "  " << target_line(r) << "\n";
+  if (r.findings.empty()) {
+    std::string reached;
+    for (const auto& t : r.evidence.tcp)
+      if (t.state == tcp::State::Open && t.target.role != tcp::Role::Sweep)
+        reached += (reached.empty() ? "" : ", ") + t.target.address + ":" + std::to_string(t.target.port) +
+                   " (" + fixed(t.rtt_ms, 1) + " ms)";
+    o << "  no problem found" << (reached.empty() ? "" : "; reached " + reached) << "\n";
+  }
+  for (const auto& f : r.findings) {
+    auto sev = f.severity == Severity::Error     ? p.red(pad("error", 8))
+               : f.severity == Severity::Warning ? p.yellow(pad("warning", 8))
+                                                 : pad("info", 8);
+    o << "  " << sev << pad(std::string(f.name()), 34) << f.title;
+    if (f.caused_by) o << p.dim(" (follows from " + std::string(catalogue(*f.caused_by).name) + ")");
+    o << "\n";
+    if (opt.verbose) {
+      o << "          " << f.detail << "\n";
+      for (const auto& e : f.evidence) o << "          " << p.dim("evidence: ") << e << "\n";
+      o << "          " << p.dim("fix: ") << f.remediation << "\n";
+      o << "          " << p.dim("see: ") << f.reference << "\n";
+    }
+  }
+  if (!r.findings.empty() && !opt.verbose) {
+    o << "\n" << p.bold("Fix: ") << r.findings.front().remediation << "\n";
+    o << p.dim("(-v shows the evidence; --json for machines)") << "\n";
+  }
+  if (opt.verbose) {
+    dns_section(o, r, p);
+    route_section(o, r, p);
+    tcp_section(o, r, p);
+  }
+  if (!r.evidence.limitations.empty()) {
+    o << "\n" << p.dim("Not seen in this run:") << "\n";
+    for (const auto& l : r.evidence.limitations) o << "  - " << l << "\n";
+  }
+  return o.str();
+}
+
+std::string render_markdown(const Report& r) {
+  std::ostringstream o;
+  const auto& t = r.evidence.target;
+  o << "# mi-diag report: `" << t.host << ":" << t.port << "`\n\n";
+  o << "**Verdict: " << to_string(r.verdict) << "** — endpoint kind `" << to_string(t.kind) << "`";
+  if (!t.zone.empty()) o << ", zone `" << t.zone << "`";
+  o << ", started " << r.evidence.started_at << ", took " << fixed(r.evidence.duration_ms, 0)
+    << " ms (mi-diag " << r.tool_version << ")\n\n";
+  if (r.findings.empty()) {
+    o << "No problem found.\n";
+  } else {
+    o << "| severity | code | finding |\n|---|---|---|\n";
+    for (const auto& f : r.findings) {
+      std::string title = f.title;
+      for (size_t i = 0; (i = title.find('|', i)) != std::string::npos; i += 2) title.replace(i, 1, "\\|");
+      o << "| " << to_string(f.severity) << " | `" << f.name() << "` | " << title << " |\n";
+    }
+    for (const auto& f : r.findings) {
+      o << "\n## " << f.name() << "\n\n" << f.detail << "\n";
+      if (f.caused_by) o << "\nFollows from `" << catalogue(*f.caused_by).name << "`.\n";
+      o << "\n**Evidence**\n\n";
+      for (const auto& e : f.evidence) o << "- `" << e << "`\n";
+      o << "\n**Fix:** " << f.remediation << "\n\n**Reference:** " << f.reference << "\n";
+    }
+  }
+  TextOptions plain{true, false};
+  std::string text = render_text(r, plain);
+  o << "\n<details><summary>Full evidence</summary>\n\n```\n" << text << "```\n</details>\n";
+  return o.str();
+}
+
+}  // namespace midiag::reports

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: install, build with warnings as errors, unit tests + the namespace lab,
+# then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/setup.sh
+jobs=$(nproc)
+
+echo "== build (warnings are errors)"
+cmake -S . -B build-ci -DMIDIAG_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-ci -j"$jobs"
+echo "== unit tests and lab"
+(cd build-ci && ctest --output-on-failure --timeout 900)
+
+echo "== ASan+UBSan build"
+cmake -S . -B build-asan -DMIDIAG_WERROR=ON -DMIDIAG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== unit tests under ASan+UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure --timeout 900 -E '^lab$')

@@ -1,0 +1,154 @@
+// The command line end to end, in-process: bad input is exit 2 with the bad value named;
+// a real check against a loopback listener produces a parseable report.
+#include "agent/cli.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using midiag::agent::run_cli;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+// A listening socket on 127.0.0.1 (kernel completes handshakes from the backlog).
+struct Listener {
+  int fd = -1;
+  std::uint16_t port = 0;
+  Listener() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd, 16);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~Listener() { close(fd); }
+};
+
+std::string temp_file(const std::string& content) {
+  char path[] = "/tmp/midiag-cli-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  std::ofstream(path) << content;
+  return path;
+}
+
+}  // namespace
+
+TEST(Cli, BadInputIsExit2NamingTheValue) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  } cases[] = {
+      {{"check", "mi..x.database.windows.net"}, "empty label"},
+      {{"check", "host:70000"}, "70000"},
+      {{"check", "10.0.0.1", "--ports", "0"}, "\"0\""},
+      {{"check", "10.0.0.1", "--ports", "70000"}, "70000"},
+      {{"check", "10.0.0.1", "--ports", "5-3"}, "5-3"},
+      {{"check", "10.0.0.1", "--ports", "abc"}, "abc"},
+      {{"check", "x.example.com", "--resolver", "not-an-ip"}, "not-an-ip"},
+      {{"check", "x.example.com", "--resolver", "10.0.0.1:99999"}, "10.0.0.1:99999"},
+      {{"check", "x.example.com", "--format", "xml"}, "xml"},
+      {{"check", "x.example.com", "--mode", "sideways"}, "sideways"},
+      {{"check", "x.example.com", "--timeout-ms", "0"}, "timeout-ms"},
+      {{"check", "x.example.com", "--timeout-ms", "soon"}, "timeout-ms"},
+      {{"check", "x.example.com", "--log-level", "loud"}, "loud"},
+      {{"check", "x.example.com", "--classify-as", "10.0.0.0/8"}, "CIDR=CLASS"},
+      {{"check", "x.example.com", "--no-such-option"}, "no-such-option"},
+      {{"check"}, "no target"},
+      {{"check", "a.example.com", "b.example.com"}, "b.example.com"},
+      {{"check", "x.example.com", "--resolv-conf", "/nonexistent/resolv.conf"}, "/nonexistent/resolv.conf"},
+      {{"check", "x.example.com", "--resolv-conf", "/etc/hosts", "--hosts-file", "/nonexistent/hosts"}, "/nonexistent/hosts"},
+      {{"--bogus"}, "--bogus"},
+      {{"analyze", "x.pcap"}, "not implemented yet"},
+      {{"demo"}, "not implemented yet"},
+  };
+  for (const auto& c : cases) {
+    auto r = cli(c.args);
+    EXPECT_EQ(r.code, 2) << c.args.back() << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args.back() << " -> " << r.err;
+    EXPECT_TRUE(r.out.empty()) << "no partial report on stdout: " << r.out;
+  }
+  EXPECT_EQ(cli({}).code, 2);
+}
+
+TEST(Cli, HelpAndVersionAreExit0) {
+  EXPECT_EQ(cli({"--help"}).code, 0);
+  auto h = cli({"check", "--help"});
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("Examples:"), std::string::npos);
+  EXPECT_NE(cli({"--version"}).out.find("mi-diag "), std::string::npos);
+}
+
+TEST(Cli, CheckOfALoopbackListenerByAddressIsAWarningAboutTheAddress) {
+  Listener l;
+  auto r = cli({"check", "127.0.0.1:" + std::to_string(l.port), "--json", "--timeout-ms", "2000"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["verdict"], "warn");
+  EXPECT_EQ(j["findings"][0]["code"], "TARGET_IS_IP_LITERAL");
+  EXPECT_EQ(j["tcp"][0]["state"], "open");
+  EXPECT_EQ(j["tcp"][0]["port"], l.port);
+  EXPECT_EQ(j["routes"][0]["kind"], "local");
+}
+
+TEST(Cli, ClosedLoopbackPortIsRefusedAndExit1) {
+  std::uint16_t port;
+  { Listener l; port = l.port; }
+  auto r = cli({"127.0.0.1:" + std::to_string(port), "--json"});  // `check` is the default
+  ASSERT_EQ(r.code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["verdict"], "fail");
+  EXPECT_EQ(j["findings"][0]["code"], "TCP_REFUSED");
+}
+
+TEST(Cli, EmptyHostsFileAndResolvConfWithoutServersDoNotCrash) {
+  auto hosts = temp_file("");
+  auto resolv = temp_file("# nothing here\n");
+  // A resolver on a loopback port nobody listens on: every lookup fails fast.
+  auto r = cli({"check", "mi1.lab0001.database.windows.net", "--json", "--timeout-ms", "300",
+                "--hosts-file", hosts, "--resolv-conf", resolv});
+  EXPECT_EQ(r.code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["findings"][0]["code"], "DNS_RESOLVER_UNREACHABLE") << r.out;
+  EXPECT_NE(j["limitations"].dump().find("names no nameserver"), std::string::npos);
+  unlink(hosts.c_str());
+  unlink(resolv.c_str());
+}
+
+TEST(Cli, HostsFileOverrideIsSeen) {
+  Listener l;
+  auto hosts = temp_file("127.0.0.1 localhost\n127.0.0.1 mi1.lab0001.database.windows.net # pinned\n");
+  auto resolv = temp_file("nameserver 127.0.0.1\n");
+  auto r = cli({"check", "mi1.lab0001.database.windows.net:" + std::to_string(l.port), "--json",
+                "--timeout-ms", "300", "--hosts-file", hosts, "--resolv-conf", resolv});
+  auto j = nlohmann::json::parse(r.out);
+  std::string codes;
+  for (const auto& f : j["findings"]) codes += f["code"].get<std::string>() + " ";
+  EXPECT_NE(codes.find("DNS_HOSTS_FILE_OVERRIDE"), std::string::npos) << codes;
+  EXPECT_NE(codes.find("WRONG_PORT_FOR_ENDPOINT"), std::string::npos) << codes;
+  EXPECT_EQ(j["addresses"][0], "127.0.0.1");
+  unlink(hosts.c_str());
+  unlink(resolv.c_str());
+}
