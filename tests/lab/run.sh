@@ -1,3 +1,199 @@
 #!/usr/bin/env bash
-echo "lab: not built yet" >&2
-exit 77
+# The mi-diag network-namespace lab: builds client / router / instance namespaces
+# (tests/lab/lib.sh), injects one fault per scenario in the router, runs
+# `mi-diag check` in the client namespace and asserts verdict, finding codes (as a set)
+# and exit code.
+#
+#   tests/lab/run.sh path/to/mi-diag path/to/lab_tcp_listener
+#   LAB_ONLY=healthy,nxdomain tests/lab/run.sh ...     run a subset
+#   LAB_KEEP_TMP=1 ...                                 keep dnsmasq/listener logs
+#
+# Exit: 0 all passed; 1 a scenario failed (or CI=true and the lab cannot run);
+# 2 bad usage; 77 skipped (not root, or tools missing outside CI).
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "${LAB_DIR}/lib.sh"
+
+readonly CHECK_TIMEOUT_S=60   # upper bound on one mi-diag run; the tool is told 1000 ms
+readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=public)
+
+# One line per scenario; fields separated by '|', surrounding blanks ignored.
+#   name | fault setup | fault undo | check arguments | verdict | finding codes | exit
+# Fault fields are a fault_* function and its arguments ('-' = none); codes are a
+# comma-separated set ('-' = no findings).
+readonly SCENARIOS=(
+  "healthy                       | - | - | mi1.lab0001.database.windows.net | ok | - | 0"
+  "gateway-port-dropped          | fault_forward -p tcp --dport 1433 -j DROP | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_FILTERED | 1"
+  "gateway-port-rejected         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_REFUSED | 1"
+  "icmp-admin-prohibited         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with icmp-admin-prohibited | fault_clear | mi1.lab0001.database.windows.net | fail | ICMP_UNREACHABLE | 1"
+  "no-route                      | fault_client_route del 10.250.2.0/24 | fault_client_route replace 10.250.2.0/24 via 10.250.1.1 | mi1.lab0001.database.windows.net | fail | ROUTE_MISSING | 1"
+  "nxdomain                      | - | - | nope.lab0001.database.windows.net | fail | DNS_NAME_NOT_FOUND | 1"
+  "resolver-down                 | fault_drop_dns_to 10.250.1.1 | fault_clear | mi1.lab0001.database.windows.net | fail | DNS_RESOLVER_UNREACHABLE | 1"
+  "public-address-for-vnet-local | - | - | mipub.lab0001.database.windows.net | fail | DNS_PUBLIC_ADDRESS_FOR_VNET_LOCAL | 1"
+  "private-address-for-public    | - | - | mipriv.public.lab0001.database.windows.net | fail | DNS_PRIVATE_ADDRESS_FOR_PUBLIC_ENDPOINT | 1"
+  "public-endpoint-on-1433       | fault_forward -p tcp -d 10.250.200.10 --dport 1433 -j DROP | fault_clear | mi1.public.lab0001.database.windows.net:1433 | fail | WRONG_PORT_FOR_ENDPOINT,TCP_FILTERED | 1"
+  "ip-literal                    | - | - | 10.250.2.10 | warn | TARGET_IS_IP_LITERAL | 0"
+  "resolvers-disagree            | - | - | mi1.lab0001.database.windows.net --resolver 10.250.1.53 | warn | DNS_RESOLVERS_DISAGREE | 0"
+  "healthy-public                | - | - | mi1.public.lab0001.database.windows.net | ok | - | 0"
+)
+
+MIDIAG=""
+PASSED=0
+FAILED=0
+
+# ---------------------------------------------------------------- faults (router / client)
+
+fault_forward() { lab_router_iptables -A FORWARD "$@"; }
+fault_drop_dns_to() {
+  lab_router_iptables -A INPUT -d "$1" -p udp --dport 53 -j DROP
+  lab_router_iptables -A INPUT -d "$1" -p tcp --dport 53 -j DROP
+}
+fault_client_route() { ip -n "$LAB_NS_CLIENT" route "$@"; }
+fault_clear() { lab_clear_faults; }
+
+# run_fault "FIELD": '-' or a fault_* function with its arguments.
+run_fault() {
+  local -a cmd
+  read -r -a cmd <<<"$1"
+  [[ "${cmd[0]}" == "-" ]] && return 0
+  if [[ "${cmd[0]}" != fault_* ]] || ! declare -F "${cmd[0]}" >/dev/null; then
+    log "lab: unknown fault command: $1"
+    return 1
+  fi
+  "${cmd[@]}"
+}
+
+# ---------------------------------------------------------------- prerequisites
+
+# CI must really run the lab, so there a missing prerequisite is a failure, not a skip.
+cannot_run() {
+  if [[ "${CI:-}" == "true" ]]; then
+    echo "lab: FAIL: $1 (CI=true: the lab must run)"
+    exit 1
+  fi
+  echo "lab: skipped: $1"
+  exit 77
+}
+
+require_prerequisites() {
+  local missing
+  missing=$(lab_missing_tools ip dnsmasq iptables jq timeout getent od dd awk)
+  if ((EUID != 0)); then
+    [[ -n "$missing" ]] && echo "lab: missing tools: ${missing}"
+    echo "lab: skipped: needs root (network namespaces)"
+    exit 77
+  fi
+  [[ -z "$missing" ]] || cannot_run "missing tools: ${missing}"
+}
+
+# ---------------------------------------------------------------- scenarios
+
+trim() {
+  local s=$1
+  s="${s#"${s%%[![:space:]]*}"}"
+  printf '%s' "${s%"${s##*[![:space:]]}"}"
+}
+
+# A comma-separated code list, '-' or JSON-derived, as a sorted set: "A,B".
+normalise_codes() {
+  [[ "$1" == "-" ]] && return 0
+  tr ',' '\n' <<<"$1" | sed '/^$/d' | LC_ALL=C sort -u | paste -sd, -
+}
+
+selected() { # selected NAME: in LAB_ONLY, or LAB_ONLY unset
+  [[ -z "${LAB_ONLY:-}" ]] && return 0
+  [[ ",${LAB_ONLY}," == *",$1,"* ]]
+}
+
+check_lab_only_names() {
+  local want line known
+  local -a wanted
+  [[ -z "${LAB_ONLY:-}" ]] && return 0
+  IFS=, read -r -a wanted <<<"$LAB_ONLY"
+  for want in "${wanted[@]}"; do
+    known=0
+    for line in "${SCENARIOS[@]}"; do
+      [[ "$(trim "${line%%|*}")" == "$want" ]] && known=1
+    done
+    if ((known == 0)); then
+      echo "lab: LAB_ONLY names an unknown scenario: ${want}"
+      exit 1
+    fi
+  done
+}
+
+# run_scenario "TABLE LINE"
+run_scenario() {
+  local name setup undo args want_verdict want_codes want_exit
+  IFS='|' read -r name setup undo args want_verdict want_codes want_exit <<<"$1"
+  name=$(trim "$name")
+  want_verdict=$(trim "$want_verdict")
+  want_codes=$(normalise_codes "$(trim "$want_codes")")
+  want_exit=$(trim "$want_exit")
+  selected "$name" || return 0
+
+  local -a check_args
+  read -r -a check_args <<<"$args"
+  local out err rc=0 verdict codes got
+  err="${LAB_TMP}/${name}.stderr"
+
+  run_fault "$setup"
+  out=$(in_client "${LAB_TIMEOUT[@]}" "$CHECK_TIMEOUT_S" "$MIDIAG" check "${check_args[@]}" \
+    "${COMMON_ARGS[@]}" 2>"$err") || rc=$?
+  run_fault "$undo"
+  lab_clear_faults   # every scenario starts from the healthy state, whatever undo did
+
+  # jq accepts empty input silently, so an empty stdout is checked for first.
+  if [[ -n "$out" ]] && verdict=$(jq -er '.verdict | strings' <<<"$out" 2>/dev/null) &&
+    codes=$(jq -r '[.findings[].code] | join(",")' <<<"$out" 2>/dev/null); then
+    codes=$(normalise_codes "$codes")
+  else
+    verdict="(no JSON report)"
+    codes="?"
+  fi
+  got="verdict=${verdict} codes={${codes}} exit=${rc}"
+
+  if [[ "$verdict" == "$want_verdict" && "$codes" == "$want_codes" && "$rc" == "$want_exit" ]]; then
+    echo "lab: ${name}: PASS (${got})"
+    PASSED=$((PASSED + 1))
+    return 0
+  fi
+  echo "lab: ${name}: FAIL (${got})"
+  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}"
+  echo "  command: mi-diag check ${check_args[*]} ${COMMON_ARGS[*]}"
+  echo "  stdout:"
+  { jq . <<<"$out" 2>/dev/null || printf '%s\n' "$out"; } | sed 's/^/    /'
+  echo "  stderr:"
+  sed 's/^/    /' "$err"
+  FAILED=$((FAILED + 1))
+}
+
+usage() {
+  echo "usage: $0 path/to/mi-diag path/to/lab_tcp_listener" >&2
+  exit 2
+}
+
+main() {
+  (($# == 2)) || usage
+  MIDIAG=$(realpath -- "$1")
+  local listener
+  listener=$(realpath -- "$2")
+  [[ -x "$MIDIAG" && -x "$listener" ]] || usage
+  check_lab_only_names
+  require_prerequisites
+
+  lab_init
+  lab_can_create_namespaces || cannot_run "cannot create network namespaces"
+  lab_setup "$listener"
+
+  local line
+  for line in "${SCENARIOS[@]}"; do
+    run_scenario "$line"
+  done
+  echo "${PASSED} passed, ${FAILED} failed"
+  ((FAILED == 0 && PASSED > 0))
+}
+
+main "$@"

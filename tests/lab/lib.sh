@@ -1,0 +1,379 @@
+# shellcheck shell=bash
+# Network-namespace topology shared by the lab (tests/lab/run.sh) and the sweep
+# benchmark (bench/sweep.sh). Source it, then: lab_init; lab_setup LISTENER (teardown is
+# automatic: lab_init installs the EXIT/INT/TERM traps).
+#
+#   client 10.250.1.2 ──veth── 10.250.1.1 + 10.250.1.53  router  10.250.2.1 ──veth── instance
+#   (no default route)         (two dnsmasq, iptables faults)       10.250.2.10, 10.250.2.11
+#                                                                    10.250.200.10/32 on lo
+#
+# Every address is in 10.250.0.0/16 and lives only inside namespaces created here; the
+# client has no default route, so nothing it sends can leave the lab.
+
+LAB_DOMAIN="lab0001.database.windows.net"
+LAB_POLL_TRIES=100      # readiness polls: 100 x 50 ms, a bound, not a timing assertion
+LAB_POLL_STEP=0.05
+LAB_PIDS=()             # every process this file started, killed by PID on teardown
+LAB_NS_CLIENT=""
+LAB_NS_ROUTER=""
+LAB_NS_INSTANCE=""
+LAB_NS_PROBE=""
+LAB_TMP=""
+# --foreground keeps the command in our process group, so a Ctrl-C reaches it and it dies
+# of SIGINT; plain timeout would put it in its own group, and bash (which only acts on
+# SIGINT when its foreground child died of it too) would then never run our INT trap.
+LAB_TIMEOUT=(timeout --foreground --kill-after=5)
+LAB_TORN_DOWN=0
+LAB_SETUP_DONE=0
+LAB_DEFER=0             # inside "create, then record it": a signal waits (see lab_on_signal)
+LAB_PENDING_EXIT=""
+
+log() { printf '%s\n' "$*" >&2; }
+
+# Names are unique per run (the script's PID), so two runs never touch each other. The
+# traps go in before anything is created, so every exit path tears down.
+lab_init() {
+  local prefix="mdl$$"
+  LAB_NS_CLIENT="${prefix}-client"
+  LAB_NS_ROUTER="${prefix}-router"
+  LAB_NS_INSTANCE="${prefix}-inst"
+  LAB_NS_PROBE="${prefix}-probe"
+  lab_install_traps
+  lab_defer_signals
+  LAB_TMP=$(mktemp -d "/tmp/${prefix}.XXXXXX")
+  lab_allow_signals
+}
+
+# Root is not always enough (e.g. an unprivileged container): try once.
+lab_can_create_namespaces() {
+  ip netns add "$LAB_NS_PROBE" 2>/dev/null || return 1
+  ip netns del "$LAB_NS_PROBE"
+}
+
+in_client() { ip netns exec "$LAB_NS_CLIENT" "$@"; }
+in_router() { ip netns exec "$LAB_NS_ROUTER" "$@"; }
+in_instance() { ip netns exec "$LAB_NS_INSTANCE" "$@"; }
+
+# ---------------------------------------------------------------- readiness
+
+# lab_poll WHAT CMD...: retry CMD until it succeeds; bounded by LAB_POLL_TRIES.
+lab_poll() {
+  local what=$1 i
+  shift
+  for ((i = 0; i < LAB_POLL_TRIES; i++)); do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep "$LAB_POLL_STEP"
+  done
+  log "lab: gave up waiting for ${what}"
+  return 1
+}
+
+lab_file_has_line() { grep -qx -- "$2" "$1"; }
+
+# ---------------------------------------------------------------- topology
+
+lab_create_namespaces() {
+  local ns
+  for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+  done
+}
+
+# veth pairs are created directly inside the namespaces: the host's own namespace never
+# sees them, so interface names need to be unique only per namespace.
+lab_link_namespaces() {
+  ip -n "$LAB_NS_CLIENT" link add to-router type veth peer name to-client netns "$LAB_NS_ROUTER"
+  ip -n "$LAB_NS_ROUTER" link add to-inst type veth peer name to-router netns "$LAB_NS_INSTANCE"
+}
+
+lab_configure_client() {
+  ip -n "$LAB_NS_CLIENT" addr add 10.250.1.2/24 dev to-router
+  ip -n "$LAB_NS_CLIENT" link set to-router up
+  # Only the two lab prefixes: no default route, no /16.
+  ip -n "$LAB_NS_CLIENT" route add 10.250.2.0/24 via 10.250.1.1
+  ip -n "$LAB_NS_CLIENT" route add 10.250.200.0/24 via 10.250.1.1
+  # `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/*: the client's resolver.
+  mkdir -p "/etc/netns/${LAB_NS_CLIENT}"
+  printf 'nameserver 10.250.1.1\n' >"/etc/netns/${LAB_NS_CLIENT}/resolv.conf"
+}
+
+lab_configure_router() {
+  ip -n "$LAB_NS_ROUTER" addr add 10.250.1.1/24 dev to-client
+  ip -n "$LAB_NS_ROUTER" addr add 10.250.1.53/24 dev to-client
+  ip -n "$LAB_NS_ROUTER" addr add 10.250.2.1/24 dev to-inst
+  ip -n "$LAB_NS_ROUTER" link set to-client up
+  ip -n "$LAB_NS_ROUTER" link set to-inst up
+  in_router sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$LAB_NS_ROUTER" route add 10.250.200.0/24 via 10.250.2.10
+}
+
+lab_configure_instance() {
+  ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.10/24 dev to-router
+  ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.11/24 dev to-router
+  # Stand-in "public" address; the tool is told 10.250.200.0/24 is public.
+  ip -n "$LAB_NS_INSTANCE" addr add 10.250.200.10/32 dev lo
+  ip -n "$LAB_NS_INSTANCE" link set to-router up
+  ip -n "$LAB_NS_INSTANCE" route add default via 10.250.2.1
+}
+
+# ---------------------------------------------------------------- processes
+
+# lab_start_dnsmasq NAME LISTEN_ADDRESS NAME=ADDRESS...
+lab_start_dnsmasq() {
+  local name=$1 address=$2 record
+  shift 2
+  local args=(
+    --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts
+    --listen-address="$address" --bind-interfaces
+    --pid-file="${LAB_TMP}/${name}.pid"
+    --log-facility="${LAB_TMP}/${name}.log" --log-queries
+    # Authoritative for the lab zone: unknown names get NXDOMAIN, never forwarded.
+    --local="/${LAB_DOMAIN}/"
+  )
+  for record in "$@"; do
+    args+=(--host-record="${record%%=*},${record#*=}")
+  done
+  # dnsmasq drops privileges; it must still be able to write its pid and log files.
+  chmod 0755 "$LAB_TMP"
+  # `ip netns exec` execs its command and a backgrounded simple command is exec'd by
+  # the forked shell, so $! is dnsmasq itself (no wrapper function: that would fork).
+  lab_defer_signals
+  ip netns exec "$LAB_NS_ROUTER" dnsmasq "${args[@]}" &
+  LAB_PIDS+=("$!")
+  lab_allow_signals
+}
+
+lab_start_dns() {
+  lab_start_dnsmasq dns-primary 10.250.1.1 \
+    "mi1.${LAB_DOMAIN}=10.250.2.10" \
+    "mi1.public.${LAB_DOMAIN}=10.250.200.10" \
+    "mipub.${LAB_DOMAIN}=10.250.200.10" \
+    "mipriv.public.${LAB_DOMAIN}=10.250.2.10"
+  # A second resolver that disagrees about mi1.
+  lab_start_dnsmasq dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}=10.250.2.11"
+}
+
+# lab_start_listener LISTENER_BINARY: 1433 (gateway) and 3342 (public endpoint).
+lab_start_listener() {
+  lab_defer_signals
+  ip netns exec "$LAB_NS_INSTANCE" "$1" 1433 3342 >"${LAB_TMP}/listener.out" 2>&1 &
+  LAB_PIDS+=("$!")
+  lab_allow_signals
+}
+
+# ---------------------------------------------------------------- DNS over TCP, by hand
+
+# Runs inside the client namespace (via declare -f): sends an A query for $2 to $1 over
+# TCP using bash's /dev/tcp and prints "rcode=N" then one line per A record. Lets the lab
+# check both dnsmasq instances without dig/nslookup.
+lab_dns_query_here() {
+  local server=$1 qname=$2 label q="" qlen=0 hdr b len
+  local -a r labels
+  IFS=. read -r -a labels <<<"$qname"
+  for label in "${labels[@]}"; do
+    printf -v b '\\x%02x' "${#label}"
+    q+="${b}${label}"
+    qlen=$((qlen + 1 + ${#label}))
+  done
+  len=$((12 + qlen + 1 + 4))
+  printf -v hdr '\\x%02x\\x%02x\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00' \
+    $((len >> 8)) $((len & 255))
+  exec 3<>"/dev/tcp/${server}/53"
+  printf '%b' "${hdr}${q}\\x00\\x00\\x01\\x00\\x01" >&3
+  read -r -a r < <(dd bs=2 count=1 iflag=fullblock status=none <&3 | od -An -v -tu1)
+  len=$((r[0] * 256 + r[1]))
+  read -r -d '' -a r < <(dd bs="$len" count=1 iflag=fullblock status=none <&3 | od -An -v -tu1) || true
+  exec 3>&-
+  printf 'rcode=%d\n' $((r[3] & 15))
+  local ancount=$((r[6] * 256 + r[7])) i=12 n type rdlen
+  while ((r[i] != 0)); do i=$((i + r[i] + 1)); done   # skip the question name
+  i=$((i + 5))
+  for ((n = 0; n < ancount; n++)); do
+    if ((r[i] >= 192)); then i=$((i + 2)); else
+      while ((r[i] != 0)); do i=$((i + r[i] + 1)); done
+      i=$((i + 1))
+    fi
+    type=$((r[i] * 256 + r[i + 1]))
+    rdlen=$((r[i + 8] * 256 + r[i + 9]))
+    i=$((i + 10))
+    if ((type == 1 && rdlen == 4)); then
+      printf '%d.%d.%d.%d\n' "${r[i]}" "${r[i + 1]}" "${r[i + 2]}" "${r[i + 3]}"
+    fi
+    i=$((i + rdlen))
+  done
+}
+
+# lab_dns_query SERVER NAME: from the client namespace, bounded to 3 s.
+lab_dns_query() {
+  in_client "${LAB_TIMEOUT[@]}" 3 bash -c "$(declare -f lab_dns_query_here); lab_dns_query_here \"\$@\"" _ "$1" "$2"
+}
+
+lab_dns_answers() { # lab_dns_answers SERVER NAME EXPECTED_OUTPUT
+  [[ "$(lab_dns_query "$1" "$2")" == "$3" ]]
+}
+
+lab_dns_ready() { # pid file written and a real answer served
+  [[ -s "${LAB_TMP}/$1.pid" ]] && lab_dns_answers "$2" "$3" "$4"
+}
+
+# ---------------------------------------------------------------- verification
+
+lab_tcp_opens() { # lab_tcp_opens ADDRESS PORT: a full handshake from the client
+  # shellcheck disable=SC2016  # $1/$2 expand in the inner bash, on purpose
+  in_client "${LAB_TIMEOUT[@]}" 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2"
+}
+
+lab_system_resolves() { # through the client's resolv.conf, like an application would
+  [[ "$(in_client getent ahostsv4 "$1" | awk 'NR == 1 { print $1 }')" == "$2" ]]
+}
+
+lab_check() { # lab_check DESCRIPTION CMD...: one topology fact, fatal if false
+  local what=$1
+  shift
+  if ! "$@" >/dev/null 2>&1; then
+    log "lab: topology check failed: ${what}"
+    return 1
+  fi
+}
+
+# The topology is proven with plain tools before mi-diag ever runs, so a scenario
+# failure points at the tool, not at the lab.
+lab_verify_topology() {
+  lab_check "client -> 10.250.2.10:1433 opens" lab_tcp_opens 10.250.2.10 1433
+  lab_check "client -> 10.250.2.11:3342 opens" lab_tcp_opens 10.250.2.11 3342
+  lab_check "client -> 10.250.200.10:3342 opens" lab_tcp_opens 10.250.200.10 3342
+  lab_check "client -> 10.250.200.10:1433 opens" lab_tcp_opens 10.250.200.10 1433
+  lab_check "resolv.conf: mi1 -> 10.250.2.10" lab_system_resolves "mi1.${LAB_DOMAIN}" 10.250.2.10
+  lab_check "primary: mi1.public -> 10.250.200.10" \
+    lab_dns_answers 10.250.1.1 "mi1.public.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'
+  lab_check "primary: mipub -> 10.250.200.10" \
+    lab_dns_answers 10.250.1.1 "mipub.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'
+  lab_check "primary: mipriv.public -> 10.250.2.10" \
+    lab_dns_answers 10.250.1.1 "mipriv.public.${LAB_DOMAIN}" $'rcode=0\n10.250.2.10'
+  lab_check "primary: nope -> NXDOMAIN" lab_dns_answers 10.250.1.1 "nope.${LAB_DOMAIN}" 'rcode=3'
+  lab_check "second: mi1 -> 10.250.2.11" \
+    lab_dns_answers 10.250.1.53 "mi1.${LAB_DOMAIN}" $'rcode=0\n10.250.2.11'
+}
+
+# lab_setup LISTENER_BINARY: the whole healthy lab, verified.
+lab_setup() {
+  lab_create_namespaces
+  lab_link_namespaces
+  lab_configure_client
+  lab_configure_router
+  lab_configure_instance
+  lab_start_dns
+  lab_start_listener "$1"
+  lab_poll "lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/listener.out" ready
+  lab_poll "primary dnsmasq" lab_dns_ready dns-primary 10.250.1.1 "mi1.${LAB_DOMAIN}" \
+    $'rcode=0\n10.250.2.10'
+  lab_poll "second dnsmasq" lab_dns_ready dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}" \
+    $'rcode=0\n10.250.2.11'
+  lab_verify_topology
+  LAB_SETUP_DONE=1
+}
+
+# Setup failed: show what the lab's own processes said.
+lab_dump_logs() {
+  local f
+  log "lab: topology setup did not complete; logs from ${LAB_TMP}:"
+  for f in "${LAB_TMP}"/*.log "${LAB_TMP}"/*.out; do
+    [[ -f "$f" ]] || continue
+    log "--- ${f##*/}"
+    tail -n 20 -- "$f" >&2 || true
+  done
+}
+
+# ---------------------------------------------------------------- faults
+
+lab_router_iptables() { in_router iptables -w "$@"; }
+
+# Back to the healthy state: no filter rules in the router, client routes present.
+lab_clear_faults() {
+  lab_router_iptables -F FORWARD
+  lab_router_iptables -F INPUT
+  ip -n "$LAB_NS_CLIENT" route replace 10.250.2.0/24 via 10.250.1.1
+  ip -n "$LAB_NS_CLIENT" route replace 10.250.200.0/24 via 10.250.1.1
+}
+
+# ---------------------------------------------------------------- teardown
+
+lab_process_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+lab_stop_process() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  if ! lab_poll "process ${pid} to exit" lab_process_gone "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# Idempotent and never fails: runs from the EXIT trap on every path.
+lab_teardown() {
+  local status=$? pid ns
+  ((LAB_TORN_DOWN)) && return 0
+  LAB_TORN_DOWN=1
+  # A second Ctrl-C must not cut the cleanup short (it is bounded: <= 5 s per process),
+  # and one failing step must not skip the others.
+  trap '' INT TERM
+  set +e
+  # A failed setup shows the lab's own logs; an interrupt (130/143) does not need them.
+  if ((!LAB_SETUP_DONE && status != 0 && status != 130 && status != 143)); then
+    lab_dump_logs
+  fi
+  for pid in "${LAB_PIDS[@]}"; do
+    lab_stop_process "$pid"
+  done
+  for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE" "$LAB_NS_PROBE"; do
+    if [[ -n "$ns" && -e "/run/netns/${ns}" ]]; then
+      ip netns del "$ns" 2>/dev/null || log "lab: could not delete namespace ${ns}"
+    fi
+  done
+  [[ -n "$LAB_NS_CLIENT" ]] && rm -rf -- "/etc/netns/${LAB_NS_CLIENT}"
+  if [[ -n "$LAB_TMP" && -d "$LAB_TMP" ]]; then
+    if [[ "${LAB_KEEP_TMP:-0}" == 1 ]]; then
+      log "lab: kept ${LAB_TMP}"
+    else
+      rm -rf -- "$LAB_TMP"
+    fi
+  fi
+  return 0
+}
+
+# Exiting runs the EXIT trap, which tears down. Between starting something and recording
+# it (a PID, the temp dir) the exit waits, or that thing would leak.
+lab_on_signal() {
+  if ((LAB_DEFER)); then
+    LAB_PENDING_EXIT=$1
+  else
+    exit "$1"
+  fi
+}
+lab_defer_signals() { LAB_DEFER=1; }
+lab_allow_signals() {
+  LAB_DEFER=0
+  if [[ -n "$LAB_PENDING_EXIT" ]]; then
+    exit "$LAB_PENDING_EXIT"
+  fi
+}
+
+lab_install_traps() {
+  trap lab_teardown EXIT
+  trap 'lab_on_signal 130' INT
+  trap 'lab_on_signal 143' TERM
+}
+
+# ---------------------------------------------------------------- prerequisites
+
+# lab_missing_tools TOOL...: prints the ones not on PATH.
+lab_missing_tools() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  printf '%s\n' "${missing[*]}"
+}
