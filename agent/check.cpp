@@ -25,7 +25,8 @@ std::string utc_now_iso8601() {
 }
 
 tcp::Role role_for(const reports::Target& t, std::uint16_t port) {
-  if (port == t.port) return t.kind == reports::EndpointKind::Public ? tcp::Role::Public : tcp::Role::Gateway;
+  if (port == t.port)
+    return t.kind == reports::EndpointKind::Public ? tcp::Role::Public : tcp::Role::Gateway;
   if (port == kMirroringPort) return tcp::Role::Link;
   if (port >= 11000 && port <= 11999) return tcp::Role::Sweep;
   return tcp::Role::Custom;
@@ -70,7 +71,8 @@ Expected<std::string> parse_resolver(std::string_view text) {
   if (!port.empty() || text.ends_with(':')) {
     unsigned p = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p == 0 ||
+        p > 65535)
       return make_error("bad --resolver '" + std::string(text) + "': port must be 1-65535");
   }
   return std::string(text);
@@ -89,11 +91,13 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     ev.addresses.push_back(ev.target.host);
   } else {
     auto conf = platform::load_resolv_conf(options.resolv_conf);
-    if (!conf) return {false, {}, {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
+    if (!conf)
+      return {false, {}, {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
     if (conf->nameservers.empty()) {
       // glibc and c-ares both fall back to the local host then; say so rather than guess.
       conf->nameservers.push_back("127.0.0.1");
-      ev.limitations.push_back(options.resolv_conf + " names no nameserver; the system resolver falls back to 127.0.0.1");
+      ev.limitations.push_back(options.resolv_conf +
+                               " names no nameserver; the system resolver falls back to 127.0.0.1");
     }
     ev.system_servers = conf->nameservers;
     auto hosts = platform::load_hosts(options.hosts_file);
@@ -104,7 +108,8 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       ev.hosts_entries = platform::hosts_entries_for(*hosts, ev.target.host);
     }
 
-    std::vector<dns::Resolver> resolvers{{std::string(reports::kSystemResolver), conf->nameservers}};
+    std::vector<dns::Resolver> resolvers{
+        {std::string(reports::kSystemResolver), conf->nameservers}};
     for (const auto& r : options.resolvers) resolvers.push_back({r, {r}});
     dns::Options dopt;
     dopt.timeout = options.timeout;
@@ -122,20 +127,24 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
 
   for (const auto& a : ev.addresses) {
     auto route = platform::lookup_route(a);
-    if (route) ev.routes.push_back(*route);
-    else spdlog::warn("route lookup for {} failed: {}", a, route.error().message);
+    if (route)
+      ev.routes.push_back(*route);
+    else
+      spdlog::warn("route lookup for {} failed: {}", a, route.error().message);
   }
 
   std::vector<std::uint16_t> ports = options.ports;
   if (ports.empty()) ports.push_back(ev.target.port);
-  if (options.mode == reports::Mode::Link && std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
+  if (options.mode == reports::Mode::Link &&
+      std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
     ports.push_back(kMirroringPort);
   std::vector<tcp::Target> targets;
   for (const auto& a : ev.addresses) {
     // An address the kernel cannot route is not worth a socket: the route lookup already says why.
-    bool routable = std::none_of(ev.routes.begin(), ev.routes.end(), [&](const platform::RouteInfo& r) {
-      return r.destination == a && r.kind != "unicast" && r.kind != "local";
-    });
+    bool routable =
+        std::none_of(ev.routes.begin(), ev.routes.end(), [&](const platform::RouteInfo& r) {
+          return r.destination == a && r.kind != "unicast" && r.kind != "local";
+        });
     if (!routable) continue;
     for (auto p : ports) targets.push_back({a, p, role_for(ev.target, p)});
   }

@@ -14,8 +14,8 @@ struct CheckOptions {
   reports::Target target;  // already parsed and classified
   reports::Mode mode = reports::Mode::Client;
   std::chrono::milliseconds timeout{3000};  // per phase: DNS, then TCP
-  std::vector<std::string> resolvers;  // --resolver, validated "IP[:port]"
-  std::vector<std::uint16_t> ports;  // --ports; empty = the endpoint's port
+  std::vector<std::string> resolvers;       // --resolver, validated "IP[:port]"
+  std::vector<std::uint16_t> ports;         // --ports; empty = the endpoint's port
   std::vector<net::ClassOverride> class_overrides;
   std::string resolv_conf = "/etc/resolv.conf";
   std::string hosts_file = "/etc/hosts";

@@ -5,9 +5,9 @@
 #include <iostream>
 #include <optional>
 
-#include <boost/program_options.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
 
 #include "agent/check.h"
 
@@ -30,15 +30,18 @@ constexpr std::array<Command, 7> kCommands = {{
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
     {"watch", "watch --config FILE              scheduled probes", false},
     {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", false},
-    {"demo", "demo                             diagnosis against the embedded simulated instance", false},
+    {"demo", "demo                             diagnosis against the embedded simulated instance",
+     false},
 }};
 
 void usage(std::ostream& o) {
   o << "mi-diag " << MIDIAG_VERSION
     << " — connectivity diagnosis for Azure SQL Managed Instance\n\nUsage:\n";
-  for (const auto& c : kCommands) o << "  mi-diag " << c.synopsis << (c.implemented ? "" : "  [not implemented yet]") << "\n";
+  for (const auto& c : kCommands)
+    o << "  mi-diag " << c.synopsis << (c.implemented ? "" : "  [not implemented yet]") << "\n";
   o << "\n  mi-diag <command> --help   options and examples of one command\n"
-       "\nExit codes: 0 no problem, 1 problem found, 2 bad usage or input, 3 the tool could not run a check.\n";
+       "\nExit codes: 0 no problem, 1 problem found, 2 bad usage or input, 3 the tool could not "
+       "run a check.\n";
 }
 
 struct CommonOptions {
@@ -60,24 +63,33 @@ struct CommonOptions {
 
 po::options_description check_options(CommonOptions& c) {
   po::options_description d("check options");
-  d.add_options()
-      ("help,h", "show this help")
-      ("json", po::bool_switch(&c.json), "JSON report (schema mi-diag.report/1); same as --format json")
-      ("format", po::value(&c.format)->value_name("text|json|markdown"), "output format (default text)")
-      ("verbose,v", po::bool_switch(&c.verbose), "show evidence, remediation and the DNS/route/TCP tables")
-      ("timeout-ms", po::value(&c.timeout_ms)->value_name("MS"), "budget per phase (DNS, TCP), default 3000")
-      ("resolver", po::value(&c.resolvers)->value_name("IP[:port]")->composing(),
-       "also ask this DNS server (repeatable) and compare with the system resolver")
-      ("ports", po::value(&c.ports)->value_name("LIST"), "ports to probe, e.g. 1433,5022,11000-11999 (default: the endpoint's)")
-      ("mode", po::value(&c.mode)->value_name("client|link|failover-group"), "what the connection is for; link adds 5022")
-      ("classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
-       "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space privately")
-      ("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"), "system resolver configuration (default /etc/resolv.conf)")
-      ("hosts-file", po::value(&c.hosts_file)->value_name("FILE"), "hosts file to check for overrides (default /etc/hosts)")
-      ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
-      ("no-login", po::bool_switch(&c.no_login), "do not send LOGIN7")
-      ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a diagnostic bundle [not implemented yet]")
-      ("log-level", po::value(&c.log_level)->value_name("LEVEL"), "trace|debug|info|warn|error|off (stderr), default warn");
+  d.add_options()("help,h", "show this help")(
+      "json", po::bool_switch(&c.json),
+      "JSON report (schema mi-diag.report/1); same as --format json")(
+      "format", po::value(&c.format)->value_name("text|json|markdown"),
+      "output format (default text)")("verbose,v", po::bool_switch(&c.verbose),
+                                      "show evidence, remediation and the DNS/route/TCP tables")(
+      "timeout-ms", po::value(&c.timeout_ms)->value_name("MS"),
+      "budget per phase (DNS, TCP), default 3000")(
+      "resolver", po::value(&c.resolvers)->value_name("IP[:port]")->composing(),
+      "also ask this DNS server (repeatable) and compare with the system resolver")(
+      "ports", po::value(&c.ports)->value_name("LIST"),
+      "ports to probe, e.g. 1433,5022,11000-11999 (default: the endpoint's)")(
+      "mode", po::value(&c.mode)->value_name("client|link|failover-group"),
+      "what the connection is for; link adds 5022")(
+      "classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
+      "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space "
+      "privately")("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"),
+                   "system resolver configuration (default /etc/resolv.conf)")(
+      "hosts-file", po::value(&c.hosts_file)->value_name("FILE"),
+      "hosts file to check for overrides (default /etc/hosts)")(
+      "no-capture", po::bool_switch(&c.no_capture),
+      "do not capture packets (socket-level evidence only)")(
+      "no-login", po::bool_switch(&c.no_login), "do not send LOGIN7")(
+      "bundle", po::value(&c.bundle)->value_name("FILE"),
+      "also write a diagnostic bundle [not implemented yet]")(
+      "log-level", po::value(&c.log_level)->value_name("LEVEL"),
+      "trace|debug|info|warn|error|off (stderr), default warn");
   return d;
 }
 
@@ -94,10 +106,14 @@ void check_help(std::ostream& o, const po::options_description& d) {
 }
 
 std::optional<spdlog::level::level_enum> parse_level(const std::string& s) {
-  static const std::array<std::pair<std::string_view, spdlog::level::level_enum>, 7> kLevels = {{
-      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
-      {"warn", spdlog::level::warn}, {"warning", spdlog::level::warn}, {"error", spdlog::level::err},
-      {"off", spdlog::level::off}}};
+  static const std::array<std::pair<std::string_view, spdlog::level::level_enum>, 7> kLevels = {
+      {{"trace", spdlog::level::trace},
+       {"debug", spdlog::level::debug},
+       {"info", spdlog::level::info},
+       {"warn", spdlog::level::warn},
+       {"warning", spdlog::level::warn},
+       {"error", spdlog::level::err},
+       {"off", spdlog::level::off}}};
   for (const auto& [name, level] : kLevels)
     if (s == name) return level;
   return std::nullopt;
@@ -108,7 +124,8 @@ int usage_error(std::ostream& err, std::string_view cmd, const std::string& msg)
   return kExitUsage;
 }
 
-int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool tty) {
+int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                      bool tty) {
   CommonOptions c;
   auto desc = check_options(c);
   std::string target_text;
@@ -130,8 +147,11 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     check_help(out, desc);
     return kExitOk;
   }
-  if (target_text.empty()) return usage_error(err, "check", "no target given (e.g. mymi.abc123.database.windows.net)");
-  if (!extra.empty()) return usage_error(err, "check", "unexpected argument '" + extra.front() + "' (one target per check)");
+  if (target_text.empty())
+    return usage_error(err, "check", "no target given (e.g. mymi.abc123.database.windows.net)");
+  if (!extra.empty())
+    return usage_error(err, "check",
+                       "unexpected argument '" + extra.front() + "' (one target per check)");
   if (c.json) c.format = "json";
   if (c.format != "text" && c.format != "json" && c.format != "markdown")
     return usage_error(err, "check", "bad --format '" + c.format + "' (text|json|markdown)");
@@ -139,7 +159,8 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   if (!level) return usage_error(err, "check", "bad --log-level '" + c.log_level + "'");
   spdlog::set_level(*level);
   if (c.timeout_ms < 1 || c.timeout_ms > 600000)
-    return usage_error(err, "check", "bad --timeout-ms " + std::to_string(c.timeout_ms) + " (1-600000)");
+    return usage_error(err, "check",
+                       "bad --timeout-ms " + std::to_string(c.timeout_ms) + " (1-600000)");
   if (!c.bundle.empty()) return usage_error(err, "check", "--bundle is not implemented yet");
 
   CheckOptions opt;
@@ -147,10 +168,14 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   if (!target) return usage_error(err, "check", target.error().message);
   opt.target = *target;
   opt.timeout = std::chrono::milliseconds(c.timeout_ms);
-  if (c.mode == "client") opt.mode = reports::Mode::Client;
-  else if (c.mode == "link") opt.mode = reports::Mode::Link;
-  else if (c.mode == "failover-group") opt.mode = reports::Mode::FailoverGroup;
-  else return usage_error(err, "check", "bad --mode '" + c.mode + "' (client|link|failover-group)");
+  if (c.mode == "client")
+    opt.mode = reports::Mode::Client;
+  else if (c.mode == "link")
+    opt.mode = reports::Mode::Link;
+  else if (c.mode == "failover-group")
+    opt.mode = reports::Mode::FailoverGroup;
+  else
+    return usage_error(err, "check", "bad --mode '" + c.mode + "' (client|link|failover-group)");
   for (const auto& r : c.resolvers) {
     auto v = parse_resolver(r);
     if (!v) return usage_error(err, "check", v.error().message);
@@ -181,16 +206,20 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     return outcome.failure.exit_code;
   }
   const auto& report = outcome.report;
-  if (c.format == "json") out << reports::render_json(report);
-  else if (c.format == "markdown") out << reports::render_markdown(report);
-  else out << reports::render_text(report, {c.verbose, tty});
+  if (c.format == "json")
+    out << reports::render_json(report);
+  else if (c.format == "markdown")
+    out << reports::render_markdown(report);
+  else
+    out << reports::render_text(report, {c.verbose, tty});
   out.flush();
   return report.verdict == reports::Verdict::Fail ? kExitProblem : kExitOk;
 }
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool out_is_tty) {
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            bool out_is_tty) {
   if (args.empty()) {
     usage(err);
     return kExitUsage;
@@ -204,7 +233,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "mi-diag " << MIDIAG_VERSION << "\n";
     return kExitOk;
   }
-  auto cmd = std::find_if(kCommands.begin(), kCommands.end(), [&](const Command& c) { return c.name == first; });
+  auto cmd = std::find_if(kCommands.begin(), kCommands.end(),
+                          [&](const Command& c) { return c.name == first; });
   if (cmd == kCommands.end()) {
     if (first.starts_with('-')) {
       err << "mi-diag: a command or a target comes first, not '" << first << "'\n\n";

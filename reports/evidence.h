@@ -19,17 +19,17 @@ struct Evidence {
   Target target;
   Mode mode = Mode::Client;
   std::vector<net::ClassOverride> class_overrides;  // --classify-as, applied to every address
-  std::string started_at;  // ISO 8601 UTC
+  std::string started_at;                           // ISO 8601 UTC
   double duration_ms = 0;
 
   bool dns_ran = false;
-  std::vector<dns::Lookup> lookups;  // the target name first, with every resolver
-  std::vector<std::string> system_servers;  // from resolv.conf
+  std::vector<dns::Lookup> lookups;                 // the target name first, with every resolver
+  std::vector<std::string> system_servers;          // from resolv.conf
   std::vector<platform::HostsEntry> hosts_entries;  // hosts-file lines naming the target
-  std::vector<std::string> addresses;  // what was probed: the application's view first
+  std::vector<std::string> addresses;               // what was probed: the application's view first
 
   std::vector<platform::RouteInfo> routes;
-  std::vector<tcp::Result> tcp;  // every probe (renderers summarise sweeps)
+  std::vector<tcp::Result> tcp;          // every probe (renderers summarise sweeps)
   std::vector<std::string> limitations;  // what this run could not see, in words
 };
 

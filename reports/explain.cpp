@@ -60,11 +60,11 @@ std::vector<ResolverView> views_for_target(const Evidence& ev) {
       any_fail |= l->status == dns::Status::ServFail || l->status == dns::Status::Refused ||
                   (l->status == dns::Status::Error && !l->unreachable);
     }
-    v.outcome = any_addr ? NameOutcome::Resolved
-                : any_nx ? NameOutcome::NxDomain
+    v.outcome = any_addr   ? NameOutcome::Resolved
+                : any_nx   ? NameOutcome::NxDomain
                 : any_fail ? NameOutcome::Failure
-                : any_ok ? NameOutcome::NoRecords
-                         : NameOutcome::Unreachable;
+                : any_ok   ? NameOutcome::NoRecords
+                           : NameOutcome::Unreachable;
   }
   return views;
 }
@@ -93,12 +93,18 @@ bool is_vnet_side(EndpointKind k) {
 
 std::string endpoint_words(EndpointKind k) {
   switch (k) {
-    case EndpointKind::Public: return "the public endpoint";
-    case EndpointKind::VnetLocal: return "the VNet-local endpoint";
-    case EndpointKind::PrivateEndpoint: return "a private endpoint";
-    case EndpointKind::FailoverListenerRw: return "a failover-group read-write listener";
-    case EndpointKind::FailoverListenerRo: return "a failover-group read-only listener";
-    default: return "this endpoint";
+    case EndpointKind::Public:
+      return "the public endpoint";
+    case EndpointKind::VnetLocal:
+      return "the VNet-local endpoint";
+    case EndpointKind::PrivateEndpoint:
+      return "a private endpoint";
+    case EndpointKind::FailoverListenerRw:
+      return "a failover-group read-write listener";
+    case EndpointKind::FailoverListenerRo:
+      return "a failover-group read-only listener";
+    default:
+      return "this endpoint";
   }
 }
 
@@ -133,8 +139,8 @@ std::vector<Finding> explain_target(const Evidence& ev) {
   if (!want.empty() && std::find(want.begin(), want.end(), t.port) == want.end()) {
     out.push_back(make_finding(
         Code::WrongPortForEndpoint,
-        "Port " + std::to_string(t.port) + " used with " + endpoint_words(t.kind) + ", which listens on " +
-            format_ports(want),
+        "Port " + std::to_string(t.port) + " used with " + endpoint_words(t.kind) +
+            ", which listens on " + format_ports(want),
         t.kind == EndpointKind::Public
             ? "The public endpoint accepts connections on 3342 only; 1433 is the VNet-local port."
             : "The VNet-local endpoint, private endpoints and listeners accept 1433; 3342 belongs "
@@ -158,7 +164,8 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
     std::vector<std::string> evidence;
     for (const auto* l : v.lookups) evidence.push_back(describe_lookup(*l));
     const std::string who = v.label == kSystemResolver
-                                ? "the system resolver (" + std::to_string(ev.system_servers.size()) +
+                                ? "the system resolver (" +
+                                      std::to_string(ev.system_servers.size()) +
                                       " server(s) in resolv.conf)"
                                 : "resolver " + v.label;
     Finding f = [&] {
@@ -190,7 +197,8 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
       f.severity = Severity::Warning;
       f.detail += " Applications still get an address from the hosts file.";
     }
-    if (ev.addresses.empty()) f.detail += " Nothing could be probed: there is no address to connect to.";
+    if (ev.addresses.empty())
+      f.detail += " Nothing could be probed: there is no address to connect to.";
     out.push_back(std::move(f));
   }
 
@@ -263,11 +271,13 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
         std::string addrs, names;
         for (const auto& a : set) addrs += (addrs.empty() ? "" : ", ") + a;
         for (const auto& w : who) names += (names.empty() ? "" : ", ") + w;
-        detail += (detail.empty() ? "" : "; ") + names + " -> " + (addrs.empty() ? "no records" : addrs);
+        detail +=
+            (detail.empty() ? "" : "; ") + names + " -> " + (addrs.empty() ? "no records" : addrs);
       }
-      out.push_back(make_finding(Code::DnsResolversDisagree,
-                                 "Resolvers disagree on the " + type + " records of " + ev.target.host,
-                                 detail + ".", evidence));
+      out.push_back(
+          make_finding(Code::DnsResolversDisagree,
+                       "Resolvers disagree on the " + type + " records of " + ev.target.host,
+                       detail + ".", evidence));
     }
   }
   return out;
@@ -292,14 +302,17 @@ std::vector<Finding> explain_routes(const Evidence& ev) {
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier) {
   std::vector<Finding> out;
   auto find_earlier = [&](Code c) {
-    return std::any_of(earlier.begin(), earlier.end(), [c](const Finding& f) { return f.code == c; });
+    return std::any_of(earlier.begin(), earlier.end(),
+                       [c](const Finding& f) { return f.code == c; });
   };
   // Group failures by address and state so a 1,000-port sweep is one finding, not 1,000.
   std::map<std::pair<std::string, tcp::State>, std::vector<const tcp::Result*>> groups;
   std::set<std::uint16_t> open_ports;
   for (const auto& r : ev.tcp) {
-    if (r.state == tcp::State::Open) open_ports.insert(r.target.port);
-    else groups[{r.target.address, r.state}].push_back(&r);
+    if (r.state == tcp::State::Open)
+      open_ports.insert(r.target.port);
+    else
+      groups[{r.target.address, r.state}].push_back(&r);
   }
   for (const auto& [key, results] : groups) {
     const auto& [address, state] = key;
@@ -317,8 +330,9 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
       evidence.push_back("... and " + std::to_string(results.size() - evidence.size()) +
                          " more ports in the same state");
     const std::string where = address + ":" + format_ports(ports);
-    const std::string what = results.size() == 1 ? where : address + " ports " + format_ports(ports) +
-                                                               " (" + std::to_string(results.size()) + ")";
+    const std::string what = results.size() == 1 ? where
+                                                 : address + " ports " + format_ports(ports) +
+                                                       " (" + std::to_string(results.size()) + ")";
     const auto* first = results.front();
     Finding f = [&] {
       switch (state) {
@@ -340,17 +354,18 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
                                         std::to_string(first->icmp.code) + ").",
                               evidence);
         default:
-          return make_finding(Code::RouteMissing, what + ": no route to the network",
-                              first->detail.empty() ? "connect() failed: network unreachable."
-                                                    : first->detail,
-                              evidence);
+          return make_finding(
+              Code::RouteMissing, what + ": no route to the network",
+              first->detail.empty() ? "connect() failed: network unreachable." : first->detail,
+              evidence);
       }
     }();
     // The same address may already have a ROUTE_MISSING from the route lookup: one is enough.
     if (f.code == Code::RouteMissing) {
       bool dup = false;
       for (const auto& e : earlier)
-        if (e.code == Code::RouteMissing && e.title.find(" " + address) != std::string::npos) dup = true;
+        if (e.code == Code::RouteMissing && e.title.find(" " + address) != std::string::npos)
+          dup = true;
       if (dup) continue;
     }
     if (find_earlier(Code::WrongPortForEndpoint) &&
@@ -359,7 +374,8 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     for (auto c : {Code::DnsPublicAddressForVnetLocal, Code::DnsPrivateAddressForPublicEndpoint,
                    Code::DnsResolversDisagree, Code::DnsHostsFileOverride})
       for (const auto& e : earlier)
-        if (!f.caused_by && e.code == c && e.title.find(address) != std::string::npos) f.caused_by = c;
+        if (!f.caused_by && e.code == c && e.title.find(address) != std::string::npos)
+          f.caused_by = c;
     // Another address answering on the same port means clients can still get through.
     if (std::all_of(ports.begin(), ports.end(), [&](auto p) { return open_ports.count(p) > 0; }) &&
         f.severity == Severity::Error) {

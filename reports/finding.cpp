@@ -21,7 +21,8 @@ constexpr std::string_view kDocDns =
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/custom-dns-configure";
 constexpr std::string_view kDocArch =
     "spec §2; Connectivity architecture — "
-    "https://learn.microsoft.com/azure/azure-sql/managed-instance/connectivity-architecture-overview";
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/"
+    "connectivity-architecture-overview";
 
 // One row per code: the only place explanation text lives. Rank orders causes before effects.
 const std::vector<CatalogueEntry> kCatalogue = {
@@ -35,14 +36,17 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "Use port 3342 with the public endpoint (<mi>.public.<zone>...) and 1433 with the VNet-local "
      "name, private endpoints and failover-group listeners.",
      kDocPublic, 11},
-    {Code::DnsNameNotFound, "DNS_NAME_NOT_FOUND", Severity::Error, "The name does not exist (NXDOMAIN)",
+    {Code::DnsNameNotFound, "DNS_NAME_NOT_FOUND", Severity::Error,
+     "The name does not exist (NXDOMAIN)",
      "Check the spelling and the DNS zone of the instance. If a custom DNS server answers, make "
-     "sure it forwards public names to Azure DNS (168.63.129.16) and that no private DNS zone named "
+     "sure it forwards public names to Azure DNS (168.63.129.16) and that no private DNS zone "
+     "named "
      "after a reserved name (database.windows.net, windows.net) hides the public record.",
      kDocDns, 20},
     {Code::DnsResolverUnreachable, "DNS_RESOLVER_UNREACHABLE", Severity::Error,
      "No answer from the DNS resolver",
-     "Make sure the DNS server in resolv.conf (or the one given) is up and reachable on UDP and TCP "
+     "Make sure the DNS server in resolv.conf (or the one given) is up and reachable on UDP and "
+     "TCP "
      "port 53 from this host (NSGs, firewalls, VPN routes).",
      kDocDns, 21},
     {Code::DnsServerFailure, "DNS_SERVER_FAILURE", Severity::Error,
@@ -99,23 +103,31 @@ const std::vector<CatalogueEntry> kCatalogue = {
 
 std::string_view to_string(Severity s) {
   switch (s) {
-    case Severity::Error: return "error";
-    case Severity::Warning: return "warning";
-    case Severity::Info: return "info";
+    case Severity::Error:
+      return "error";
+    case Severity::Warning:
+      return "warning";
+    case Severity::Info:
+      return "info";
   }
   return "info";
 }
 
 std::string_view to_string(Verdict v) {
   switch (v) {
-    case Verdict::Ok: return "ok";
-    case Verdict::Warn: return "warn";
-    case Verdict::Fail: return "fail";
+    case Verdict::Ok:
+      return "ok";
+    case Verdict::Warn:
+      return "warn";
+    case Verdict::Fail:
+      return "fail";
   }
   return "fail";
 }
 
-const std::vector<CatalogueEntry>& catalogue_entries() { return kCatalogue; }
+const std::vector<CatalogueEntry>& catalogue_entries() {
+  return kCatalogue;
+}
 
 const CatalogueEntry& catalogue(Code code) {
   auto it = std::find_if(kCatalogue.begin(), kCatalogue.end(),

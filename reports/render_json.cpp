@@ -9,9 +9,12 @@ using nlohmann::json;
 
 std::string_view to_string(Mode m) {
   switch (m) {
-    case Mode::Client: return "client";
-    case Mode::Link: return "link";
-    case Mode::FailoverGroup: return "failover-group";
+    case Mode::Client:
+      return "client";
+    case Mode::Link:
+      return "link";
+    case Mode::FailoverGroup:
+      return "failover-group";
   }
   return "client";
 }
@@ -30,13 +33,18 @@ constexpr size_t kSweepRowsLimit = 16;
 
 json lookup_json(const dns::Lookup& l) {
   json chain = json::array();
-  for (const auto& c : l.cname_chain) chain.push_back({{"name", c.name}, {"target", c.target}, {"ttl", c.ttl}});
+  for (const auto& c : l.cname_chain)
+    chain.push_back({{"name", c.name}, {"target", c.target}, {"ttl", c.ttl}});
   json addrs = json::array();
   for (const auto& a : l.addresses)
     addrs.push_back({{"address", a.address}, {"ttl", a.ttl}, {"class", net::to_string(a.cls)}});
-  json j = {{"resolver", l.resolver}, {"name", l.name},          {"type", l.type},
-            {"status", dns::to_string(l.status)}, {"cname_chain", chain},
-            {"addresses", addrs},       {"elapsed_ms", l.elapsed_ms}};
+  json j = {{"resolver", l.resolver},
+            {"name", l.name},
+            {"type", l.type},
+            {"status", dns::to_string(l.status)},
+            {"cname_chain", chain},
+            {"addresses", addrs},
+            {"elapsed_ms", l.elapsed_ms}};
   if (!l.error.empty()) j["error"] = l.error;
   return j;
 }
@@ -60,9 +68,9 @@ json to_json(const Report& r) {
   const auto& ev = r.evidence;
   json findings = json::array();
   for (const auto& f : r.findings) {
-    json j = {{"code", f.name()},         {"severity", to_string(f.severity)},
-              {"title", f.title},         {"detail", f.detail},
-              {"evidence", f.evidence},   {"remediation", f.remediation},
+    json j = {{"code", f.name()},        {"severity", to_string(f.severity)},
+              {"title", f.title},        {"detail", f.detail},
+              {"evidence", f.evidence},  {"remediation", f.remediation},
               {"reference", f.reference}};
     if (f.caused_by) j["caused_by"] = catalogue(*f.caused_by).name;
     findings.push_back(std::move(j));
@@ -89,14 +97,20 @@ json to_json(const Report& r) {
     json hosts = json::array();
     for (const auto& h : ev.hosts_entries)
       hosts.push_back({{"address", h.address}, {"names", h.names}, {"line", h.line}});
-    doc["dns"] = {{"lookups", lookups}, {"system_servers", ev.system_servers}, {"hosts_entries", hosts}};
+    doc["dns"] = {
+        {"lookups", lookups}, {"system_servers", ev.system_servers}, {"hosts_entries", hosts}};
   }
   doc["addresses"] = ev.addresses;
   json routes = json::array();
   for (const auto& rt : ev.routes) {
-    json j = {{"destination", rt.destination}, {"interface", rt.interface}, {"gateway", rt.gateway},
-              {"source", rt.source},           {"table", rt.table},         {"prefix", rt.prefix},
-              {"mtu", rt.mtu},                 {"kind", rt.kind}};
+    json j = {{"destination", rt.destination},
+              {"interface", rt.interface},
+              {"gateway", rt.gateway},
+              {"source", rt.source},
+              {"table", rt.table},
+              {"prefix", rt.prefix},
+              {"mtu", rt.mtu},
+              {"kind", rt.kind}};
     if (!rt.error.empty()) j["error"] = rt.error;
     routes.push_back(std::move(j));
   }
@@ -104,13 +118,19 @@ json to_json(const Report& r) {
 
   json rows = json::array();
   std::vector<tcp::Result> sweep;
-  for (const auto& t : ev.tcp) (t.target.role == tcp::Role::Sweep ? sweep.push_back(t) : rows.push_back(tcp_json(t)));
+  for (const auto& t : ev.tcp)
+    (t.target.role == tcp::Role::Sweep ? sweep.push_back(t) : rows.push_back(tcp_json(t)));
   json sweeps = json::array();
   if (sweep.size() > kSweepRowsLimit) {
     for (const auto& s : tcp::summarize_sweeps(sweep))
-      sweeps.push_back({{"address", s.address}, {"from", s.from}, {"to", s.to}, {"open", s.open},
-                        {"refused", s.refused}, {"filtered", s.filtered},
-                        {"unreachable", s.unreachable}, {"no_route", s.no_route}});
+      sweeps.push_back({{"address", s.address},
+                        {"from", s.from},
+                        {"to", s.to},
+                        {"open", s.open},
+                        {"refused", s.refused},
+                        {"filtered", s.filtered},
+                        {"unreachable", s.unreachable},
+                        {"no_route", s.no_route}});
   } else {
     for (const auto& t : sweep) rows.push_back(tcp_json(t));
   }
@@ -121,6 +141,8 @@ json to_json(const Report& r) {
   return doc;
 }
 
-std::string render_json(const Report& r) { return to_json(r).dump(2) + "\n"; }
+std::string render_json(const Report& r) {
+  return to_json(r).dump(2) + "\n";
+}
 
 }  // namespace midiag::reports

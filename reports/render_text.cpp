@@ -58,7 +58,8 @@ void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
         << ", ttl " << l.addresses[i].ttl << "]";
     o << "  " << fixed(l.elapsed_ms, 1) << " ms\n";
     for (const auto& c : l.cname_chain)
-      o << "  " << pad("", 23) << "CNAME " << c.name << " -> " << c.target << " (ttl " << c.ttl << ")\n";
+      o << "  " << pad("", 23) << "CNAME " << c.name << " -> " << c.target << " (ttl " << c.ttl
+        << ")\n";
   }
   for (const auto& h : ev.hosts_entries)
     o << "  " << pad("hosts-file", 18) << "line " << h.line << ": " << h.address << "\n";
@@ -90,8 +91,9 @@ void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
       continue;
     }
     o << "  " << pad(t.target.address + ":" + std::to_string(t.target.port), 24)
-      << pad(std::string(tcp::to_string(t.target.role)), 9) << pad(std::string(tcp::to_string(t.state)), 12)
-      << fixed(t.rtt_ms, 1) << " ms" << (t.detail.empty() ? "" : "  " + t.detail) << "\n";
+      << pad(std::string(tcp::to_string(t.target.role)), 9)
+      << pad(std::string(tcp::to_string(t.state)), 12) << fixed(t.rtt_ms, 1) << " ms"
+      << (t.detail.empty() ? "" : "  " + t.detail) << "\n";
   }
   for (const auto& s : tcp::summarize_sweeps(sweep))
     o << "  " << pad(s.address + ":" + std::to_string(s.from) + "-" + std::to_string(s.to), 24)
@@ -112,8 +114,8 @@ std::string render_text(const Report& r, const TextOptions& opt) {
     std::string reached;
     for (const auto& t : r.evidence.tcp)
       if (t.state == tcp::State::Open && t.target.role != tcp::Role::Sweep)
-        reached += (reached.empty() ? "" : ", ") + t.target.address + ":" + std::to_string(t.target.port) +
-                   " (" + fixed(t.rtt_ms, 1) + " ms)";
+        reached += (reached.empty() ? "" : ", ") + t.target.address + ":" +
+                   std::to_string(t.target.port) + " (" + fixed(t.rtt_ms, 1) + " ms)";
     o << "  no problem found" << (reached.empty() ? "" : "; reached " + reached) << "\n";
   }
   for (const auto& f : r.findings) {
@@ -121,7 +123,8 @@ std::string render_text(const Report& r, const TextOptions& opt) {
                : f.severity == Severity::Warning ? p.yellow(pad("warning", 8))
                                                  : pad("info", 8);
     o << "  " << sev << pad(std::string(f.name()), 34) << f.title;
-    if (f.caused_by) o << p.dim(" (follows from " + std::string(catalogue(*f.caused_by).name) + ")");
+    if (f.caused_by)
+      o << p.dim(" (follows from " + std::string(catalogue(*f.caused_by).name) + ")");
     o << "\n";
     if (opt.verbose) {
       o << "          " << f.detail << "\n";
@@ -160,7 +163,8 @@ std::string render_markdown(const Report& r) {
     o << "| severity | code | finding |\n|---|---|---|\n";
     for (const auto& f : r.findings) {
       std::string title = f.title;
-      for (size_t i = 0; (i = title.find('|', i)) != std::string::npos; i += 2) title.replace(i, 1, "\\|");
+      for (size_t i = 0; (i = title.find('|', i)) != std::string::npos; i += 2)
+        title.replace(i, 1, "\\|");
       o << "| " << to_string(f.severity) << " | `" << f.name() << "` | " << title << " |\n";
     }
     for (const auto& f : r.findings) {

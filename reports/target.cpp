@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "decoders/dns/message.h"
 #include "probes/dns/dns_probe.h"
 #include "probes/net/address.h"
 
@@ -12,13 +13,20 @@ namespace midiag::reports {
 
 std::string_view to_string(EndpointKind k) {
   switch (k) {
-    case EndpointKind::VnetLocal: return "vnet_local";
-    case EndpointKind::Public: return "public";
-    case EndpointKind::PrivateEndpoint: return "private_endpoint";
-    case EndpointKind::FailoverListenerRw: return "failover_listener_rw";
-    case EndpointKind::FailoverListenerRo: return "failover_listener_ro";
-    case EndpointKind::IpLiteral: return "ip_literal";
-    case EndpointKind::Other: return "other";
+    case EndpointKind::VnetLocal:
+      return "vnet_local";
+    case EndpointKind::Public:
+      return "public";
+    case EndpointKind::PrivateEndpoint:
+      return "private_endpoint";
+    case EndpointKind::FailoverListenerRw:
+      return "failover_listener_rw";
+    case EndpointKind::FailoverListenerRo:
+      return "failover_listener_ro";
+    case EndpointKind::IpLiteral:
+      return "ip_literal";
+    case EndpointKind::Other:
+      return "other";
   }
   return "other";
 }
@@ -30,12 +38,6 @@ constexpr std::array<std::string_view, 4> kSuffixes = {
     "database.windows.net", "database.chinacloudapi.cn", "database.usgovcloudapi.net",
     "database.cloudapi.de"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::vector<std::string_view> split_labels(std::string_view s) {
   std::vector<std::string_view> labels;
@@ -54,7 +56,8 @@ std::optional<std::string> check_hostname(std::string_view host) {
   if (host.size() > 253) return "the host name is longer than 253 characters";
   for (auto label : split_labels(host)) {
     if (label.empty()) return "the host name has an empty label ('..' or a leading dot)";
-    if (label.size() > 63) return "the label '" + std::string(label) + "' is longer than 63 characters";
+    if (label.size() > 63)
+      return "the label '" + std::string(label) + "' is longer than 63 characters";
     if (label.front() == '-' || label.back() == '-')
       return "the label '" + std::string(label) + "' starts or ends with '-'";
     for (char c : label) {
@@ -101,7 +104,8 @@ Expected<Target> parse_target(std::string_view input) {
     host = input.substr(1, close - 1);
     auto rest = input.substr(close + 1);
     if (!rest.empty()) {
-      if (rest[0] != ':') return make_error("'" + std::string(input) + "': expected ':port' after ']'");
+      if (rest[0] != ':')
+        return make_error("'" + std::string(input) + "': expected ':port' after ']'");
       port = rest.substr(1);
       if (port.empty()) return make_error("'" + std::string(input) + "': empty port after ':'");
     }
@@ -123,7 +127,7 @@ Expected<Target> parse_target(std::string_view input) {
     t.port_given = true;
   }
   if (host.ends_with('.') && host.size() > 1) host.remove_suffix(1);
-  t.host = lower(host);
+  t.host = dns::canonical_name(host);
   if (auto ip = net::parse_ip(t.host)) {
     t.host = ip->str();
   } else if (auto problem = check_hostname(t.host)) {
@@ -171,7 +175,7 @@ void classify_target(Target& t) {
 void refine_with_cname_chain(Target& t, const std::vector<dns::CnameLink>& chain) {
   if (t.kind == EndpointKind::IpLiteral) return;
   for (const auto& link : chain) {
-    if (lower(link.target).find(".privatelink.") != std::string::npos) {
+    if (dns::canonical_name(link.target).find(".privatelink.") != std::string::npos) {
       t.kind = EndpointKind::PrivateEndpoint;
       return;
     }
@@ -180,7 +184,7 @@ void refine_with_cname_chain(Target& t, const std::vector<dns::CnameLink>& chain
   // A VNet-local-shaped name that is a CNAME to another instance in the same zone is a
   // failover-group read-write listener pointing at the current primary.
   Target next;
-  next.host = lower(chain.front().target);
+  next.host = dns::canonical_name(chain.front().target);
   if (next.host.ends_with('.')) next.host.pop_back();
   classify_target(next);
   if (next.kind == EndpointKind::VnetLocal && next.zone == t.zone && next.instance != t.instance)
@@ -189,13 +193,16 @@ void refine_with_cname_chain(Target& t, const std::vector<dns::CnameLink>& chain
 
 std::vector<std::uint16_t> expected_ports(EndpointKind k) {
   switch (k) {
-    case EndpointKind::Public: return {3342};
+    case EndpointKind::Public:
+      return {3342};
     case EndpointKind::VnetLocal:
     case EndpointKind::PrivateEndpoint:
     case EndpointKind::FailoverListenerRw:
-    case EndpointKind::FailoverListenerRo: return {1433};
+    case EndpointKind::FailoverListenerRo:
+      return {1433};
     case EndpointKind::IpLiteral:
-    case EndpointKind::Other: return {};
+    case EndpointKind::Other:
+      return {};
   }
   return {};
 }

@@ -29,13 +29,13 @@ std::string_view to_string(EndpointKind k);  // spec §6 names
 
 struct Target {
   std::string input;  // as typed
-  std::string host;  // lower-case, no trailing dot, no brackets
+  std::string host;   // lower-case, no trailing dot, no brackets
   std::uint16_t port = 0;
   bool port_given = false;
   EndpointKind kind = EndpointKind::Other;
   std::string instance;  // first label ("mi1"), empty for literals/other
-  std::string zone;  // DNS zone label ("lab0001"), empty when not an MI name
-  std::string suffix;  // "database.windows.net" (or a sovereign cloud's)
+  std::string zone;      // DNS zone label ("lab0001"), empty when not an MI name
+  std::string suffix;    // "database.windows.net" (or a sovereign cloud's)
 };
 
 // Parses "host", "host:port", "[v6]:port", a bare IPv6 literal. Errors name the bad part.

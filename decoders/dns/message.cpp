@@ -135,8 +135,11 @@ class Parser {
   std::string error_;
 };
 
+
+}  // namespace
+
 // Names compare case-insensitively (RFC 4343) and with or without the trailing root dot.
-std::string canonical(std::string_view name) {
+std::string canonical_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   std::string out(name);
   for (char& c : out) {
@@ -145,26 +148,24 @@ std::string canonical(std::string_view name) {
   return out;
 }
 
-}  // namespace
-
 Expected<Message> parse_message(std::span<const std::uint8_t> wire) {
   return Parser(wire).run();
 }
 
 ChainResult follow_cname_chain(const Message& message, std::string_view qname) {
   ChainResult out;
-  std::string current = canonical(qname);
+  std::string current = canonical_name(qname);
   // A chain cannot have more hops than there are answers; that bound also ends CNAME loops.
   for (std::size_t hop = 0; hop < message.answers.size(); ++hop) {
     auto it = std::find_if(message.answers.begin(), message.answers.end(), [&](const auto& rr) {
-      return rr.type == kTypeCname && canonical(rr.name) == current;
+      return rr.type == kTypeCname && canonical_name(rr.name) == current;
     });
     if (it == message.answers.end()) break;
     out.chain.push_back({it->name, it->target, it->ttl});
-    current = canonical(it->target);
+    current = canonical_name(it->target);
   }
   for (const auto& rr : message.answers) {
-    if ((rr.type == kTypeA || rr.type == kTypeAaaa) && canonical(rr.name) == current) {
+    if ((rr.type == kTypeA || rr.type == kTypeAaaa) && canonical_name(rr.name) == current) {
       out.addresses.push_back(rr);
     }
   }

@@ -68,4 +68,7 @@ struct ChainResult {
 // Follows CNAMEs from `qname` (case-insensitive, trailing dot ignored) through the answers.
 ChainResult follow_cname_chain(const Message& message, std::string_view qname);
 
+// Lower-case, without the trailing root dot: how DNS names compare (RFC 4343).
+std::string canonical_name(std::string_view name);
+
 }  // namespace midiag::dns

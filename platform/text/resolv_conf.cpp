@@ -1,5 +1,7 @@
 #include "platform/text/resolv_conf.h"
 
+#include "decoders/dns/message.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -62,14 +64,6 @@ std::optional<int> option_value(std::string_view word, std::string_view key) {
   return value;
 }
 
-std::string canonical(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 Expected<std::string> read_file(const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
@@ -140,11 +134,11 @@ Expected<std::vector<HostsEntry>> load_hosts(const std::string& path) {
 
 std::vector<HostsEntry> hosts_entries_for(const std::vector<HostsEntry>& hosts,
                                           std::string_view host) {
-  const std::string want = canonical(host);
+  const std::string want = dns::canonical_name(host);
   std::vector<HostsEntry> out;
   for (const auto& e : hosts) {
     if (std::any_of(e.names.begin(), e.names.end(),
-                    [&](const std::string& n) { return canonical(n) == want; })) {
+                    [&](const std::string& n) { return dns::canonical_name(n) == want; })) {
       out.push_back(e);
     }
   }

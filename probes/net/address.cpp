@@ -13,7 +13,9 @@ std::string IpAddress::str() const {
   return buf;
 }
 
-bool IpAddress::is_v4() const { return family == AF_INET; }
+bool IpAddress::is_v4() const {
+  return family == AF_INET;
+}
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
@@ -32,13 +34,20 @@ std::optional<IpAddress> parse_ip(std::string_view text) {
 
 std::string_view to_string(AddressClass c) {
   switch (c) {
-    case AddressClass::Private: return "private";
-    case AddressClass::Public: return "public";
-    case AddressClass::Loopback: return "loopback";
-    case AddressClass::LinkLocal: return "link_local";
-    case AddressClass::Cgnat: return "cgnat";
-    case AddressClass::Ula: return "ula";
-    case AddressClass::Reserved: return "reserved";
+    case AddressClass::Private:
+      return "private";
+    case AddressClass::Public:
+      return "public";
+    case AddressClass::Loopback:
+      return "loopback";
+    case AddressClass::LinkLocal:
+      return "link_local";
+    case AddressClass::Cgnat:
+      return "cgnat";
+    case AddressClass::Ula:
+      return "ula";
+    case AddressClass::Reserved:
+      return "reserved";
   }
   return "public";
 }
@@ -50,7 +59,8 @@ bool Cidr::contains(const IpAddress& a) const {
   int rest = prefix % 8;
   if (rest == 0) return true;
   auto mask = static_cast<std::uint8_t>(0xFF << (8 - rest));
-  return (a.bytes[static_cast<size_t>(full)] & mask) == (base.bytes[static_cast<size_t>(full)] & mask);
+  return (a.bytes[static_cast<size_t>(full)] & mask) ==
+         (base.bytes[static_cast<size_t>(full)] & mask);
 }
 
 Expected<Cidr> parse_cidr(std::string_view text) {
@@ -72,13 +82,14 @@ Expected<Cidr> parse_cidr(std::string_view text) {
 Expected<ClassOverride> parse_class_override(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos)
-    return make_error("'" + std::string(text) + "' is not CIDR=CLASS (e.g. 10.250.200.0/24=public)");
+    return make_error("'" + std::string(text) +
+                      "' is not CIDR=CLASS (e.g. 10.250.200.0/24=public)");
   auto cidr = parse_cidr(text.substr(0, eq));
   if (!cidr) return cidr.error();
   auto name = text.substr(eq + 1);
-  for (auto c : {AddressClass::Private, AddressClass::Public, AddressClass::Loopback,
-                 AddressClass::LinkLocal, AddressClass::Cgnat, AddressClass::Ula,
-                 AddressClass::Reserved}) {
+  for (auto c :
+       {AddressClass::Private, AddressClass::Public, AddressClass::Loopback,
+        AddressClass::LinkLocal, AddressClass::Cgnat, AddressClass::Ula, AddressClass::Reserved}) {
     if (to_string(c) == name) return ClassOverride{*cidr, c};
   }
   return make_error("unknown address class '" + std::string(name) +

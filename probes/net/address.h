@@ -13,7 +13,7 @@
 namespace midiag::net {
 
 struct IpAddress {
-  int family = 0;  // AF_INET or AF_INET6
+  int family = 0;                        // AF_INET or AF_INET6
   std::array<std::uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
 
   [[nodiscard]] std::string str() const;

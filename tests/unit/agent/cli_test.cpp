@@ -78,8 +78,11 @@ TEST(Cli, BadInputIsExit2NamingTheValue) {
       {{"check", "x.example.com", "--no-such-option"}, "no-such-option"},
       {{"check"}, "no target"},
       {{"check", "a.example.com", "b.example.com"}, "b.example.com"},
-      {{"check", "x.example.com", "--resolv-conf", "/nonexistent/resolv.conf"}, "/nonexistent/resolv.conf"},
-      {{"check", "x.example.com", "--resolv-conf", "/etc/hosts", "--hosts-file", "/nonexistent/hosts"}, "/nonexistent/hosts"},
+      {{"check", "x.example.com", "--resolv-conf", "/nonexistent/resolv.conf"},
+       "/nonexistent/resolv.conf"},
+      {{"check", "x.example.com", "--resolv-conf", "/etc/hosts", "--hosts-file",
+        "/nonexistent/hosts"},
+       "/nonexistent/hosts"},
       {{"--bogus"}, "--bogus"},
       {{"analyze", "x.pcap"}, "not implemented yet"},
       {{"demo"}, "not implemented yet"},
@@ -115,7 +118,10 @@ TEST(Cli, CheckOfALoopbackListenerByAddressIsAWarningAboutTheAddress) {
 
 TEST(Cli, ClosedLoopbackPortIsRefusedAndExit1) {
   std::uint16_t port;
-  { Listener l; port = l.port; }
+  {
+    Listener l;
+    port = l.port;
+  }
   auto r = cli({"127.0.0.1:" + std::to_string(port), "--json"});  // `check` is the default
   ASSERT_EQ(r.code, 1) << r.err;
   auto j = nlohmann::json::parse(r.out);
@@ -139,7 +145,8 @@ TEST(Cli, EmptyHostsFileAndResolvConfWithoutServersDoNotCrash) {
 
 TEST(Cli, HostsFileOverrideIsSeen) {
   Listener l;
-  auto hosts = temp_file("127.0.0.1 localhost\n127.0.0.1 mi1.lab0001.database.windows.net # pinned\n");
+  auto hosts =
+      temp_file("127.0.0.1 localhost\n127.0.0.1 mi1.lab0001.database.windows.net # pinned\n");
   auto resolv = temp_file("nameserver 127.0.0.1\n");
   auto r = cli({"check", "mi1.lab0001.database.windows.net:" + std::to_string(l.port), "--json",
                 "--timeout-ms", "300", "--hosts-file", hosts, "--resolv-conf", resolv});

@@ -17,16 +17,26 @@ TEST(AddressClass, TableOfKnownRanges) {
     const char* addr;
     AddressClass want;
   } cases[] = {
-      {"10.0.0.1", AddressClass::Private},      {"172.16.0.1", AddressClass::Private},
-      {"172.31.255.255", AddressClass::Private}, {"172.32.0.1", AddressClass::Public},
-      {"192.168.1.1", AddressClass::Private},   {"127.0.0.1", AddressClass::Loopback},
-      {"169.254.169.254", AddressClass::LinkLocal}, {"100.64.0.1", AddressClass::Cgnat},
-      {"100.127.255.255", AddressClass::Cgnat}, {"100.128.0.1", AddressClass::Public},
-      {"20.38.1.2", AddressClass::Public},      {"168.63.129.16", AddressClass::Public},
-      {"0.0.0.0", AddressClass::Reserved},      {"224.0.0.1", AddressClass::Reserved},
-      {"::1", AddressClass::Loopback},          {"fe80::1", AddressClass::LinkLocal},
-      {"fd00::1", AddressClass::Ula},           {"2001:db8::1", AddressClass::Public},
-      {"::ffff:10.1.2.3", AddressClass::Private}, {"ff02::1", AddressClass::Reserved},
+      {"10.0.0.1", AddressClass::Private},
+      {"172.16.0.1", AddressClass::Private},
+      {"172.31.255.255", AddressClass::Private},
+      {"172.32.0.1", AddressClass::Public},
+      {"192.168.1.1", AddressClass::Private},
+      {"127.0.0.1", AddressClass::Loopback},
+      {"169.254.169.254", AddressClass::LinkLocal},
+      {"100.64.0.1", AddressClass::Cgnat},
+      {"100.127.255.255", AddressClass::Cgnat},
+      {"100.128.0.1", AddressClass::Public},
+      {"20.38.1.2", AddressClass::Public},
+      {"168.63.129.16", AddressClass::Public},
+      {"0.0.0.0", AddressClass::Reserved},
+      {"224.0.0.1", AddressClass::Reserved},
+      {"::1", AddressClass::Loopback},
+      {"fe80::1", AddressClass::LinkLocal},
+      {"fd00::1", AddressClass::Ula},
+      {"2001:db8::1", AddressClass::Public},
+      {"::ffff:10.1.2.3", AddressClass::Private},
+      {"ff02::1", AddressClass::Reserved},
   };
   for (const auto& c : cases) EXPECT_EQ(cls(c.addr), c.want) << c.addr;
 }

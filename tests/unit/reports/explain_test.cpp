@@ -24,7 +24,8 @@ dns::Lookup lookup(std::string resolver, std::string name, std::string type, dns
   return l;
 }
 
-tcp::Result probe(std::string addr, std::uint16_t port, tcp::State st, tcp::Role role = tcp::Role::Gateway) {
+tcp::Result probe(std::string addr, std::uint16_t port, tcp::State st,
+                  tcp::Role role = tcp::Role::Gateway) {
   tcp::Result r;
   r.target = {std::move(addr), port, role};
   r.state = st;
@@ -48,7 +49,8 @@ Evidence base(std::string input = kHost) {
   return ev;
 }
 
-Evidence resolved(std::string addr = "10.250.2.10", net::AddressClass c = P, std::string input = kHost) {
+Evidence resolved(std::string addr = "10.250.2.10", net::AddressClass c = P,
+                  std::string input = kHost) {
   auto ev = base(input);
   ev.lookups.push_back(lookup("system", ev.target.host, "A", dns::Status::Ok, {{addr, c}}));
   ev.lookups.push_back(lookup("system", ev.target.host, "AAAA", dns::Status::Ok));
@@ -73,93 +75,171 @@ std::vector<std::string> codes_of(const std::vector<Finding>& fs) {
 
 TEST(Explain, RuleTable) {
   const std::vector<Case> cases = {
-      {"healthy", [] { auto ev = resolved(); ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open)}; return ev; },
-       {}, Verdict::Ok},
-      {"filtered", [] { auto ev = resolved(); ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Filtered)}; return ev; },
-       {"TCP_FILTERED"}, Verdict::Fail},
-      {"refused", [] { auto ev = resolved(); ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Refused)}; return ev; },
-       {"TCP_REFUSED"}, Verdict::Fail},
-      {"icmp", [] { auto ev = resolved(); ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Unreachable)}; return ev; },
-       {"ICMP_UNREACHABLE"}, Verdict::Fail},
-      {"no route from connect", [] { auto ev = resolved(); ev.tcp = {probe("10.250.2.10", 1433, tcp::State::NoRoute)}; return ev; },
-       {"ROUTE_MISSING"}, Verdict::Fail},
-      {"no route from lookup, deduplicated with connect", [] {
+      {"healthy",
+       [] {
          auto ev = resolved();
-         ev.routes.push_back({"10.250.2.10", "", "", "", 0, -1, 0, "no_route", "Network is unreachable"});
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open)};
+         return ev;
+       },
+       {},
+       Verdict::Ok},
+      {"filtered",
+       [] {
+         auto ev = resolved();
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Filtered)};
+         return ev;
+       },
+       {"TCP_FILTERED"},
+       Verdict::Fail},
+      {"refused",
+       [] {
+         auto ev = resolved();
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Refused)};
+         return ev;
+       },
+       {"TCP_REFUSED"},
+       Verdict::Fail},
+      {"icmp",
+       [] {
+         auto ev = resolved();
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Unreachable)};
+         return ev;
+       },
+       {"ICMP_UNREACHABLE"},
+       Verdict::Fail},
+      {"no route from connect",
+       [] {
+         auto ev = resolved();
          ev.tcp = {probe("10.250.2.10", 1433, tcp::State::NoRoute)};
-         return ev; },
-       {"ROUTE_MISSING"}, Verdict::Fail},
-      {"nxdomain", [] {
+         return ev;
+       },
+       {"ROUTE_MISSING"},
+       Verdict::Fail},
+      {"no route from lookup, deduplicated with connect",
+       [] {
+         auto ev = resolved();
+         ev.routes.push_back(
+             {"10.250.2.10", "", "", "", 0, -1, 0, "no_route", "Network is unreachable"});
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::NoRoute)};
+         return ev;
+       },
+       {"ROUTE_MISSING"},
+       Verdict::Fail},
+      {"nxdomain",
+       [] {
          auto ev = base();
-         ev.lookups = {lookup("system", kHost, "A", dns::Status::NxDomain), lookup("system", kHost, "AAAA", dns::Status::NxDomain)};
-         return ev; },
-       {"DNS_NAME_NOT_FOUND"}, Verdict::Fail},
-      {"resolver timeout", [] {
+         ev.lookups = {lookup("system", kHost, "A", dns::Status::NxDomain),
+                       lookup("system", kHost, "AAAA", dns::Status::NxDomain)};
+         return ev;
+       },
+       {"DNS_NAME_NOT_FOUND"},
+       Verdict::Fail},
+      {"resolver timeout",
+       [] {
          auto ev = base();
-         ev.lookups = {lookup("system", kHost, "A", dns::Status::Timeout), lookup("system", kHost, "AAAA", dns::Status::Timeout)};
-         return ev; },
-       {"DNS_RESOLVER_UNREACHABLE"}, Verdict::Fail},
-      {"servfail", [] {
+         ev.lookups = {lookup("system", kHost, "A", dns::Status::Timeout),
+                       lookup("system", kHost, "AAAA", dns::Status::Timeout)};
+         return ev;
+       },
+       {"DNS_RESOLVER_UNREACHABLE"},
+       Verdict::Fail},
+      {"servfail",
+       [] {
          auto ev = base();
-         ev.lookups = {lookup("system", kHost, "A", dns::Status::ServFail), lookup("system", kHost, "AAAA", dns::Status::ServFail)};
-         return ev; },
-       {"DNS_SERVER_FAILURE"}, Verdict::Fail},
-      {"public address for vnet-local", [] {
+         ev.lookups = {lookup("system", kHost, "A", dns::Status::ServFail),
+                       lookup("system", kHost, "AAAA", dns::Status::ServFail)};
+         return ev;
+       },
+       {"DNS_SERVER_FAILURE"},
+       Verdict::Fail},
+      {"public address for vnet-local",
+       [] {
          auto ev = resolved("20.1.2.3", Pub);
          ev.tcp = {probe("20.1.2.3", 1433, tcp::State::Open)};
-         return ev; },
-       {"DNS_PUBLIC_ADDRESS_FOR_VNET_LOCAL"}, Verdict::Fail},
-      {"private address for public", [] {
+         return ev;
+       },
+       {"DNS_PUBLIC_ADDRESS_FOR_VNET_LOCAL"},
+       Verdict::Fail},
+      {"private address for public",
+       [] {
          auto ev = resolved("10.250.2.10", P, "mi1.public.lab0001.database.windows.net");
          ev.tcp = {probe("10.250.2.10", 3342, tcp::State::Open, tcp::Role::Public)};
-         return ev; },
-       {"DNS_PRIVATE_ADDRESS_FOR_PUBLIC_ENDPOINT"}, Verdict::Fail},
-      {"public endpoint on 1433, dropped: the port explains the drop", [] {
+         return ev;
+       },
+       {"DNS_PRIVATE_ADDRESS_FOR_PUBLIC_ENDPOINT"},
+       Verdict::Fail},
+      {"public endpoint on 1433, dropped: the port explains the drop",
+       [] {
          auto ev = resolved("20.1.2.3", Pub, "mi1.public.lab0001.database.windows.net:1433");
          ev.tcp = {probe("20.1.2.3", 1433, tcp::State::Filtered)};
-         return ev; },
-       {"WRONG_PORT_FOR_ENDPOINT", "TCP_FILTERED"}, Verdict::Fail},
-      {"ip literal", [] {
+         return ev;
+       },
+       {"WRONG_PORT_FOR_ENDPOINT", "TCP_FILTERED"},
+       Verdict::Fail},
+      {"ip literal",
+       [] {
          auto ev = base("10.250.2.10");
          ev.addresses = {"10.250.2.10"};
          ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open)};
-         return ev; },
-       {"TARGET_IS_IP_LITERAL"}, Verdict::Warn},
-      {"resolvers disagree", [] {
+         return ev;
+       },
+       {"TARGET_IS_IP_LITERAL"},
+       Verdict::Warn},
+      {"resolvers disagree",
+       [] {
          auto ev = resolved();
-         ev.lookups.push_back(lookup("10.250.1.53", kHost, "A", dns::Status::Ok, {{"10.250.2.11", P}}));
+         ev.lookups.push_back(
+             lookup("10.250.1.53", kHost, "A", dns::Status::Ok, {{"10.250.2.11", P}}));
          ev.lookups.push_back(lookup("10.250.1.53", kHost, "AAAA", dns::Status::Ok));
          ev.addresses = {"10.250.2.10", "10.250.2.11"};
-         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open), probe("10.250.2.11", 1433, tcp::State::Open)};
-         return ev; },
-       {"DNS_RESOLVERS_DISAGREE"}, Verdict::Warn},
-      {"extra resolver down while the system one works is a warning", [] {
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open),
+                   probe("10.250.2.11", 1433, tcp::State::Open)};
+         return ev;
+       },
+       {"DNS_RESOLVERS_DISAGREE"},
+       Verdict::Warn},
+      {"extra resolver down while the system one works is a warning",
+       [] {
          auto ev = resolved();
          ev.lookups.push_back(lookup("10.9.9.9", kHost, "A", dns::Status::Timeout));
          ev.lookups.push_back(lookup("10.9.9.9", kHost, "AAAA", dns::Status::Timeout));
          ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open)};
-         return ev; },
-       {"DNS_RESOLVER_UNREACHABLE"}, Verdict::Warn},
-      {"hosts file override", [] {
+         return ev;
+       },
+       {"DNS_RESOLVER_UNREACHABLE"},
+       Verdict::Warn},
+      {"hosts file override",
+       [] {
          auto ev = resolved();
          ev.hosts_entries = {{"10.250.2.99", {kHost}, 7}};
          ev.addresses = {"10.250.2.99"};
          ev.tcp = {probe("10.250.2.99", 1433, tcp::State::Filtered)};
-         return ev; },
-       {"DNS_HOSTS_FILE_OVERRIDE", "TCP_FILTERED"}, Verdict::Fail},
-      {"one of two addresses dropped: warning, the other answers", [] {
+         return ev;
+       },
+       {"DNS_HOSTS_FILE_OVERRIDE", "TCP_FILTERED"},
+       Verdict::Fail},
+      {"one of two addresses dropped: warning, the other answers",
+       [] {
          auto ev = resolved();
-         ev.lookups[1] = lookup("system", kHost, "AAAA", dns::Status::Ok, {{"fd00::10", net::AddressClass::Ula}});
+         ev.lookups[1] = lookup("system", kHost, "AAAA", dns::Status::Ok,
+                                {{"fd00::10", net::AddressClass::Ula}});
          ev.addresses = {"10.250.2.10", "fd00::10"};
-         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open), probe("fd00::10", 1433, tcp::State::Filtered)};
-         return ev; },
-       {"TCP_FILTERED"}, Verdict::Warn},
-      {"a 1,000-port sweep is one finding", [] {
+         ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open),
+                   probe("fd00::10", 1433, tcp::State::Filtered)};
+         return ev;
+       },
+       {"TCP_FILTERED"},
+       Verdict::Warn},
+      {"a 1,000-port sweep is one finding",
+       [] {
          auto ev = resolved();
          ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open)};
-         for (std::uint16_t p = 11000; p <= 11999; ++p) ev.tcp.push_back(probe("10.250.2.10", p, tcp::State::Filtered, tcp::Role::Sweep));
-         return ev; },
-       {"TCP_FILTERED"}, Verdict::Fail},
+         for (std::uint16_t p = 11000; p <= 11999; ++p)
+           ev.tcp.push_back(probe("10.250.2.10", p, tcp::State::Filtered, tcp::Role::Sweep));
+         return ev;
+       },
+       {"TCP_FILTERED"},
+       Verdict::Fail},
   };
   for (const auto& c : cases) {
     auto ev = c.make();
@@ -180,7 +260,8 @@ TEST(Explain, EffectsNameTheirCause) {
 
 TEST(Explain, SweepFindingSaysHowManyPorts) {
   auto ev = resolved();
-  for (std::uint16_t p = 11000; p <= 11999; ++p) ev.tcp.push_back(probe("10.250.2.10", p, tcp::State::Filtered, tcp::Role::Sweep));
+  for (std::uint16_t p = 11000; p <= 11999; ++p)
+    ev.tcp.push_back(probe("10.250.2.10", p, tcp::State::Filtered, tcp::Role::Sweep));
   auto findings = explain(ev);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_NE(findings[0].title.find("11000-11999 (1000)"), std::string::npos) << findings[0].title;
@@ -189,7 +270,8 @@ TEST(Explain, SweepFindingSaysHowManyPorts) {
 
 TEST(Explain, DnsFailureSaysNothingWasProbed) {
   auto ev = base();
-  ev.lookups = {lookup("system", kHost, "A", dns::Status::NxDomain), lookup("system", kHost, "AAAA", dns::Status::NxDomain)};
+  ev.lookups = {lookup("system", kHost, "A", dns::Status::NxDomain),
+                lookup("system", kHost, "AAAA", dns::Status::NxDomain)};
   auto findings = explain(ev);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_NE(findings[0].detail.find("Nothing could be probed"), std::string::npos);
@@ -209,7 +291,8 @@ TEST(Catalogue, EveryCodeHasTextAndAUniqueName) {
 TEST(Report, JsonHasTheSpecFields) {
   auto ev = resolved();
   ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Filtered)};
-  for (std::uint16_t p = 11000; p <= 11999; ++p) ev.tcp.push_back(probe("10.250.2.10", p, tcp::State::Filtered, tcp::Role::Sweep));
+  for (std::uint16_t p = 11000; p <= 11999; ++p)
+    ev.tcp.push_back(probe("10.250.2.10", p, tcp::State::Filtered, tcp::Role::Sweep));
   auto j = to_json(make_report("t", ev));
   EXPECT_EQ(j["schema"], "mi-diag.report/1");
   EXPECT_EQ(j["verdict"], "fail");
@@ -222,7 +305,8 @@ TEST(Report, JsonHasTheSpecFields) {
   EXPECT_EQ(j["tcp_sweeps"][0]["filtered"], 1000);
   EXPECT_EQ(j["tcp_sweeps"][0]["from"], 11000);
   EXPECT_EQ(j["findings"][0]["code"], "TCP_FILTERED");
-  for (const char* k : {"code", "severity", "title", "detail", "evidence", "remediation", "reference"})
+  for (const char* k :
+       {"code", "severity", "title", "detail", "evidence", "remediation", "reference"})
     EXPECT_TRUE(j["findings"][0].contains(k)) << k;
 }
 

@@ -17,10 +17,13 @@ TEST(TargetClassification, NamesAndDefaultPorts) {
       {"mymi.abc123.database.windows.net", EndpointKind::VnetLocal, "mymi", "abc123", 1433},
       {"MyMI.ABC123.database.windows.net.", EndpointKind::VnetLocal, "mymi", "abc123", 1433},
       {"mymi.public.abc123.database.windows.net", EndpointKind::Public, "mymi", "abc123", 3342},
-      {"fog1.secondary.abc123.database.windows.net", EndpointKind::FailoverListenerRo, "fog1", "abc123", 1433},
-      {"mymi.privatelink.abc123.database.windows.net", EndpointKind::PrivateEndpoint, "mymi", "abc123", 1433},
+      {"fog1.secondary.abc123.database.windows.net", EndpointKind::FailoverListenerRo, "fog1",
+       "abc123", 1433},
+      {"mymi.privatelink.abc123.database.windows.net", EndpointKind::PrivateEndpoint, "mymi",
+       "abc123", 1433},
       {"mymi.abc123.database.chinacloudapi.cn", EndpointKind::VnetLocal, "mymi", "abc123", 1433},
-      {"mymi.abc123.database.usgovcloudapi.net:1433", EndpointKind::VnetLocal, "mymi", "abc123", 1433},
+      {"mymi.abc123.database.usgovcloudapi.net:1433", EndpointKind::VnetLocal, "mymi", "abc123",
+       1433},
       {"myserver.database.windows.net", EndpointKind::Other, "", "", 1433},
       {"sql.contoso.com", EndpointKind::Other, "", "", 1433},
       {"10.0.0.4", EndpointKind::IpLiteral, "", "", 1433},
@@ -60,7 +63,8 @@ TEST(TargetClassification, MalformedInputsAreErrorsNamingTheProblem) {
   for (const auto& c : cases) {
     auto t = parse_target(c.input);
     ASSERT_FALSE(t) << c.input;
-    EXPECT_NE(t.error().message.find(c.says), std::string::npos) << c.input << " -> " << t.error().message;
+    EXPECT_NE(t.error().message.find(c.says), std::string::npos)
+        << c.input << " -> " << t.error().message;
   }
   EXPECT_FALSE(parse_target(std::string(300, 'a')));
   EXPECT_FALSE(parse_target(std::string(64, 'a') + ".example.com"));
@@ -68,14 +72,17 @@ TEST(TargetClassification, MalformedInputsAreErrorsNamingTheProblem) {
 
 TEST(TargetClassification, CnameChainRefinesTheKind) {
   auto t = *parse_target("mymi.abc123.database.windows.net");
-  refine_with_cname_chain(t, {{"mymi.abc123.database.windows.net", "mymi.privatelink.abc123.database.windows.net", 60}});
+  refine_with_cname_chain(t, {{"mymi.abc123.database.windows.net",
+                               "mymi.privatelink.abc123.database.windows.net", 60}});
   EXPECT_EQ(t.kind, EndpointKind::PrivateEndpoint);
 
   auto fog = *parse_target("fog1.abc123.database.windows.net");
-  refine_with_cname_chain(fog, {{"fog1.abc123.database.windows.net", "mi-primary.abc123.database.windows.net.", 30}});
+  refine_with_cname_chain(
+      fog, {{"fog1.abc123.database.windows.net", "mi-primary.abc123.database.windows.net.", 30}});
   EXPECT_EQ(fog.kind, EndpointKind::FailoverListenerRw);
 
   auto other_zone = *parse_target("fog1.abc123.database.windows.net");
-  refine_with_cname_chain(other_zone, {{"fog1.abc123.database.windows.net", "tr42.westeurope1-a.worker.database.windows.net", 30}});
+  refine_with_cname_chain(other_zone, {{"fog1.abc123.database.windows.net",
+                                        "tr42.westeurope1-a.worker.database.windows.net", 30}});
   EXPECT_EQ(other_zone.kind, EndpointKind::VnetLocal);
 }
