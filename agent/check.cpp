@@ -24,8 +24,8 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
-tcp::Role role_for(const reports::Target& t, std::uint16_t port) {
-  if (port == t.port)
+tcp::Role role_for(const reports::Target& t, std::uint16_t gateway_port, std::uint16_t port) {
+  if (port == gateway_port)
     return t.kind == reports::EndpointKind::Public ? tcp::Role::Public : tcp::Role::Gateway;
   if (port == kMirroringPort) return tcp::Role::Link;
   if (port >= 11000 && port <= 11999) return tcp::Role::Sweep;
@@ -49,6 +49,61 @@ std::vector<std::string> addresses_to_probe(const reports::Evidence& ev) {
           for (const auto& a : l.addresses) add_unique(out, a.address);
   if (out.size() > kMaxAddresses) out.resize(kMaxAddresses);
   return out;
+}
+
+constexpr std::uint16_t kRedirectFrom = 11000, kRedirectTo = 11999;
+
+tdsprobe::Options tds_options(const CheckOptions& o, const std::string& address, std::uint16_t port) {
+  tdsprobe::Options t;
+  t.address = address;
+  t.port = port;
+  t.server_name = o.target.host;  // drivers send the original name, also to the node
+  t.timeout = o.timeout;
+  t.strict = o.strict;
+  t.login = o.login;
+  t.credentials = o.credentials;
+  t.ca_file = o.ca_file;
+  return t;
+}
+
+// The gateway said "go to host:port": resolve it, probe that port and its range, log in there.
+reports::RedirectEvidence follow_redirect(const CheckOptions& o, const reports::Evidence& ev,
+                                          const tds::Routing& routing) {
+  reports::RedirectEvidence rd;
+  rd.host = routing.host;
+  rd.port = routing.port;
+  if (net::parse_ip(rd.host)) {
+    rd.addresses.push_back(net::parse_ip(rd.host)->str());
+  } else {
+    dns::Options dopt;
+    dopt.timeout = o.timeout;
+    dopt.class_overrides = o.class_overrides;
+    auto lookups = dns::resolve_all({{std::string(reports::kSystemResolver), ev.system_servers}},
+                                    {{rd.host}}, dopt);
+    for (const auto& l : lookups) {
+      for (const auto& a : l.addresses) add_unique(rd.addresses, a.address);
+      if (l.status != dns::Status::Ok && rd.resolve_error.empty())
+        rd.resolve_error = l.type + " " + std::string(dns::to_string(l.status)) + (l.error.empty() ? "" : ": " + l.error);
+    }
+    if (rd.addresses.empty() && rd.resolve_error.empty()) rd.resolve_error = "no A or AAAA record";
+  }
+  if (rd.addresses.empty()) return rd;
+  const auto& address = rd.addresses.front();
+  std::vector<tcp::Target> targets{{address, rd.port, tcp::Role::Redirect}};
+  // Classic redirect ports: sweep the range so the report can say "one port" or "all of them".
+  if (rd.port >= kRedirectFrom && rd.port <= kRedirectTo) {
+    rd.sweep_from = kRedirectFrom;
+    rd.sweep_to = kRedirectTo;
+    for (std::uint32_t p = kRedirectFrom; p <= kRedirectTo; ++p)
+      if (p != rd.port) targets.push_back({address, static_cast<std::uint16_t>(p), tcp::Role::Sweep});
+  }
+  tcp::Options topt;
+  topt.timeout = o.timeout;
+  auto results = tcp::probe_all(targets, topt);
+  if (results) rd.tcp = std::move(*results);
+  if (!rd.tcp.empty() && rd.tcp.front().state == tcp::State::Open)
+    rd.node_login = tdsprobe::run_tds_probe(tds_options(o, address, rd.port));
+  return rd;
 }
 
 }  // namespace
@@ -90,9 +145,14 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   if (ev.target.kind == reports::EndpointKind::IpLiteral) {
     ev.addresses.push_back(ev.target.host);
   } else {
-    auto conf = platform::load_resolv_conf(options.resolv_conf);
+    // The demo names its own DNS server; everything else reads the system's resolv.conf.
+    auto conf = options.system_servers.empty()
+                    ? platform::load_resolv_conf(options.resolv_conf)
+                    : Expected<platform::ResolvConf>(platform::ResolvConf{options.system_servers, {}, 5, 2});
     if (!conf)
-      return {false, {}, {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
+      return {false,
+              {},
+              {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
     if (conf->nameservers.empty()) {
       // glibc and c-ares both fall back to the local host then; say so rather than guess.
       conf->nameservers.push_back("127.0.0.1");
@@ -134,7 +194,8 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   }
 
   std::vector<std::uint16_t> ports = options.ports;
-  if (ports.empty()) ports.push_back(ev.target.port);
+  const std::uint16_t gateway_port = options.connect_port.value_or(ev.target.port);
+  if (ports.empty()) ports.push_back(gateway_port);
   if (options.mode == reports::Mode::Link &&
       std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
     ports.push_back(kMirroringPort);
@@ -146,7 +207,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
           return r.destination == a && r.kind != "unicast" && r.kind != "local";
         });
     if (!routable) continue;
-    for (auto p : ports) targets.push_back({a, p, role_for(ev.target, p)});
+    for (auto p : ports) targets.push_back({a, p, role_for(ev.target, gateway_port, p)});
   }
   if (!targets.empty()) {
     tcp::Options topt;
@@ -157,10 +218,24 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     ev.tcp = std::move(*results);
   }
 
+  if (options.tds) {
+    auto open = std::find_if(ev.tcp.begin(), ev.tcp.end(), [&](const tcp::Result& r) {
+      return r.target.port == gateway_port && r.state == tcp::State::Open;
+    });
+    if (open != ev.tcp.end()) {
+      spdlog::debug("TDS exchange with {}:{}", open->target.address, open->target.port);
+      ev.tds = tdsprobe::run_tds_probe(tds_options(options, open->target.address, gateway_port));
+      if (ev.tds->routing) {
+        if (ev.system_servers.empty())
+          if (auto conf = platform::load_resolv_conf(options.resolv_conf)) ev.system_servers = conf->nameservers;
+        ev.redirect = follow_redirect(options, ev, *ev.tds->routing);
+      }
+    }
+    if (!options.login) ev.limitations.push_back("login: not attempted (--no-login), so a redirect cannot be seen");
+  }
   ev.limitations.push_back(
       "packet capture: not available in this version, so a reset injected by a middlebox looks "
       "like the target's own (TCP_REFUSED)");
-  ev.limitations.push_back("TDS/TLS/login: not probed in this version (TCP reachability only)");
   ev.duration_ms = std::chrono::duration<double, std::milli>(clock.now() - t0).count();
   out.ok = true;
   out.report = reports::make_report(MIDIAG_VERSION, std::move(ev));

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,16 @@ struct CheckOptions {
   std::vector<net::ClassOverride> class_overrides;
   std::string resolv_conf = "/etc/resolv.conf";
   std::string hosts_file = "/etc/hosts";
+  // Connect here instead of the endpoint's port, still judging the name as that endpoint: the
+  // demo's simulated instance listens on ephemeral loopback ports.
+  std::optional<std::uint16_t> connect_port;
+  // Replaces the resolv.conf servers (the demo points the system resolver at its own DNS).
+  std::vector<std::string> system_servers;
+  bool tds = true;  // PRELOGIN/TLS/LOGIN7 after a successful connect
+  bool login = true;  // --no-login stops after TLS
+  bool strict = false;  // TDS 8
+  std::optional<tdsprobe::Credentials> credentials;  // none: dummy credentials
+  std::string ca_file;
   bool resolv_conf_given = false;
   bool hosts_file_given = false;
 };

@@ -1,7 +1,10 @@
 #include "agent/cli.h"
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <array>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -10,6 +13,7 @@
 #include <boost/program_options.hpp>
 
 #include "agent/check.h"
+#include "agent/demo.h"
 
 namespace po = boost::program_options;
 
@@ -23,15 +27,15 @@ struct Command {
   bool implemented;
 };
 
-constexpr std::array<Command, 7> kCommands = {{
+constexpr std::array<Command, 8> kCommands = {{
     {"check", "check <host>[:port] [options]   full diagnosis (default command)", true},
     {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", false},
     {"capture", "capture [--duration S] [--host H] watch the application's own attempts", false},
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
     {"watch", "watch --config FILE              scheduled probes", false},
     {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", false},
-    {"demo", "demo                             diagnosis against the embedded simulated instance",
-     false},
+    {"demo", "demo [-v]                        diagnosis against the embedded simulated instance", true},
+    {"simulate", "simulate [options]               serve a simulated instance (labs, firewall tests)", true},
 }};
 
 void usage(std::ostream& o) {
@@ -59,50 +63,61 @@ struct CommonOptions {
   std::string bundle;
   bool no_capture = false;
   bool no_login = false;
+  bool strict = false;
+  std::string user;
+  std::string password_env;
+  std::string ca_file;
 };
 
 po::options_description check_options(CommonOptions& c) {
   po::options_description d("check options");
-  d.add_options()("help,h", "show this help")(
-      "json", po::bool_switch(&c.json),
-      "JSON report (schema mi-diag.report/1); same as --format json")(
-      "format", po::value(&c.format)->value_name("text|json|markdown"),
-      "output format (default text)")("verbose,v", po::bool_switch(&c.verbose),
-                                      "show evidence, remediation and the DNS/route/TCP tables")(
-      "timeout-ms", po::value(&c.timeout_ms)->value_name("MS"),
-      "budget per phase (DNS, TCP), default 3000")(
-      "resolver", po::value(&c.resolvers)->value_name("IP[:port]")->composing(),
-      "also ask this DNS server (repeatable) and compare with the system resolver")(
-      "ports", po::value(&c.ports)->value_name("LIST"),
-      "ports to probe, e.g. 1433,5022,11000-11999 (default: the endpoint's)")(
-      "mode", po::value(&c.mode)->value_name("client|link|failover-group"),
-      "what the connection is for; link adds 5022")(
-      "classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
-      "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space "
-      "privately")("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"),
-                   "system resolver configuration (default /etc/resolv.conf)")(
-      "hosts-file", po::value(&c.hosts_file)->value_name("FILE"),
-      "hosts file to check for overrides (default /etc/hosts)")(
-      "no-capture", po::bool_switch(&c.no_capture),
-      "do not capture packets (socket-level evidence only)")(
-      "no-login", po::bool_switch(&c.no_login), "do not send LOGIN7")(
-      "bundle", po::value(&c.bundle)->value_name("FILE"),
-      "also write a diagnostic bundle [not implemented yet]")(
-      "log-level", po::value(&c.log_level)->value_name("LEVEL"),
-      "trace|debug|info|warn|error|off (stderr), default warn");
+  // clang-format off
+  d.add_options()
+      ("help,h", "show this help")
+      ("json", po::bool_switch(&c.json), "JSON report (schema mi-diag.report/1); same as --format json")
+      ("format", po::value(&c.format)->value_name("text|json|markdown"), "output format (default text)")
+      ("verbose,v", po::bool_switch(&c.verbose), "show evidence, remediation and the DNS/route/TCP/TDS tables")
+      ("timeout-ms", po::value(&c.timeout_ms)->value_name("MS"), "budget per phase (DNS, TCP, TDS), default 3000")
+      ("resolver", po::value(&c.resolvers)->value_name("IP[:port]")->composing(),
+       "also ask this DNS server (repeatable) and compare with the system resolver")
+      ("ports", po::value(&c.ports)->value_name("LIST"),
+       "ports to probe, e.g. 1433,5022,11000-11999 (default: the endpoint's)")
+      ("mode", po::value(&c.mode)->value_name("client|link|failover-group"),
+       "what the connection is for; link adds 5022")
+      ("classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
+       "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space privately")
+      ("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"),
+       "system resolver configuration (default /etc/resolv.conf)")
+      ("hosts-file", po::value(&c.hosts_file)->value_name("FILE"),
+       "hosts file to check for overrides (default /etc/hosts)")
+      ("user", po::value(&c.user)->value_name("NAME"),
+       "SQL login to try (with --password-env); default: dummy credentials")
+      ("password-env", po::value(&c.password_env)->value_name("VAR"),
+       "environment variable holding the password (never on the command line)")
+      ("ca-file", po::value(&c.ca_file)->value_name("FILE"),
+       "verify the server certificate against this CA bundle, not the system store")
+      ("strict", po::bool_switch(&c.strict), "TDS 8 strict encryption: TLS first, ALPN tds/8.0")
+      ("no-login", po::bool_switch(&c.no_login), "stop after TLS: do not send LOGIN7")
+      ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
+      ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a diagnostic bundle [not implemented yet]")
+      ("log-level", po::value(&c.log_level)->value_name("LEVEL"),
+       "trace|debug|info|warn|error|off (stderr), default warn");
+  // clang-format on
   return d;
 }
 
 void check_help(std::ostream& o, const po::options_description& d) {
   o << "Usage: mi-diag check <host>[:port] [options]\n\n"
        "Diagnoses the path to a Managed Instance endpoint: name → DNS (every resolver) → route →\n"
-       "TCP, and names the cause of a failure with its evidence and fix.\n\n"
+       "TCP → PRELOGIN → TLS → LOGIN7 → redirect, and names the cause of a failure with its\n"
+       "evidence and fix.\n\n"
     << d
     << "\nExamples:\n"
        "  mi-diag check mymi.abc123.database.windows.net\n"
        "  mi-diag mymi.public.abc123.database.windows.net:3342 -v\n"
        "  mi-diag check mymi.abc123.database.windows.net --resolver 168.63.129.16 --json\n"
-       "  mi-diag check 10.0.0.4 --ports 1433,5022,11000-11999 --mode link\n";
+       "  mi-diag check 10.0.0.4 --ports 1433,5022,11000-11999 --mode link\n"
+       "  MIPW=... mi-diag check mymi.abc123.database.windows.net --user app --password-env MIPW\n";
 }
 
 std::optional<spdlog::level::level_enum> parse_level(const std::string& s) {
@@ -191,6 +206,20 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     if (!o) return usage_error(err, "check", "bad --classify-as: " + o.error().message);
     opt.class_overrides.push_back(*o);
   }
+  opt.login = !c.no_login;
+  opt.strict = c.strict;
+  if (!c.ca_file.empty()) {
+    if (access(c.ca_file.c_str(), R_OK) != 0) return usage_error(err, "check", "cannot read --ca-file " + c.ca_file);
+    opt.ca_file = c.ca_file;
+  }
+  if (!c.user.empty() || !c.password_env.empty()) {
+    if (c.user.empty() || c.password_env.empty())
+      return usage_error(err, "check", "--user and --password-env go together");
+    const char* pw = std::getenv(c.password_env.c_str());
+    if (pw == nullptr)
+      return usage_error(err, "check", "environment variable " + c.password_env + " (from --password-env) is not set");
+    opt.credentials = tdsprobe::Credentials{c.user, pw};
+  }
   if (!c.resolv_conf.empty()) {
     opt.resolv_conf = c.resolv_conf;
     opt.resolv_conf_given = true;
@@ -250,6 +279,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                        << ": not implemented yet\n";
     return kExitUsage;
   }
+  if (cmd->name == "demo") return run_demo(rest, out, err, out_is_tty);
+  if (cmd->name == "simulate") return run_simulate(rest, out, err);
   return run_check_command(rest, out, err, out_is_tty);
 }
 

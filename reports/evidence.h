@@ -8,12 +8,25 @@
 #include "platform/text/resolv_conf.h"
 #include "probes/dns/dns_probe.h"
 #include "probes/tcp/tcp_probe.h"
+#include "probes/tds/tds_probe.h"
 #include "reports/target.h"
 
 namespace midiag::reports {
 
 enum class Mode { Client, Link, FailoverGroup };
 std::string_view to_string(Mode m);  // client|link|failover-group
+
+// What happened after the gateway's routing ENVCHANGE: the node named, and the way to it.
+struct RedirectEvidence {
+  std::string host;  // as the routing token named it
+  std::uint16_t port = 0;
+  std::vector<std::string> addresses;  // the routed host resolved (or the literal)
+  std::string resolve_error;  // why it could not be resolved
+  std::vector<tcp::Result> tcp;  // the routed port and the sweep of its range
+  std::uint16_t sweep_from = 0, sweep_to = 0;  // 0 when no range was swept
+  std::optional<tdsprobe::Result> node_login;  // the second login, with the original server name
+  [[nodiscard]] std::string state() const;  // ok|filtered|refused|unreachable|no_route|unresolved|login_failed
+};
 
 struct Evidence {
   Target target;
@@ -30,6 +43,9 @@ struct Evidence {
 
   std::vector<platform::RouteInfo> routes;
   std::vector<tcp::Result> tcp;          // every probe (renderers summarise sweeps)
+  std::optional<tdsprobe::Result> tds;  // the login at the gateway (first address that answered)
+  std::optional<RedirectEvidence> redirect;  // when the gateway routed the login to a node
+
   std::vector<std::string> limitations;  // what this run could not see, in words
 };
 

@@ -392,6 +392,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   for (auto& f : explain_dns(ev)) all.push_back(std::move(f));
   for (auto& f : explain_routes(ev)) all.push_back(std::move(f));
   for (auto& f : explain_tcp(ev, all)) all.push_back(std::move(f));
+  for (auto& f : explain_tds(ev)) all.push_back(std::move(f));
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {
       return std::tuple(f.caused_by.has_value(), f.severity, catalogue(f.code).rank);

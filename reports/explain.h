@@ -12,6 +12,7 @@ std::vector<Finding> explain_target(const Evidence& ev);
 std::vector<Finding> explain_dns(const Evidence& ev);
 std::vector<Finding> explain_routes(const Evidence& ev);
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
+std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redirect
 
 // All rules, merged and ordered: causes first, each effect tagged with what caused it.
 std::vector<Finding> explain(const Evidence& ev);

@@ -19,6 +19,12 @@ constexpr std::string_view kDocPublic =
 constexpr std::string_view kDocDns =
     "spec §2; Configure a custom DNS for Azure SQL Managed Instance — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/custom-dns-configure";
+constexpr std::string_view kDocTls =
+    "spec §2; Azure SQL Managed Instance TLS and certificates — "
+    "https://learn.microsoft.com/sql/relational-databases/security/networking/tds-8";
+constexpr std::string_view kDocFog =
+    "spec §2; Failover groups: enable geo-replication between instances — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/failover-group-sql-mi";
 constexpr std::string_view kDocArch =
     "spec §2; Connectivity architecture — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/"
@@ -97,6 +103,59 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "on the instance's NSG (1433 VNet-local, 3342 public, 11000-11999 for redirect) and check "
      "firewalls and NVAs in the path.",
      kDocConnTypes, 42},
+    {Code::TdsNotSpoken, "TDS_NOT_SPOKEN", Severity::Error,
+     "The port is open but nothing there speaks TDS",
+     "Something other than the instance's gateway answers on this address and port (a proxy, a "
+     "load balancer, another service) or the server stalls mid-answer. Check the address is the "
+     "instance's and that no TLS-terminating or HTTP proxy sits in the path.",
+     kDocConnTypes, 50},
+    {Code::TlsHandshakeFailed, "TLS_HANDSHAKE_FAILED", Severity::Error,
+     "The TLS handshake inside TDS failed",
+     "Look at the alert or error: a middlebox that breaks TLS, a client that refuses the "
+     "server's TLS version or ciphers, or a path that drops large packets (see PATH_MTU_BLACKHOLE).",
+     kDocTls, 51},
+    {Code::TlsCertNameMismatch, "TLS_CERT_NAME_MISMATCH", Severity::Error,
+     "The server certificate does not cover the name used",
+     "Connect with the name the certificate is issued for (*.<zone>.database.windows.net). "
+     "A failover-group secondary must share the primary's DNS zone, else clients fail "
+     "certificate validation after failover; an IP address or a custom alias never matches.",
+     kDocFog, 52},
+    {Code::TlsCertExpired, "TLS_CERT_EXPIRED", Severity::Error,
+     "The server certificate is outside its validity period",
+     "Check this host's clock first; if it is right, the certificate presented is not the "
+     "instance's (an intercepting proxy presents its own).",
+     kDocTls, 53},
+    {Code::TlsCertUntrusted, "TLS_CERT_UNTRUSTED", Severity::Error,
+     "The certificate chain does not verify",
+     "Drivers that validate (the default with Encrypt=True) will fail. Install the missing root "
+     "CA, or find the TLS-intercepting proxy whose certificate this is; use --ca-file to check "
+     "against a specific CA. TrustServerCertificate=True hides this, it does not fix it.",
+     kDocTls, 54},
+    {Code::TlsProtocolObsolete, "TLS_PROTOCOL_OBSOLETE", Severity::Error,
+     "TLS below 1.2 was negotiated",
+     "Managed Instance requires TLS 1.2 or later: update the client's TLS stack, or find the "
+     "middlebox that downgrades the connection.",
+     kDocTls, 55},
+    {Code::RedirectPortsFiltered, "REDIRECT_PORTS_FILTERED", Severity::Error,
+     "The redirect target port is blocked",
+     "With the redirect connection type the client reconnects to the node's own address on the "
+     "port the gateway names (classically 11000-11999). Allow that range outbound from the client "
+     "and inbound on the instance's subnet NSG, or switch the instance to the proxy connection "
+     "type.",
+     kDocConnTypes, 60},
+    {Code::RedirectTargetUnreachable, "REDIRECT_TARGET_UNREACHABLE", Severity::Error,
+     "The node the gateway redirects to cannot be reached",
+     "The routed host could not be resolved or reached: check that this host resolves and routes "
+     "to the instance's subnet (not only to the gateway address), or use the proxy connection "
+     "type.",
+     kDocConnTypes, 61},
+    {Code::LoginFailed, "LOGIN_FAILED", Severity::Error, "The server rejected the login",
+     "The network path works; the credentials or the login's permissions do not. Check the user "
+     "name, password, default database and whether the login exists on the instance.",
+     kDocConnectApp, 70},
+    {Code::ConnectionPath, "CONNECTION_PATH", Severity::Info, "The path the login took",
+     "Nothing to fix: this says which way the connection went (proxy or redirect).",
+     kDocConnTypes, 80},
 };
 
 }  // namespace

@@ -25,6 +25,16 @@ enum class Code {
   IcmpUnreachable,
   TcpRefused,
   TcpFiltered,
+  TdsNotSpoken,
+  TlsHandshakeFailed,
+  TlsCertNameMismatch,
+  TlsCertExpired,
+  TlsCertUntrusted,
+  TlsProtocolObsolete,
+  RedirectPortsFiltered,
+  RedirectTargetUnreachable,
+  LoginFailed,
+  ConnectionPath,
 };
 
 struct CatalogueEntry {

@@ -62,6 +62,71 @@ json tcp_json(const tcp::Result& r) {
   return j;
 }
 
+// Short lists stay rows; a long sweep becomes one summary per address (spec §6 tcp_sweeps).
+std::pair<json, json> tcp_rows_and_sweeps(const std::vector<tcp::Result>& all) {
+  json rows = json::array();
+  std::vector<tcp::Result> sweep;
+  for (const auto& t : all) {
+    if (t.target.role == tcp::Role::Sweep) sweep.push_back(t);
+    else rows.push_back(tcp_json(t));
+  }
+  json sweeps = json::array();
+  if (sweep.size() > kSweepRowsLimit) {
+    for (const auto& s : tcp::summarize_sweeps(sweep))
+      sweeps.push_back({{"address", s.address}, {"from", s.from}, {"to", s.to}, {"open", s.open},
+                        {"refused", s.refused}, {"filtered", s.filtered},
+                        {"unreachable", s.unreachable}, {"no_route", s.no_route}});
+  } else {
+    for (const auto& t : sweep) rows.push_back(tcp_json(t));
+  }
+  return {rows, sweeps};
+}
+
+json tds_json(const tdsprobe::Result& t) {
+  json j = {{"address", t.options.address},
+            {"port", t.options.port},
+            {"stage_reached", tdsprobe::to_string(t.reached)},
+            {"failed_at", t.failed_at == tdsprobe::Stage::Complete ? json(nullptr) : json(tdsprobe::to_string(t.failed_at))},
+            {"failure", t.failure},
+            {"elapsed_ms", t.elapsed_ms},
+            {"strict", t.options.strict}};
+  if (t.prelogin) {
+    const auto& p = *t.prelogin;
+    j["prelogin"] = {{"version", p.version ? json(p.version->str()) : json(nullptr)},
+                     {"encryption", p.encryption ? json(tds::to_string(*p.encryption)) : json(nullptr)},
+                     {"instance", p.instance.value_or("")},
+                     {"thread_id", p.thread_id ? json(*p.thread_id) : json(nullptr)},
+                     {"mars", p.mars.value_or(false)},
+                     {"fedauth_required", p.fedauth_required.value_or(false)}};
+  }
+  json login = {{"outcome", tdsprobe::to_string(t.outcome)}, {"dummy_credentials", t.dummy_credentials}};
+  if (t.error) {
+    login["error_number"] = t.error->number;
+    login["error_state"] = t.error->state;
+    login["error_class"] = t.error->severity;
+    login["error_message"] = t.error->message;
+  }
+  if (t.login_ack) login["server_program"] = t.login_ack->prog_name;
+  if (t.routing) login["routing"] = {{"host", t.routing->host}, {"port", t.routing->port}, {"server", t.routing->server}};
+  j["login"] = login;
+  if (!t.first_bytes_hex.empty()) j["first_bytes_hex"] = t.first_bytes_hex;
+  return j;
+}
+
+json tls_json(const tdsprobe::Result& t) {
+  const auto& f = *t.tls;
+  json j = {{"version", f.version}, {"cipher", f.cipher}, {"alpn", f.alpn},
+            {"name_matches", f.name_matches}, {"trusted", f.trusted}, {"expired", f.expired},
+            {"login_only_encrypted", t.login_only_encrypted}};
+  if (!f.verify_error.empty()) j["verify_error"] = f.verify_error;
+  if (!f.chain.empty()) {
+    const auto& c = f.chain.front();
+    j["certificate"] = {{"subject", c.subject}, {"issuer", c.issuer}, {"subject_alt_names", c.subject_alt_names},
+                        {"not_before", c.not_before}, {"not_after", c.not_after}};
+  }
+  return j;
+}
+
 }  // namespace
 
 json to_json(const Report& r) {
@@ -116,26 +181,22 @@ json to_json(const Report& r) {
   }
   doc["routes"] = routes;
 
-  json rows = json::array();
-  std::vector<tcp::Result> sweep;
-  for (const auto& t : ev.tcp)
-    (t.target.role == tcp::Role::Sweep ? sweep.push_back(t) : rows.push_back(tcp_json(t)));
-  json sweeps = json::array();
-  if (sweep.size() > kSweepRowsLimit) {
-    for (const auto& s : tcp::summarize_sweeps(sweep))
-      sweeps.push_back({{"address", s.address},
-                        {"from", s.from},
-                        {"to", s.to},
-                        {"open", s.open},
-                        {"refused", s.refused},
-                        {"filtered", s.filtered},
-                        {"unreachable", s.unreachable},
-                        {"no_route", s.no_route}});
-  } else {
-    for (const auto& t : sweep) rows.push_back(tcp_json(t));
-  }
+  auto [rows, sweeps] = tcp_rows_and_sweeps(ev.tcp);
   doc["tcp"] = rows;
   doc["tcp_sweeps"] = sweeps;
+  if (ev.tds) {
+    doc["tds"] = tds_json(*ev.tds);
+    if (ev.tds->tls) doc["tls"] = tls_json(*ev.tds);
+  }
+  if (ev.redirect) {
+    const auto& rd = *ev.redirect;
+    auto [red_rows, red_sweeps] = tcp_rows_and_sweeps(rd.tcp);
+    json red = {{"host", rd.host},     {"port", rd.port},         {"addresses", rd.addresses},
+                {"state", rd.state()}, {"tcp", red_rows},         {"tcp_sweeps", red_sweeps}};
+    if (!rd.resolve_error.empty()) red["resolve_error"] = rd.resolve_error;
+    if (rd.node_login) red["node_login"] = tds_json(*rd.node_login);
+    doc["redirect"] = red;
+  }
   doc["capture"] = {{"status", "off"}, {"packets", 0}};
   doc["limitations"] = ev.limitations;
   return doc;

@@ -101,6 +101,35 @@ void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
       << s.filtered << ", unreachable " << s.unreachable << ", no route " << s.no_route << "\n";
 }
 
+void login_lines(std::ostringstream& o, const tdsprobe::Result& t, std::string_view who) {
+  o << "  " << pad(std::string(who), 10) << t.options.address << ":" << t.options.port;
+  if (t.prelogin && t.prelogin->version) o << "  server " << t.prelogin->version->str();
+  if (t.prelogin && t.prelogin->encryption) o << "  encryption " << tds::to_string(*t.prelogin->encryption);
+  o << "  login " << tdsprobe::to_string(t.outcome) << (t.dummy_credentials ? " (dummy credentials)" : "");
+  if (t.error) o << " " << t.error->number << ": " << t.error->message;
+  if (t.failed_at != tdsprobe::Stage::Complete) o << "  FAILED at " << tdsprobe::to_string(t.failed_at) << ": " << t.failure;
+  o << "  " << fixed(t.elapsed_ms, 1) << " ms\n";
+  if (t.tls) {
+    o << "  " << pad("", 10) << "TLS " << t.tls->version << " " << t.tls->cipher
+      << (t.tls->alpn.empty() ? "" : " alpn " + t.tls->alpn) << (t.login_only_encrypted ? " (login only)" : "")
+      << ", name " << (t.tls->name_matches ? "matches" : "MISMATCH") << ", chain "
+      << (t.tls->trusted ? "trusted" : "untrusted: " + t.tls->verify_error) << "\n";
+    if (!t.tls->chain.empty())
+      o << "  " << pad("", 10) << "cert " << t.tls->chain.front().subject << " until " << t.tls->chain.front().not_after << "\n";
+  }
+}
+
+void tds_section(std::ostringstream& o, const Report& r, const Palette& p) {
+  const auto& ev = r.evidence;
+  if (!ev.tds) return;
+  o << "\n" << p.bold("TDS") << "\n";
+  login_lines(o, *ev.tds, "gateway");
+  if (!ev.redirect) return;
+  const auto& rd = *ev.redirect;
+  o << "  " << pad("redirect", 10) << rd.host << ":" << rd.port << " -> " << rd.state() << "\n";
+  if (rd.node_login) login_lines(o, *rd.node_login, "node");
+}
+
 }  // namespace
 
 std::string render_text(const Report& r, const TextOptions& opt) {
@@ -141,6 +170,7 @@ std::string render_text(const Report& r, const TextOptions& opt) {
     dns_section(o, r, p);
     route_section(o, r, p);
     tcp_section(o, r, p);
+    tds_section(o, r, p);
   }
   if (!r.evidence.limitations.empty()) {
     o << "\n" << p.dim("Not seen in this run:") << "\n";

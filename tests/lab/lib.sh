@@ -113,6 +113,11 @@ lab_configure_router() {
 lab_configure_instance() {
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.10/24 dev to-router
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.11/24 dev to-router
+  # One address per misbehaving simulated gateway (bad certificate, not TDS, hostile servers).
+  local host
+  for host in 12 13 14 15 16 17; do
+    ip -n "$LAB_NS_INSTANCE" addr add "10.250.2.${host}/24" dev to-router
+  done
   # Stand-in "public" address; the tool is told 10.250.200.0/24 is public.
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.200.10/32 dev lo
   ip -n "$LAB_NS_INSTANCE" link set to-router up
@@ -151,7 +156,13 @@ lab_start_dns() {
     "mi1.${LAB_DOMAIN}=10.250.2.10" \
     "mi1.public.${LAB_DOMAIN}=10.250.200.10" \
     "mipub.${LAB_DOMAIN}=10.250.200.10" \
-    "mipriv.public.${LAB_DOMAIN}=10.250.2.10"
+    "mipriv.public.${LAB_DOMAIN}=10.250.2.10" \
+    "mibadcert.${LAB_DOMAIN}=10.250.2.12" \
+    "minottds.${LAB_DOMAIN}=10.250.2.13" \
+    "misilent.${LAB_DOMAIN}=10.250.2.14" \
+    "migarbage.${LAB_DOMAIN}=10.250.2.15" \
+    "mihuge.${LAB_DOMAIN}=10.250.2.16" \
+    "mislow.${LAB_DOMAIN}=10.250.2.17"
   # A second resolver that disagrees about mi1.
   lab_start_dnsmasq dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}=10.250.2.11"
 }
@@ -163,6 +174,49 @@ lab_start_listener() {
   LAB_PIDS+=("$!")
   lab_allow_signals
 }
+
+# The simulated instance(s) the lab talks to: one `mi-diag simulate` per address and role, so
+# every gateway binds a specific address (a wildcard listener would collide with the others).
+#   name | bind address | simulate arguments
+readonly LAB_SIMULATORS=(
+  "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042"
+  "vnet-public   | 10.250.2.10   | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
+  "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042"
+  "public        | 10.250.200.10 | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
+  "public-1433   | 10.250.200.10 | --gateway-port 1433 --node-port 11042"
+  "badcert       | 10.250.2.12   | --gateway-port 1433 --node-port 11042 --cert-name *.other0002.database.windows.net"
+  "nottds        | 10.250.2.13   | --gateway-port 1433 --behaviour not-tds"
+  "silent        | 10.250.2.14   | --gateway-port 1433 --behaviour silent"
+  "garbage       | 10.250.2.15   | --gateway-port 1433 --behaviour garbage"
+  "huge-length   | 10.250.2.16   | --gateway-port 1433 --behaviour huge-length"
+  "slowloris     | 10.250.2.17   | --gateway-port 1433 --behaviour slowloris"
+)
+
+# lab_start_simulators MIDIAG: starts them all; their CAs end up in one bundle, ${LAB_TMP}/ca.pem.
+lab_start_simulators() {
+  local line name bind rest
+  local -a extra
+  for line in "${LAB_SIMULATORS[@]}"; do
+    IFS='|' read -r name bind rest <<<"$line"
+    name=${name//[[:space:]]/}
+    bind=${bind//[[:space:]]/}
+    read -r -a extra <<<"$rest"
+    lab_defer_signals
+    ip netns exec "$LAB_NS_INSTANCE" "$1" simulate --bind "$bind" --zone lab0001 --instance mi1 \
+      --routed-host "$bind" --ca-out "${LAB_TMP}/ca-${name}.pem" --max-seconds 900 "${extra[@]}" \
+      >"${LAB_TMP}/sim-${name}.out" 2>&1 &
+    LAB_PIDS+=("$!")
+    lab_allow_signals
+  done
+  for line in "${LAB_SIMULATORS[@]}"; do
+    name=${line%%|*}
+    name=${name//[[:space:]]/}
+    lab_poll "simulator ${name} ready" lab_file_starts_with "${LAB_TMP}/sim-${name}.out" ready
+  done
+  cat "${LAB_TMP}"/ca-*.pem >"${LAB_TMP}/ca.pem"
+}
+
+lab_file_starts_with() { [[ -s "$1" ]] && grep -q "^$2" "$1"; }
 
 # ---------------------------------------------------------------- DNS over TCP, by hand
 
@@ -243,7 +297,7 @@ lab_check() { # lab_check DESCRIPTION CMD...: one topology fact, fatal if false
 # failure points at the tool, not at the lab.
 lab_verify_topology() {
   lab_check "client -> 10.250.2.10:1433 opens" lab_tcp_opens 10.250.2.10 1433
-  lab_check "client -> 10.250.2.11:3342 opens" lab_tcp_opens 10.250.2.11 3342
+  lab_check "client -> 10.250.2.11:1433 opens" lab_tcp_opens 10.250.2.11 1433
   lab_check "client -> 10.250.200.10:3342 opens" lab_tcp_opens 10.250.200.10 3342
   lab_check "client -> 10.250.200.10:1433 opens" lab_tcp_opens 10.250.200.10 1433
   lab_check "resolv.conf: mi1 -> 10.250.2.10" lab_system_resolves "mi1.${LAB_DOMAIN}" 10.250.2.10
@@ -258,7 +312,8 @@ lab_verify_topology() {
     lab_dns_answers 10.250.1.53 "mi1.${LAB_DOMAIN}" $'rcode=0\n10.250.2.11'
 }
 
-# lab_setup LISTENER_BINARY: the whole healthy lab, verified.
+# lab_setup LISTENER_BINARY [MIDIAG]: the whole healthy lab, verified. With MIDIAG the instance
+# namespace runs simulated instances (TDS, TLS, redirect); without, a plain TCP listener.
 lab_setup() {
   lab_create_namespaces
   lab_link_namespaces
@@ -266,8 +321,12 @@ lab_setup() {
   lab_configure_router
   lab_configure_instance
   lab_start_dns
-  lab_start_listener "$1"
-  lab_poll "lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/listener.out" ready
+  if (($# > 1)); then
+    lab_start_simulators "$2"
+  else
+    lab_start_listener "$1"
+    lab_poll "lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/listener.out" ready
+  fi
   lab_poll "primary dnsmasq" lab_dns_ready dns-primary 10.250.1.1 "mi1.${LAB_DOMAIN}" \
     $'rcode=0\n10.250.2.10'
   lab_poll "second dnsmasq" lab_dns_ready dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}" \

@@ -18,25 +18,37 @@ source "${LAB_DIR}/lib.sh"
 
 readonly CHECK_TIMEOUT_S=60   # upper bound on one mi-diag run; the tool is told 1000 ms
 readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=public)
+# The simulators' test login; scenarios marked NOCREDS use the probe's dummy credentials.
+readonly CREDS=(--user sim --password-env LAB_SIM_PASSWORD)
+export LAB_SIM_PASSWORD=sim-password
 
 # One line per scenario; fields separated by '|', surrounding blanks ignored.
-#   name | fault setup | fault undo | check arguments | verdict | finding codes | exit
+#   name | fault setup | fault undo | check arguments | verdict | finding codes | exit [| max ms]
 # Fault fields are a fault_* function and its arguments ('-' = none); codes are a
-# comma-separated set ('-' = no findings).
+# comma-separated set ('-' = no findings); max ms bounds the report's duration_ms
+# (hostile servers must not hold a check past its timeout + 10%).
 readonly SCENARIOS=(
-  "healthy                       | - | - | mi1.lab0001.database.windows.net | ok | - | 0"
+  "healthy                       | - | - | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0"
+  "healthy-dummy-login           | - | - | mi1.lab0001.database.windows.net NOCREDS | ok | LOGIN_FAILED | 0"
   "gateway-port-dropped          | fault_forward -p tcp --dport 1433 -j DROP | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_FILTERED | 1"
   "gateway-port-rejected         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_REFUSED | 1"
   "icmp-admin-prohibited         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with icmp-admin-prohibited | fault_clear | mi1.lab0001.database.windows.net | fail | ICMP_UNREACHABLE | 1"
   "no-route                      | fault_client_route del 10.250.2.0/24 | fault_client_route replace 10.250.2.0/24 via 10.250.1.1 | mi1.lab0001.database.windows.net | fail | ROUTE_MISSING | 1"
   "nxdomain                      | - | - | nope.lab0001.database.windows.net | fail | DNS_NAME_NOT_FOUND | 1"
   "resolver-down                 | fault_drop_dns_to 10.250.1.1 | fault_clear | mi1.lab0001.database.windows.net | fail | DNS_RESOLVER_UNREACHABLE | 1"
-  "public-address-for-vnet-local | - | - | mipub.lab0001.database.windows.net | fail | DNS_PUBLIC_ADDRESS_FOR_VNET_LOCAL | 1"
-  "private-address-for-public    | - | - | mipriv.public.lab0001.database.windows.net | fail | DNS_PRIVATE_ADDRESS_FOR_PUBLIC_ENDPOINT | 1"
+  "public-address-for-vnet-local | - | - | mipub.lab0001.database.windows.net | fail | DNS_PUBLIC_ADDRESS_FOR_VNET_LOCAL,CONNECTION_PATH | 1"
+  "private-address-for-public    | - | - | mipriv.public.lab0001.database.windows.net | fail | DNS_PRIVATE_ADDRESS_FOR_PUBLIC_ENDPOINT,CONNECTION_PATH | 1"
   "public-endpoint-on-1433       | fault_forward -p tcp -d 10.250.200.10 --dport 1433 -j DROP | fault_clear | mi1.public.lab0001.database.windows.net:1433 | fail | WRONG_PORT_FOR_ENDPOINT,TCP_FILTERED | 1"
-  "ip-literal                    | - | - | 10.250.2.10 | warn | TARGET_IS_IP_LITERAL | 0"
-  "resolvers-disagree            | - | - | mi1.lab0001.database.windows.net --resolver 10.250.1.53 | warn | DNS_RESOLVERS_DISAGREE | 0"
-  "healthy-public                | - | - | mi1.public.lab0001.database.windows.net | ok | - | 0"
+  "ip-literal                    | - | - | 10.250.2.10 | warn | TARGET_IS_IP_LITERAL,CONNECTION_PATH | 0"
+  "resolvers-disagree            | - | - | mi1.lab0001.database.windows.net --resolver 10.250.1.53 | warn | DNS_RESOLVERS_DISAGREE,CONNECTION_PATH | 0"
+  "healthy-proxy-public          | - | - | mi1.public.lab0001.database.windows.net | ok | CONNECTION_PATH | 0"
+  "redirect-ports-dropped        | fault_forward -p tcp --dport 11000:11999 -j DROP | fault_clear | mi1.lab0001.database.windows.net | fail | REDIRECT_PORTS_FILTERED | 1"
+  "tls-cert-name-mismatch        | - | - | mibadcert.lab0001.database.windows.net | fail | TLS_CERT_NAME_MISMATCH,CONNECTION_PATH | 1"
+  "not-tds                       | - | - | minottds.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
+  "hostile-silent                | - | - | misilent.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
+  "hostile-garbage               | - | - | migarbage.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
+  "hostile-huge-length           | - | - | mihuge.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
+  "hostile-slowloris             | - | - | mislow.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
 )
 
 MIDIAG=""
@@ -126,8 +138,9 @@ check_lab_only_names() {
 
 # run_scenario "TABLE LINE"
 run_scenario() {
-  local name setup undo args want_verdict want_codes want_exit
-  IFS='|' read -r name setup undo args want_verdict want_codes want_exit <<<"$1"
+  local name setup undo args want_verdict want_codes want_exit max_ms
+  IFS='|' read -r name setup undo args want_verdict want_codes want_exit max_ms <<<"$1"
+  max_ms=$(trim "${max_ms:-}")
   name=$(trim "$name")
   want_verdict=$(trim "$want_verdict")
   want_codes=$(normalise_codes "$(trim "$want_codes")")
@@ -136,6 +149,15 @@ run_scenario() {
 
   local -a check_args
   read -r -a check_args <<<"$args"
+  if [[ " ${check_args[*]} " == *" NOCREDS "* ]]; then
+    local -a kept=()
+    local a
+    for a in "${check_args[@]}"; do [[ "$a" == NOCREDS ]] || kept+=("$a"); done
+    check_args=("${kept[@]}")
+  else
+    check_args+=("${CREDS[@]}")
+  fi
+  check_args+=(--ca-file "${LAB_TMP}/ca.pem")
   local out err rc=0 verdict codes got
   err="${LAB_TMP}/${name}.stderr"
 
@@ -153,15 +175,21 @@ run_scenario() {
     verdict="(no JSON report)"
     codes="?"
   fi
-  got="verdict=${verdict} codes={${codes}} exit=${rc}"
+  local duration within=1
+  duration=$(jq -r '.duration_ms // empty' <<<"$out" 2>/dev/null || true)
+  if [[ -n "$max_ms" ]]; then
+    within=$(awk -v d="${duration:-999999}" -v m="$max_ms" 'BEGIN { print (d <= m) ? 1 : 0 }')
+  fi
+  got="verdict=${verdict} codes={${codes}} exit=${rc} duration_ms=${duration%.*}"
 
-  if [[ "$verdict" == "$want_verdict" && "$codes" == "$want_codes" && "$rc" == "$want_exit" ]]; then
+  if [[ "$verdict" == "$want_verdict" && "$codes" == "$want_codes" && "$rc" == "$want_exit" &&
+    "$within" == 1 ]]; then
     echo "lab: ${name}: PASS (${got})"
     PASSED=$((PASSED + 1))
     return 0
   fi
   echo "lab: ${name}: FAIL (${got})"
-  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}"
+  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}${max_ms:+ duration_ms<=${max_ms}}"
   echo "  command: mi-diag check ${check_args[*]} ${COMMON_ARGS[*]}"
   echo "  stdout:"
   { jq . <<<"$out" 2>/dev/null || printf '%s\n' "$out"; } | sed 's/^/    /'
@@ -186,7 +214,7 @@ main() {
 
   lab_init
   lab_can_create_namespaces || cannot_run "cannot create network namespaces"
-  lab_setup "$listener"
+  lab_setup "$listener" "$MIDIAG"
 
   local line
   for line in "${SCENARIOS[@]}"; do

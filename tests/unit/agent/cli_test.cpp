@@ -85,7 +85,7 @@ TEST(Cli, BadInputIsExit2NamingTheValue) {
        "/nonexistent/hosts"},
       {{"--bogus"}, "--bogus"},
       {{"analyze", "x.pcap"}, "not implemented yet"},
-      {{"demo"}, "not implemented yet"},
+      {{"demo", "--bogus"}, "bogus"},
   };
   for (const auto& c : cases) {
     auto r = cli(c.args);
@@ -104,15 +104,17 @@ TEST(Cli, HelpAndVersionAreExit0) {
   EXPECT_NE(cli({"--version"}).out.find("mi-diag "), std::string::npos);
 }
 
-TEST(Cli, CheckOfALoopbackListenerByAddressIsAWarningAboutTheAddress) {
-  Listener l;
-  auto r = cli({"check", "127.0.0.1:" + std::to_string(l.port), "--json", "--timeout-ms", "2000"});
-  ASSERT_EQ(r.code, 0) << r.err;
+TEST(Cli, ALoopbackListenerThatNeverAnswersPreloginIsNotTds) {
+  Listener l;  // the kernel completes the handshake; nobody ever reads or writes
+  auto r = cli({"check", "127.0.0.1:" + std::to_string(l.port), "--json", "--timeout-ms", "300"});
+  ASSERT_EQ(r.code, 1) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["verdict"], "warn");
-  EXPECT_EQ(j["findings"][0]["code"], "TARGET_IS_IP_LITERAL");
+  EXPECT_EQ(j["verdict"], "fail");
+  EXPECT_EQ(j["findings"][0]["code"], "TDS_NOT_SPOKEN");
+  EXPECT_EQ(j["findings"][1]["code"], "TARGET_IS_IP_LITERAL");
   EXPECT_EQ(j["tcp"][0]["state"], "open");
   EXPECT_EQ(j["tcp"][0]["port"], l.port);
+  EXPECT_EQ(j["tds"]["failed_at"], "prelogin");
   EXPECT_EQ(j["routes"][0]["kind"], "local");
 }
 
@@ -158,4 +160,18 @@ TEST(Cli, HostsFileOverrideIsSeen) {
   EXPECT_EQ(j["addresses"][0], "127.0.0.1");
   unlink(hosts.c_str());
   unlink(resolv.c_str());
+}
+
+TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
+  auto r = cli({"demo", "-v"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("demo: 6 of 6 scenarios gave the expected findings"), std::string::npos) << r.out;
+  // Every DNS question of the demo goes to its own simulated server, never the host's resolver.
+  size_t at = 0, seen = 0;
+  while ((at = r.out.find("system servers:", at)) != std::string::npos) {
+    EXPECT_EQ(r.out.compare(at, 26, "system servers: 127.0.0.1:"), 0) << r.out.substr(at, 60);
+    ++seen;
+    ++at;
+  }
+  EXPECT_EQ(seen, 6u);
 }

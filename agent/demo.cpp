@@ -1,0 +1,209 @@
+#include "agent/demo.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include <boost/program_options.hpp>
+
+#include "agent/check.h"
+#include "agent/cli.h"
+#include "agent/simulator/instance.h"
+
+namespace po = boost::program_options;
+
+namespace midiag::agent {
+
+namespace {
+
+struct Scenario {
+  std::string name;
+  std::string story;  // what a user would be living through
+  sim::InstanceConfig config;
+  bool real_credentials = true;
+  std::string password = "sim-password";
+  std::set<std::string> expected;  // finding codes
+};
+
+std::vector<Scenario> scenarios() {
+  std::vector<Scenario> s;
+  s.push_back({"healthy redirect", "gateway redirects the login to the node, which accepts it", {}, true, "sim-password",
+               {"CONNECTION_PATH"}});
+  Scenario proxy{"healthy proxy", "the gateway accepts the login itself", {}, true, "sim-password", {"CONNECTION_PATH"}};
+  proxy.config.redirect = false;
+  s.push_back(proxy);
+  Scenario refused{"redirect node refused", "the gateway works but the node's port is closed", {}, true,
+                   "sim-password", {"REDIRECT_PORTS_FILTERED"}};
+  refused.config.node_refuses = true;
+  s.push_back(refused);
+  Scenario mismatch{"certificate name mismatch", "the certificate is issued for another zone", {}, false, "",
+                    {"TLS_CERT_NAME_MISMATCH", "LOGIN_FAILED"}};
+  mismatch.config.cert_name = "*.other0002.database.windows.net";
+  s.push_back(mismatch);
+  Scenario not_tds{"not TDS", "something else (an HTTP service) listens on the port", {}, false, "", {"TDS_NOT_SPOKEN"}};
+  not_tds.config.gateway_behaviour = sim::Behaviour::NotTds;
+  s.push_back(not_tds);
+  s.push_back({"login failed", "network and TLS are fine, the password is wrong", {}, true, "wrong-password",
+               {"LOGIN_FAILED"}});
+  return s;
+}
+
+// The CA the simulator's certificate chains to, in a private temp file for --ca-file.
+struct TempCa {
+  std::string path;
+  explicit TempCa(const std::string& pem) {
+    char tmpl[] = "/tmp/mi-diag-demo-ca-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd >= 0) {
+      path = tmpl;
+      if (write(fd, pem.data(), pem.size()) != static_cast<ssize_t>(pem.size())) path.clear();
+      close(fd);
+    }
+  }
+  ~TempCa() {
+    if (!path.empty()) unlink(path.c_str());
+  }
+};
+
+}  // namespace
+
+int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool tty) {
+  bool verbose = false, help = false;
+  po::options_description d("demo options");
+  d.add_options()("help,h", po::bool_switch(&help), "show this help")("verbose,v", po::bool_switch(&verbose),
+                                                                       "show the evidence of every report");
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(d).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "mi-diag demo: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (help) {
+    out << "Usage: mi-diag demo [-v]\n\nStarts a simulated Managed Instance (gateway, redirect node, DNS) on "
+           "127.0.0.1 and runs `check` against it in several modes. No root, no outside network.\n\n"
+        << d;
+    return kExitOk;
+  }
+  int as_expected = 0, total = 0;
+  for (auto& sc : scenarios()) {
+    ++total;
+    auto inst = sim::SimulatedInstance::start(sc.config);
+    if (!inst) {
+      err << "mi-diag demo: cannot start the simulated instance: " << inst.error().message << "\n";
+      return kExitToolFailure;
+    }
+    TempCa ca((*inst)->ca_pem());
+    CheckOptions opt;
+    opt.target = *reports::parse_target((*inst)->fqdn());
+    opt.connect_port = (*inst)->gateway_port();
+    opt.system_servers = {"127.0.0.1:" + std::to_string((*inst)->dns_port())};
+    opt.timeout = std::chrono::milliseconds(2000);
+    opt.ca_file = ca.path;
+    if (sc.real_credentials) opt.credentials = tdsprobe::Credentials{sc.config.user, sc.password};
+    out << "\n== " << total << ". " << sc.name << ": " << sc.story << "\n   (simulated gateway 127.0.0.1:"
+        << (*inst)->gateway_port() << ", node 127.0.0.1:" << (*inst)->node_port() << ", DNS 127.0.0.1:"
+        << (*inst)->dns_port() << ")\n$ mi-diag check " << (*inst)->fqdn()
+        << (sc.real_credentials ? " --user sim --password-env SIM_PASSWORD" : "") << "\n";
+    auto outcome = run_check(opt);
+    (*inst)->stop();
+    if (!outcome.ok) {
+      err << "mi-diag demo: " << outcome.failure.message << "\n";
+      return outcome.failure.exit_code;
+    }
+    out << reports::render_text(outcome.report, {verbose, tty});
+    std::set<std::string> got;
+    for (const auto& f : outcome.report.findings) got.emplace(f.name());
+    if (got == sc.expected) {
+      ++as_expected;
+    } else {
+      out << "!! expected:";
+      for (const auto& c : sc.expected) out << " " << c;
+      out << "\n";
+    }
+  }
+  out << "\ndemo: " << as_expected << " of " << total << " scenarios gave the expected findings\n";
+  return as_expected == total ? kExitOk : kExitProblem;
+}
+
+int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  sim::InstanceConfig c;
+  std::string encryption = "on", behaviour = "normal", ca_out;
+  bool proxy = false, help = false;
+  int max_seconds = 3600;
+  po::options_description d("simulate options");
+  d.add_options()("help,h", po::bool_switch(&help), "show this help")
+      ("bind", po::value(&c.bind_address), "IPv4 address to listen on (default 127.0.0.1)")
+      ("gateway-port", po::value(&c.gateway_port), "gateway port (default ephemeral)")
+      ("node-port", po::value(&c.node_port), "redirect node port (default ephemeral)")
+      ("dns-port", po::value(&c.dns_port), "DNS responder port (default ephemeral)")
+      ("instance", po::value(&c.instance), "instance name (default mi1)")
+      ("zone", po::value(&c.zone), "DNS zone (default sim0001)")
+      ("proxy", po::bool_switch(&proxy), "proxy connection type (default redirect)")
+      ("routed-host", po::value(&c.routed_host), "host named in the routing token (default the bind address)")
+      ("encryption", po::value(&encryption), "off|on|not_sup|req (default on)")
+      ("cert-name", po::value(&c.cert_name), "certificate name (default *.<zone>.database.windows.net)")
+      ("cert-expired", po::bool_switch(&c.cert_expired), "serve an expired certificate")
+      ("behaviour", po::value(&behaviour), "normal|silent|garbage|huge-length|slowloris|not-tds")
+      ("node-refuses", po::bool_switch(&c.node_refuses), "close the node port")
+      ("user", po::value(&c.user), "accepted login (default sim)")
+      ("password", po::value(&c.password), "accepted password (a test credential, default sim-password)")
+      ("ca-out", po::value(&ca_out), "write the CA certificate (PEM) here, for --ca-file")
+      ("max-seconds", po::value(&max_seconds), "stop after this long (default 3600)");
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(d).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "mi-diag simulate: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (help) {
+    out << "Usage: mi-diag simulate [options]\n\nServes a simulated Managed Instance until SIGTERM.\n\n" << d;
+    return kExitOk;
+  }
+  c.redirect = !proxy;
+  static const std::pair<const char*, tds::Encryption> kEnc[] = {
+      {"off", tds::Encryption::Off}, {"on", tds::Encryption::On}, {"not_sup", tds::Encryption::NotSup}, {"req", tds::Encryption::Req}};
+  static const std::pair<const char*, sim::Behaviour> kBeh[] = {
+      {"normal", sim::Behaviour::Normal}, {"silent", sim::Behaviour::SilentAfterAccept},
+      {"garbage", sim::Behaviour::Garbage}, {"huge-length", sim::Behaviour::HugeLengthThenStall},
+      {"slowloris", sim::Behaviour::Slowloris}, {"not-tds", sim::Behaviour::NotTds}};
+  bool enc_ok = false, beh_ok = false;
+  for (const auto& [n, v] : kEnc)
+    if (encryption == n) c.encryption = v, enc_ok = true;
+  for (const auto& [n, v] : kBeh)
+    if (behaviour == n) c.gateway_behaviour = v, beh_ok = true;
+  if (!enc_ok) return err << "mi-diag simulate: bad --encryption '" << encryption << "'\n", kExitUsage;
+  if (!beh_ok) return err << "mi-diag simulate: bad --behaviour '" << behaviour << "'\n", kExitUsage;
+  if (max_seconds < 1) return err << "mi-diag simulate: bad --max-seconds\n", kExitUsage;
+
+  // Block the stop signals before any thread starts, so only sigtimedwait below sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto inst = sim::SimulatedInstance::start(c);
+  if (!inst) {
+    err << "mi-diag simulate: " << inst.error().message << "\n";
+    return kExitToolFailure;
+  }
+  if (!ca_out.empty()) {
+    std::ofstream f(ca_out);
+    f << (*inst)->ca_pem();
+    if (!f) return err << "mi-diag simulate: cannot write " << ca_out << "\n", kExitUsage;
+  }
+  out << "ready gateway=" << (*inst)->gateway_port() << " node=" << (*inst)->node_port()
+      << " dns=" << (*inst)->dns_port() << " name=" << (*inst)->fqdn() << std::endl;
+  timespec wait{max_seconds, 0};
+  sigtimedwait(&stop, nullptr, &wait);
+  (*inst)->stop();
+  return kExitOk;
+}
+
+}  // namespace midiag::agent

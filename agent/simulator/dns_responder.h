@@ -1,0 +1,45 @@
+// A tiny authoritative DNS server for the simulated instance's zone, over UDP: A records for the
+// VNet-local and public names, NXDOMAIN for other names in the zone, REFUSED for everything else.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace midiag::sim {
+
+struct DnsZone {
+  std::string zone;  // "<zone>.database.windows.net", lower case
+  std::vector<std::string> names;  // answered with `address`, lower case
+  in_addr address{};
+  std::uint32_t ttl = 5;
+};
+
+// The reply to one query datagram; nothing when it is not worth answering (too short, a reply).
+std::optional<std::vector<std::uint8_t>> dns_reply(std::span<const std::uint8_t> query,
+                                                   const DnsZone& zone);
+
+class DnsResponder {
+ public:
+  // `udp_fd` is bound; the responder closes it. `stop_fd` is not owned.
+  DnsResponder(int udp_fd, int stop_fd, DnsZone zone, std::atomic<std::uint64_t>* queries);
+  ~DnsResponder();  // joins
+  DnsResponder(const DnsResponder&) = delete;
+  DnsResponder& operator=(const DnsResponder&) = delete;
+  void join();
+
+ private:
+  void run();
+  int fd_, stop_fd_;
+  DnsZone zone_;
+  std::atomic<std::uint64_t>* queries_;
+  std::thread thread_;
+};
+
+}  // namespace midiag::sim

@@ -1,0 +1,62 @@
+// One listening socket served by one thread: a poll() loop over the listener, its connections and
+// a stop descriptor. Protocol logic lives in Handlers, which never touch sockets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+namespace midiag::sim {
+
+using Clock = std::chrono::steady_clock;
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void on_data(std::span<const std::uint8_t> bytes, Clock::time_point now) = 0;
+  virtual void on_timer(Clock::time_point /*now*/) {}
+  // When on_timer wants to run next, if at all.
+  [[nodiscard]] virtual std::optional<Clock::time_point> timer() const { return std::nullopt; }
+
+  std::vector<std::uint8_t>& outbox() { return out_; }
+  [[nodiscard]] bool closing() const { return closing_; }
+
+ protected:
+  void send(std::span<const std::uint8_t> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+  void close_after_send() { closing_ = true; }
+
+ private:
+  std::vector<std::uint8_t> out_;
+  bool closing_ = false;
+};
+
+struct TcpServerOptions {
+  int listen_fd = -1;  // bound and listening; the server closes it
+  int stop_fd = -1;    // readable once the owner wants the loop to end; not owned
+  std::function<std::unique_ptr<Handler>()> make_handler;
+  std::function<void()> on_accept;  // counts connections
+  std::chrono::milliseconds idle_timeout{10'000};
+  std::chrono::milliseconds max_lifetime{120'000};
+  std::size_t max_connections = 64;
+};
+
+class TcpServer {
+ public:
+  explicit TcpServer(TcpServerOptions options);
+  ~TcpServer();  // joins
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+  void join();
+
+ private:
+  void run();
+  TcpServerOptions options_;
+  std::thread thread_;
+};
+
+}  // namespace midiag::sim

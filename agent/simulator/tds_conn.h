@@ -1,0 +1,68 @@
+// One client connection to the simulated gateway or node, as a state machine over bytes:
+// PRELOGIN, TLS inside TDS, LOGIN7 (accepted, routed or refused), then SQL batches on the node.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/simulator/instance.h"
+#include "agent/simulator/packet_stream.h"
+#include "agent/simulator/responses.h"
+#include "agent/simulator/tcp_server.h"
+#include "agent/simulator/tls_session.h"
+
+namespace midiag::sim {
+
+enum class Role { Gateway, Node };
+
+// Shared by every connection of one listener; outlives them (the instance owns it).
+struct TdsContext {
+  Role role = Role::Gateway;
+  const InstanceConfig* config = nullptr;
+  ServerVersion version;
+  SSL_CTX* ssl_ctx = nullptr;
+  std::uint16_t node_port = 0;  // what the routing token names
+  std::string routed_host;
+  RoleCounters* counters = nullptr;
+  std::atomic<std::uint64_t>* redirects = nullptr;
+};
+
+class TdsConnection : public Handler {
+ public:
+  explicit TdsConnection(const TdsContext& ctx) : ctx_(ctx) {}
+  void on_data(std::span<const std::uint8_t> bytes, Clock::time_point now) override;
+
+ private:
+  enum class Stage { Prelogin, Login, LoggedIn, Routed };
+  enum class Transport { Clear, TlsInTds, TlsRaw };
+
+  void on_tls_bytes(std::span<const std::uint8_t> bytes);
+  void drain_packets(PacketStream& stream);
+  void on_handshake_packet(const Packet& packet);
+  void on_packet(Packet packet);
+  void on_message(std::uint8_t type, const std::vector<std::uint8_t>& payload);
+  void on_prelogin(const std::vector<std::uint8_t>& payload);
+  void on_login7(const std::vector<std::uint8_t>& payload);
+  void on_logged_in(std::uint8_t type, const std::vector<std::uint8_t>& payload);
+  void reply(tds::PacketType type, const std::vector<std::uint8_t>& payload);
+  void abort();  // close without another word
+
+  const TdsContext& ctx_;
+  Stage stage_ = Stage::Prelogin;
+  Transport transport_ = Transport::Clear;
+  PacketStream wire_;   // TDS packets straight off the socket
+  PacketStream inner_;  // TDS packets decrypted out of TLS
+  std::unique_ptr<TlsSession> tls_;
+  bool login_only_tls_ = false;       // ENCRYPT_OFF on both sides: TLS ends after LOGIN7
+  bool encryption_required_ = false;  // we answered ON/REQ: a cleartext LOGIN7 is refused
+  std::uint8_t message_type_ = 0;
+  std::vector<std::uint8_t> message_;
+  bool in_message_ = false;
+};
+
+}  // namespace midiag::sim

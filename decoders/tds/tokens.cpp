@@ -1,0 +1,442 @@
+#include "decoders/tds/tokens.h"
+
+#include <optional>
+#include <string>
+
+#include "decoders/tds/login7.h"
+#include "decoders/tds/reader.h"
+#include "decoders/tds/writer.h"
+
+namespace midiag::tds {
+namespace {
+
+enum Token : std::uint8_t {
+  kTvpRow = 0x01,
+  kOffset = 0x78,
+  kReturnStatus = 0x79,
+  kColMetadata = 0x81,
+  kAltMetadata = 0x88,
+  kDataClassification = 0xA3,
+  kTabName = 0xA4,
+  kColInfo = 0xA5,
+  kOrder = 0xA9,
+  kError = 0xAA,
+  kInfo = 0xAB,
+  kReturnValue = 0xAC,
+  kLoginAck = 0xAD,
+  kFeatureExtAck = 0xAE,
+  kRow = 0xD1,
+  kNbcRow = 0xD2,
+  kAltRow = 0xD3,
+  kEnvChange = 0xE3,
+  kSessionState = 0xE4,
+  kSspi = 0xED,
+  kFedAuthInfo = 0xEE,
+  kDone = 0xFD,
+  kDoneProc = 0xFE,
+  kDoneInProc = 0xFF,
+};
+
+constexpr std::uint8_t kEnvRouting = 20;
+constexpr std::uint8_t kEnvEnhancedRouting = 21;
+
+std::string token_name(std::uint8_t t) {
+  const char* name = "unknown";
+  switch (t) {
+    case kTvpRow:
+      name = "TVP_ROW";
+      break;
+    case kOffset:
+      name = "OFFSET";
+      break;
+    case kReturnStatus:
+      name = "RETURNSTATUS";
+      break;
+    case kColMetadata:
+      name = "COLMETADATA";
+      break;
+    case kAltMetadata:
+      name = "ALTMETADATA";
+      break;
+    case kDataClassification:
+      name = "DATACLASSIFICATION";
+      break;
+    case kTabName:
+      name = "TABNAME";
+      break;
+    case kColInfo:
+      name = "COLINFO";
+      break;
+    case kOrder:
+      name = "ORDER";
+      break;
+    case kError:
+      name = "ERROR";
+      break;
+    case kInfo:
+      name = "INFO";
+      break;
+    case kReturnValue:
+      name = "RETURNVALUE";
+      break;
+    case kLoginAck:
+      name = "LOGINACK";
+      break;
+    case kFeatureExtAck:
+      name = "FEATUREEXTACK";
+      break;
+    case kRow:
+      name = "ROW";
+      break;
+    case kNbcRow:
+      name = "NBCROW";
+      break;
+    case kAltRow:
+      name = "ALTROW";
+      break;
+    case kEnvChange:
+      name = "ENVCHANGE";
+      break;
+    case kSessionState:
+      name = "SESSIONSTATE";
+      break;
+    case kSspi:
+      name = "SSPI";
+      break;
+    case kFedAuthInfo:
+      name = "FEDAUTHINFO";
+      break;
+    case kDone:
+      name = "DONE";
+      break;
+    case kDoneProc:
+      name = "DONEPROC";
+      break;
+    case kDoneInProc:
+      name = "DONEINPROC";
+      break;
+    default:
+      break;
+  }
+  return std::string(name) + " (" + detail::hex_byte(t) + ")";
+}
+
+Error token_error(std::uint8_t t, std::size_t at, const std::string& what) {
+  return make_error(token_name(t) + " token at offset " + std::to_string(at) + ": " + what);
+}
+
+std::string b_varchar(detail::Reader& r) {
+  const std::size_t n = r.u8();
+  return from_utf16le(r.bytes(2 * n));
+}
+std::string us_varchar(detail::Reader& r) {
+  const std::size_t n = r.u16le();
+  return from_utf16le(r.bytes(2 * n));
+}
+
+// UTF-16LE of s cut to at most max_units code units, never inside a surrogate pair.
+detail::Bytes utf16_capped(std::string_view s, std::size_t max_units) {
+  detail::Bytes b = to_utf16le(s);
+  if (b.size() <= 2 * max_units) return b;
+  std::size_t cut = 2 * max_units;
+  if (cut >= 2 && b[cut - 1] >= 0xD8 && b[cut - 1] <= 0xDB) cut -= 2;  // keep pairs whole
+  b.resize(cut);
+  return b;
+}
+void put_b_varchar(detail::Bytes& out, std::string_view s) {
+  const auto b = utf16_capped(s, 0xFF);
+  detail::put_le(out, b.size() / 2, 1);
+  detail::put_bytes(out, b);
+}
+void put_us_varchar(detail::Bytes& out, std::string_view s, std::size_t max_units) {
+  const auto b = utf16_capped(s, max_units);
+  detail::put_le(out, b.size() / 2, 2);
+  detail::put_bytes(out, b);
+}
+
+// Starts a u16-length token; returns where the length goes, patched by end_token.
+std::size_t begin_token(detail::Bytes& out, std::uint8_t t) {
+  detail::put_le(out, t, 1);
+  detail::put_le(out, 0, 2);
+  return out.size() - 2;
+}
+void end_token(detail::Bytes& out, std::size_t length_at) {
+  detail::patch_le(out, length_at, out.size() - length_at - 2, 2);
+}
+
+void split_server(Routing& r) {
+  const auto slash = r.server.find('\\');
+  r.host = r.server.substr(0, slash);
+  r.instance = slash == std::string::npos ? "" : r.server.substr(slash + 1);
+}
+
+// Bodies: each reads from a reader bounded by the token's own length; false means it ran out.
+bool read_loginack(detail::Reader& b, TokenStream& ts) {
+  LoginAck a;
+  a.interface = b.u8();
+  a.tds_version = b.u32be();
+  a.prog_name = b_varchar(b);
+  a.major = b.u8();
+  a.minor = b.u8();
+  a.build_hi = b.u8();
+  a.build_lo = b.u8();
+  if (!b.ok()) return false;
+  ts.login_ack = std::move(a);
+  return true;
+}
+
+bool read_routing(detail::Reader& b, EnvChange& ec) {
+  const std::uint16_t len = b.u16le();
+  detail::Reader v = b.sub(len);
+  Routing r;
+  r.enhanced = ec.type == kEnvEnhancedRouting;
+  r.protocol = v.u8();
+  r.port = v.u16le();
+  r.server = us_varchar(v);
+  if (r.enhanced) r.database = us_varchar(v);
+  if (!v.ok()) {
+    b.fail();
+    return false;
+  }
+  split_server(r);
+  ec.new_value = r.server;
+  ec.routing = std::move(r);
+  return true;  // the old value (u16 0) is covered by the token length either way
+}
+
+bool read_envchange(detail::Reader& b, TokenStream& ts) {
+  EnvChange ec;
+  ec.type = b.u8();
+  switch (ec.type) {
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 13:
+    case 19:
+      ec.new_value = b_varchar(b);
+      ec.old_value = b_varchar(b);
+      break;
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 16:
+    case 17:
+    case 18:
+      b.skip(b.u8());  // B_VARBYTE new value (collation, transaction descriptors, ...)
+      b.skip(b.u8());  // B_VARBYTE old value
+      break;
+    case 15:
+      b.skip(b.u32le());  // L_VARBYTE new value (promoted transaction)
+      b.skip(b.u8());
+      break;
+    case kEnvRouting:
+    case kEnvEnhancedRouting:
+      if (!read_routing(b, ec)) return false;
+      break;
+    default:
+      break;  // unknown type: its bytes are passed over with the token
+  }
+  if (!b.ok()) return false;
+  if (ec.routing && !ts.routing) ts.routing = ec.routing;
+  ts.env_changes.push_back(std::move(ec));
+  return true;
+}
+
+bool read_message(detail::Reader& b, std::uint8_t t, TokenStream& ts) {
+  ServerMessage m;
+  m.is_error = t == kError;
+  m.number = static_cast<std::int32_t>(b.u32le());
+  m.state = b.u8();
+  m.severity = b.u8();
+  m.message = us_varchar(b);
+  m.server_name = b_varchar(b);
+  m.proc_name = b_varchar(b);
+  m.line = b.u32le();
+  if (!b.ok()) return false;
+  ts.messages.push_back(std::move(m));
+  return true;
+}
+
+bool read_done(detail::Reader& b, std::uint8_t t, TokenStream& ts) {
+  Done d;
+  d.token = t;
+  d.status = b.u16le();
+  d.cur_cmd = b.u16le();
+  d.row_count = b.u64le();
+  if (!b.ok()) return false;
+  ts.dones.push_back(d);
+  return true;
+}
+
+// Token with a u16 (or u32) byte length: hands back a reader over its body.
+std::optional<Error> length_prefixed(detail::Reader& r, std::uint8_t t, std::size_t at,
+                                     std::size_t width, detail::Reader& body) {
+  const std::uint32_t len = width == 2 ? r.u16le() : r.u32le();
+  if (!r.ok()) return token_error(t, at, "the payload ends inside the length field");
+  const std::size_t left = r.remaining();
+  body = r.sub(len);
+  if (!r.ok()) {
+    return token_error(t, at,
+                       "its length " + std::to_string(len) + " is more than the " +
+                           std::to_string(left) + " bytes left in the payload");
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> skip_featureextack(detail::Reader& r, std::size_t at) {
+  while (true) {
+    const std::size_t entry = r.offset();
+    const std::uint8_t id = r.u8();
+    if (!r.ok()) return token_error(kFeatureExtAck, at, "the payload ends before its terminator");
+    if (id == 0xFF) return std::nullopt;
+    const std::uint32_t len = r.u32le();
+    r.skip(len);
+    if (!r.ok()) {
+      return token_error(kFeatureExtAck, at,
+                         "feature " + detail::hex_byte(id) + " at offset " + std::to_string(entry) +
+                             " runs past the end of the payload");
+    }
+  }
+}
+
+}  // namespace
+
+const ServerMessage* TokenStream::first_error() const {
+  for (const auto& m : messages) {
+    if (m.is_error) return &m;
+  }
+  return nullptr;
+}
+
+Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
+  TokenStream ts;
+  detail::Reader r(payload);
+  while (!r.at_end()) {
+    const std::size_t at = r.offset();
+    const std::uint8_t t = r.u8();
+    detail::Reader body({}, at);
+    switch (t) {
+      case kLoginAck:
+      case kEnvChange:
+      case kError:
+      case kInfo: {
+        if (auto err = length_prefixed(r, t, at, 2, body)) return *err;
+        const bool ok = t == kLoginAck    ? read_loginack(body, ts)
+                        : t == kEnvChange ? read_envchange(body, ts)
+                                          : read_message(body, t, ts);
+        if (!ok) {
+          return token_error(t, at,
+                             "its fields run past its own length (at offset " +
+                                 std::to_string(body.fail_offset()) + ")");
+        }
+        break;
+      }
+      case kDone:
+      case kDoneProc:
+      case kDoneInProc:
+        body = r.sub(12);  // status u16, curcmd u16, row count u64 (TDS 7.2+)
+        if (!r.ok() || !read_done(body, t, ts)) {
+          return token_error(t, at, "truncated: needs 12 bytes after the token byte");
+        }
+        break;
+      case kFeatureExtAck:
+        if (auto err = skip_featureextack(r, at)) return *err;
+        ts.skipped_tokens.push_back(t);
+        break;
+      case kSspi:
+      case kTabName:
+      case kColInfo:
+      case kOrder:
+        if (auto err = length_prefixed(r, t, at, 2, body)) return *err;
+        ts.skipped_tokens.push_back(t);
+        break;
+      case kFedAuthInfo:
+      case kSessionState:
+        if (auto err = length_prefixed(r, t, at, 4, body)) return *err;
+        ts.skipped_tokens.push_back(t);
+        break;
+      case kReturnStatus:
+      case kOffset:
+        if (!r.skip(4)) return token_error(t, at, "truncated: needs 4 bytes after the token byte");
+        ts.skipped_tokens.push_back(t);
+        break;
+      default:
+        // Row data and metadata have no length of their own: nothing after them can be found.
+        return token_error(t, at, "not expected in a login response and cannot be skipped");
+    }
+  }
+  return ts;
+}
+
+std::vector<std::uint8_t> build_loginack(const LoginAck& ack) {
+  detail::Bytes out;
+  const std::size_t len_at = begin_token(out, kLoginAck);
+  detail::put_le(out, ack.interface, 1);
+  detail::put_be(out, ack.tds_version, 4);
+  put_b_varchar(out, ack.prog_name);
+  for (std::uint8_t b : {ack.major, ack.minor, ack.build_hi, ack.build_lo})
+    detail::put_le(out, b, 1);
+  end_token(out, len_at);
+  return out;
+}
+
+std::vector<std::uint8_t> build_envchange_routing(const Routing& r) {
+  std::string server = r.server;
+  if (server.empty()) server = r.instance.empty() ? r.host : r.host + "\\" + r.instance;
+  detail::Bytes value;
+  detail::put_le(value, r.protocol, 1);
+  detail::put_le(value, r.port, 2);
+  put_us_varchar(value, server, 4096);  // caps keep every length within 16 bits
+  if (r.enhanced) put_us_varchar(value, r.database, 4096);
+
+  detail::Bytes out;
+  const std::size_t len_at = begin_token(out, kEnvChange);
+  detail::put_le(out, r.enhanced ? kEnvEnhancedRouting : kEnvRouting, 1);
+  detail::put_le(out, value.size(), 2);
+  detail::put_bytes(out, value);
+  detail::put_le(out, 0, 2);  // old value: always an empty u16-length value
+  end_token(out, len_at);
+  return out;
+}
+
+std::vector<std::uint8_t> build_envchange_database(std::string_view new_db,
+                                                   std::string_view old_db) {
+  detail::Bytes out;
+  const std::size_t len_at = begin_token(out, kEnvChange);
+  detail::put_le(out, 1, 1);
+  put_b_varchar(out, new_db);
+  put_b_varchar(out, old_db);
+  end_token(out, len_at);
+  return out;
+}
+
+std::vector<std::uint8_t> build_server_message(const ServerMessage& m) {
+  detail::Bytes out;
+  const std::size_t len_at = begin_token(out, m.is_error ? kError : kInfo);
+  detail::put_le(out, static_cast<std::uint32_t>(m.number), 4);
+  detail::put_le(out, m.state, 1);
+  detail::put_le(out, m.severity, 1);
+  put_us_varchar(out, m.message, 4096);
+  put_b_varchar(out, m.server_name);
+  put_b_varchar(out, m.proc_name);
+  detail::put_le(out, m.line, 4);
+  end_token(out, len_at);
+  return out;
+}
+
+std::vector<std::uint8_t> build_done(const Done& d) {
+  detail::Bytes out;
+  detail::put_le(out, d.token, 1);
+  detail::put_le(out, d.status, 2);
+  detail::put_le(out, d.cur_cmd, 2);
+  detail::put_le(out, d.row_count, 8);
+  return out;
+}
+
+}  // namespace midiag::tds

@@ -1,0 +1,129 @@
+#include "decoders/tls/records.h"
+
+#include <cstdio>
+
+#include "decoders/tls/byte_reader.h"
+#include "decoders/tls/messages.h"
+
+namespace midiag::tls {
+namespace {
+
+constexpr std::size_t kRecordHeader = 5;
+constexpr std::size_t kMaxFragment = (1U << 14) + 2048;  // RFC 5246 6.2.3 ciphertext limit
+constexpr std::size_t kHandshakeHeader = 4;
+constexpr std::uint8_t kClientHello = 1, kServerHello = 2, kCertificate = 11;
+
+bool known_content_type(std::uint8_t t) {
+  return t >= static_cast<std::uint8_t>(ContentType::ChangeCipherSpec) &&
+         t <= static_cast<std::uint8_t>(ContentType::ApplicationData);
+}
+
+}  // namespace
+
+Expected<RecordSplit> split_records(std::span<const std::uint8_t> stream) {
+  RecordSplit split;
+  while (stream.size() - split.consumed >= kRecordHeader) {
+    detail::ByteReader r(stream.subspan(split.consumed));
+    Record rec;
+    rec.content_type = r.u8();
+    rec.version = r.u16();
+    const std::size_t length = r.u16();
+    const std::string at = " at stream offset " + std::to_string(split.consumed);
+    if (!known_content_type(rec.content_type)) {
+      return make_error("TLS record with unknown content type " +
+                        std::to_string(rec.content_type) + at);
+    }
+    if (length > kMaxFragment) {
+      return make_error("TLS record length " + std::to_string(length) + " over the limit" + at);
+    }
+    const auto fragment = r.bytes(length);
+    if (!r.ok()) break;  // partial record: wait for more bytes
+    rec.fragment.assign(fragment.begin(), fragment.end());
+    split.records.push_back(std::move(rec));
+    split.consumed += kRecordHeader + length;
+  }
+  return split;
+}
+
+std::optional<Error> HandshakeWalker::feed(const Record& record, Direction from) {
+  Side& side = sides_[static_cast<std::size_t>(from) & 1U];
+  ++summary_.records;
+  switch (static_cast<ContentType>(record.content_type)) {
+    case ContentType::ChangeCipherSpec:
+      summary_.saw_change_cipher_spec = true;
+      side.encrypted = true;
+      side.pending.clear();
+      return std::nullopt;
+    case ContentType::ApplicationData:
+      summary_.saw_application_data = true;
+      return std::nullopt;
+    case ContentType::Alert:
+      // A 2-byte alert is cleartext even after CCS: an encrypted one carries a MAC or tag.
+      if (side.encrypted && record.fragment.size() != 2) return std::nullopt;
+      for (std::size_t i = 0; i + 1 < record.fragment.size(); i += 2) {
+        summary_.alerts.push_back(Alert{record.fragment[i], record.fragment[i + 1]});
+      }
+      return std::nullopt;
+    case ContentType::Handshake:
+      if (side.encrypted) return std::nullopt;
+      side.pending.insert(side.pending.end(), record.fragment.begin(), record.fragment.end());
+      return drain(side);
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> HandshakeWalker::drain(Side& side) {
+  std::optional<Error> error;
+  std::size_t pos = 0;
+  while (side.pending.size() - pos >= kHandshakeHeader) {
+    detail::ByteReader r(std::span<const std::uint8_t>(side.pending).subspan(pos));
+    const std::uint8_t type = r.u8();
+    const std::size_t length = r.u24();
+    const auto body = r.bytes(length);
+    if (!r.ok()) break;  // the message continues in a later record
+    summary_.handshake_types.push_back(type);
+    std::optional<Error> bad;
+    if (type == kClientHello) {
+      auto hello = detail::parse_client_hello(body);
+      if (hello) summary_.client_hello = std::move(*hello); else bad = hello.error();
+    } else if (type == kServerHello) {
+      auto hello = detail::parse_server_hello(body);
+      if (hello) summary_.server_hello = std::move(*hello); else bad = hello.error();
+    } else if (type == kCertificate) {
+      auto chain = detail::parse_certificate(body);
+      if (chain) summary_.certificates = std::move(*chain); else bad = chain.error();
+    }
+    if (bad && !error) {
+      bad->message += " at handshake byte " + std::to_string(side.consumed + pos);
+      error = std::move(bad);
+    }
+    pos += kHandshakeHeader + length;
+  }
+  side.pending.erase(side.pending.begin(), side.pending.begin() + static_cast<std::ptrdiff_t>(pos));
+  side.consumed += pos;
+  return error;
+}
+
+Expected<HandshakeSummary> summarize_handshake(const std::vector<Record>& records) {
+  HandshakeWalker walker;
+  for (const Record& record : records) {
+    if (auto error = walker.feed(record, Direction::ClientToServer)) return std::move(*error);
+  }
+  return walker.summary();
+}
+
+std::string version_name(std::uint16_t v) {
+  switch (v) {
+    case 0x0300: return "SSLv3";
+    case 0x0301: return "TLSv1.0";
+    case 0x0302: return "TLSv1.1";
+    case 0x0303: return "TLSv1.2";
+    case 0x0304: return "TLSv1.3";
+    default: break;
+  }
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%04x", static_cast<unsigned>(v));
+  return buf;
+}
+
+}  // namespace midiag::tls

@@ -1,0 +1,433 @@
+#include "probes/tds/tds_probe.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "decoders/tds/login7.h"
+#include "decoders/tds/packet.h"
+#include "probes/net/address.h"
+
+namespace midiag::tdsprobe {
+
+std::string_view to_string(Stage s) {
+  switch (s) {
+    case Stage::Connect: return "connect";
+    case Stage::Prelogin: return "prelogin";
+    case Stage::Tls: return "tls";
+    case Stage::Login: return "login";
+    case Stage::Complete: return "complete";
+  }
+  return "complete";
+}
+
+std::string_view to_string(LoginOutcome o) {
+  switch (o) {
+    case LoginOutcome::None: return "none";
+    case LoginOutcome::LoginAck: return "loginack";
+    case LoginOutcome::Routing: return "routing";
+    case LoginOutcome::Error: return "error";
+  }
+  return "none";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kMaxResponse = 1024 * 1024;  // a login answer is a few hundred bytes
+
+std::string hex(std::span<const std::uint8_t> b, std::size_t max = 32) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < b.size() && i < max; ++i) {
+    if (i) s += ' ';
+    s += digits[b[i] >> 4];
+    s += digits[b[i] & 0xF];
+  }
+  if (b.size() > max) s += " ...";
+  return s;
+}
+
+// The first bytes as text when they are text ("HTTP/1.1 400 ..."), else as hex.
+std::string printable(std::span<const std::uint8_t> b) {
+  std::string text;
+  for (std::size_t i = 0; i < b.size() && i < 24; ++i) {
+    if (b[i] == '\r' || b[i] == '\n') break;
+    if (b[i] < 0x20 || b[i] > 0x7e) return "bytes " + hex(b, 8);
+    text += static_cast<char>(b[i]);
+  }
+  return "\"" + text + "\"";
+}
+
+// A socket with one deadline for everything done on it.
+class Conn {
+ public:
+  Conn(Clock::time_point deadline) : deadline_(deadline) {}
+  ~Conn() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  Expected<bool> connect(const std::string& address, std::uint16_t port) {
+    auto ip = net::parse_ip(address);
+    if (!ip) return make_error("'" + address + "' is not a numeric address");
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (ip->is_v4()) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      a->sin_family = AF_INET;
+      a->sin_port = htons(port);
+      std::memcpy(&a->sin_addr, ip->bytes.data(), 4);
+      len = sizeof(sockaddr_in);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(port);
+      std::memcpy(&a->sin6_addr, ip->bytes.data(), 16);
+      len = sizeof(sockaddr_in6);
+    }
+    fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return make_error(std::system_category().message(errno));
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
+      return make_error(std::system_category().message(errno));
+    if (!wait(POLLOUT)) return make_error("no answer to the connection attempt before the deadline");
+    int err = 0;
+    socklen_t elen = sizeof err;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &elen);
+    if (err != 0) return make_error(std::system_category().message(err));
+    return true;
+  }
+
+  Expected<bool> send_all(std::span<const std::uint8_t> bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return make_error("send failed: " + std::system_category().message(errno));
+      if (!wait(POLLOUT)) return make_error("the server stopped accepting data before the deadline");
+    }
+    return true;
+  }
+
+  // Some bytes, or an empty vector at EOF; an Error on reset or at the deadline.
+  Expected<std::vector<std::uint8_t>> recv_some() {
+    if (!wait(POLLIN)) return make_error("deadline");
+    std::vector<std::uint8_t> buf(16384);
+    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0) return make_error(errno == ECONNRESET ? "reset" : std::system_category().message(errno));
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+  }
+
+ private:
+  bool wait(short events) {
+    for (int guard = 0; guard < 100000; ++guard) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+      if (left <= 0) return false;
+      pollfd p{fd_, events, 0};
+      int rc = ::poll(&p, 1, static_cast<int>(left));
+      if (rc > 0) return true;
+      if (rc < 0 && errno != EINTR) return false;
+    }
+    return false;
+  }
+  Clock::time_point deadline_;
+  int fd_ = -1;
+};
+
+// Why a read did not produce a message, for the report.
+struct ReadFailure {
+  std::string what;
+  bool stalled = false;
+  std::size_t bytes = 0;
+  std::string first_hex;
+};
+
+// Carries TDS messages either on the bare socket or inside TLS records.
+class Channel {
+ public:
+  explicit Channel(Conn& conn) : conn_(conn), reader_(kMaxResponse) {}
+  void use_tls(TlsClient* tls) { tls_ = tls; }
+
+  Expected<bool> send(tds::PacketType type, std::span<const std::uint8_t> payload) {
+    auto framed = tds::frame(type, payload);
+    if (tls_ == nullptr) return conn_.send_all(framed);
+    if (auto w = tls_->write(framed); !w) return w.error();
+    return conn_.send_all(tls_->take_output());
+  }
+
+  // The next complete TDS message, or why there is none.
+  std::variant<tds::Message, ReadFailure> read_message() {
+    for (int guard = 0; guard < 100000 && !reader_.has_message(); ++guard) {
+      if (reader_.failed()) return fail("not TDS: " + reader_.error(), false);
+      auto got = conn_.recv_some();
+      if (!got) {
+        bool deadline = got.error().message == "deadline";
+        return fail(deadline ? (seen_.empty() ? "no answer before the deadline"
+                                               : "the answer stopped arriving before the deadline")
+                             : "connection " + got.error().message + " by the server",
+                    deadline && !seen_.empty());
+      }
+      if (got->empty()) return fail("the server closed the connection", false);
+      if (seen_.size() < 64) seen_.insert(seen_.end(), got->begin(), got->end());
+      received_ += got->size();
+      // A server's TDS answer starts with packet type 0x04 (or 0x12 during TLS): anything else
+      // is another protocol, named now instead of waiting for a length that means nothing.
+      if (tls_ == nullptr && received_ == got->size() && (*got)[0] != 0x04 && (*got)[0] != 0x12)
+        return fail("not TDS: the answer starts with " + printable(seen_), false);
+      if (tls_ == nullptr) {
+        reader_.feed(*got);
+      } else {
+        tls_->feed(*got);
+        auto plain = tls_->read();
+        if (!plain) return fail("TLS: " + plain.error().message, false);
+        reader_.feed(*plain);
+      }
+    }
+    if (!reader_.has_message()) return fail("no complete message", false);
+    return reader_.take();
+  }
+
+  [[nodiscard]] std::size_t received() const { return received_; }
+
+ private:
+  ReadFailure fail(std::string what, bool stalled) {
+    std::string h = hex(seen_);
+    if (auto hdr = reader_.pending_header(); hdr && stalled)
+      what += " (a TDS packet announced " + std::to_string(hdr->length) + " bytes; " +
+              std::to_string(reader_.pending_bytes()) + " arrived)";
+    return {std::move(what), stalled, received_, h};
+  }
+  Conn& conn_;
+  TlsClient* tls_ = nullptr;
+  tds::MessageReader reader_;
+  std::vector<std::uint8_t> seen_;
+  std::size_t received_ = 0;
+};
+
+void record_failure(Result& r, Stage stage, const ReadFailure& f) {
+  r.failed_at = stage;
+  r.failure = f.what;
+  r.stalled = f.stalled;
+  r.bytes_received = f.bytes;
+  r.first_bytes_hex = f.first_hex;
+}
+
+// TLS handshake whose records travel inside TDS PRELOGIN packets (TDS 7.x).
+bool handshake_in_tds(Result& r, Conn& conn, Channel& ch, TlsClient& tls) {
+  for (int round = 0; round < 32; ++round) {  // a handshake is 2-3 flights
+    auto done = tls.handshake_step();
+    if (!done) {
+      r.failed_at = Stage::Tls;
+      r.failure = done.error().message;
+      return false;
+    }
+    auto out = tls.take_output();
+    if (!out.empty()) {
+      if (auto s = conn.send_all(tds::frame(tds::PacketType::Prelogin, out)); !s) {
+        r.failed_at = Stage::Tls;
+        r.failure = s.error().message;
+        return false;
+      }
+    }
+    if (*done) return true;
+    auto msg = ch.read_message();
+    if (auto* f = std::get_if<ReadFailure>(&msg)) {
+      record_failure(r, Stage::Tls, *f);
+      return false;
+    }
+    tls.feed(std::get<tds::Message>(msg).payload);
+  }
+  r.failed_at = Stage::Tls;
+  r.failure = "the TLS handshake did not finish in 32 rounds";
+  return false;
+}
+
+// TDS 8 strict: TLS directly on the socket, before any TDS.
+bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
+  for (int round = 0; round < 32; ++round) {
+    auto done = tls.handshake_step();
+    if (!done) {
+      r.failed_at = Stage::Tls;
+      r.failure = done.error().message;
+      return false;
+    }
+    if (auto out = tls.take_output(); !out.empty())
+      if (auto s = conn.send_all(out); !s) {
+        r.failed_at = Stage::Tls;
+        r.failure = s.error().message;
+        return false;
+      }
+    if (*done) return true;
+    auto got = conn.recv_some();
+    if (!got || got->empty()) {
+      r.failed_at = Stage::Tls;
+      r.failure = !got ? (got.error().message == "deadline" ? "no TLS answer before the deadline"
+                                                           : "connection " + got.error().message)
+                       : "the server closed the connection during the TLS handshake";
+      r.stalled = !got && got.error().message == "deadline";
+      return false;
+    }
+    tls.feed(*got);
+  }
+  r.failed_at = Stage::Tls;
+  r.failure = "the TLS handshake did not finish in 32 rounds";
+  return false;
+}
+
+tds::Prelogin client_prelogin(bool encrypt) {
+  tds::Prelogin p;
+  tds::Version v;
+  v.major = 0;
+  v.minor = 1;
+  p.version = v;
+  p.encryption = encrypt ? tds::Encryption::On : tds::Encryption::NotSup;
+  p.instance = "";
+  p.thread_id = static_cast<std::uint32_t>(getpid());
+  p.thread_id_present = true;
+  p.mars = false;
+  return p;
+}
+
+void decode_login_response(Result& r, const tds::Message& m) {
+  auto tokens = tds::parse_tokens(m.payload);
+  if (!tokens) {
+    r.failed_at = Stage::Login;
+    r.failure = "undecodable login response: " + tokens.error().message;
+    return;
+  }
+  r.login_ack = tokens->login_ack;
+  r.routing = tokens->routing;
+  if (const auto* e = tokens->first_error()) r.error = *e;
+  r.outcome = r.error      ? LoginOutcome::Error
+              : r.routing  ? LoginOutcome::Routing
+              : r.login_ack ? LoginOutcome::LoginAck
+                            : LoginOutcome::None;
+  r.reached = Stage::Complete;
+}
+
+}  // namespace
+
+Result run_tds_probe(const Options& options) {
+  Result r;
+  r.options = options;
+  r.options.credentials.reset();
+  const auto t0 = Clock::now();
+  auto finish = [&]() -> Result {
+    r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    return r;
+  };
+  Conn conn(t0 + options.timeout);
+  if (auto c = conn.connect(options.address, options.port); !c) {
+    r.failed_at = Stage::Connect;
+    r.failure = c.error().message;
+    return finish();
+  }
+  r.reached = Stage::Connect;
+  Channel ch(conn);
+
+  std::unique_ptr<TlsClient> tls;
+  auto make_tls = [&](std::vector<std::string> alpn) {
+    auto t = TlsClient::create({options.server_name, options.ca_file, std::move(alpn)});
+    if (!t) {
+      r.failed_at = Stage::Tls;
+      r.failure = t.error().message;
+      return false;
+    }
+    tls = std::move(*t);
+    return true;
+  };
+
+  if (options.strict) {
+    if (!make_tls({"tds/8.0"}) || !handshake_raw(r, conn, *tls)) return finish();
+    r.tls_used = true;
+    r.tls = tls->facts();
+    ch.use_tls(tls.get());
+  }
+
+  auto pre = tds::build_prelogin(client_prelogin(true));
+  if (auto s = ch.send(tds::PacketType::Prelogin, pre); !s) {
+    r.failed_at = Stage::Prelogin;
+    r.failure = s.error().message;
+    return finish();
+  }
+  auto msg = ch.read_message();
+  if (auto* f = std::get_if<ReadFailure>(&msg)) {
+    record_failure(r, Stage::Prelogin, *f);
+    return finish();
+  }
+  const auto& answer = std::get<tds::Message>(msg);
+  auto parsed = tds::parse_prelogin(answer.payload);
+  if (answer.type != static_cast<std::uint8_t>(tds::PacketType::TabularResult) || !parsed) {
+    r.failed_at = Stage::Prelogin;
+    r.failure = answer.type != 0x04 ? "the answer is a TDS packet of type " + std::to_string(answer.type) + ", not a PRELOGIN response (0x04)"
+                                    : "malformed PRELOGIN response: " + parsed.error().message;
+    r.first_bytes_hex = hex(answer.payload);
+    return finish();
+  }
+  r.prelogin = *parsed;
+  r.reached = Stage::Prelogin;
+
+  const auto server_enc = parsed->encryption.value_or(tds::Encryption::NotSup);
+  if (!options.strict && server_enc != tds::Encryption::NotSup) {
+    if (!make_tls({}) || !handshake_in_tds(r, conn, ch, *tls)) {
+      if (tls) r.tls = tls->facts();
+      return finish();
+    }
+    r.tls_used = true;
+    r.tls = tls->facts();
+    r.login_only_encrypted = server_enc == tds::Encryption::Off;
+    ch.use_tls(tls.get());
+  }
+  r.reached = Stage::Tls;
+  if (!options.login) return finish();
+
+  tds::Login7 login;
+  login.server_name = options.server_name;
+  login.host_name = "mi-diag";
+  login.app_name = "mi-diag";
+  login.library_name = "mi-diag";
+  login.client_pid = static_cast<std::uint32_t>(getpid());
+  if (options.credentials) {
+    login.user_name = options.credentials->user;
+    login.password = options.credentials->password;
+  } else {
+    // Dummy credentials: the server's 18456 answer proves the path without logging anyone in.
+    r.dummy_credentials = true;
+    login.user_name = "mi-diag-probe";
+    login.password = "not-a-password";
+  }
+  auto payload = tds::build_login7(login);
+  std::fill(login.password.begin(), login.password.end(), '\0');
+  if (auto s = ch.send(tds::PacketType::Login7, payload); !s) {
+    r.failed_at = Stage::Login;
+    r.failure = s.error().message;
+    return finish();
+  }
+  std::fill(payload.begin(), payload.end(), 0);
+  if (r.login_only_encrypted) ch.use_tls(nullptr);  // ENCRYPT_OFF: the response comes back in clear
+  auto resp = ch.read_message();
+  if (auto* f = std::get_if<ReadFailure>(&resp)) {
+    record_failure(r, Stage::Login, *f);
+    return finish();
+  }
+  decode_login_response(r, std::get<tds::Message>(resp));
+  return finish();
+}
+
+}  // namespace midiag::tdsprobe
