@@ -19,6 +19,8 @@ source "${LAB_DIR}/lib.sh"
 readonly CHECK_TIMEOUT_S=60   # upper bound on one mi-diag run; the tool is told 1000 ms
 readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=public)
 # The simulators' test login; scenarios marked NOCREDS use the probe's dummy credentials.
+# Every check runs with its address space capped: a hostile server must not make it grow.
+readonly MEMORY_CAP=(prlimit --as=$((256 * 1024 * 1024)) --)
 readonly CREDS=(--user sim --password-env LAB_SIM_PASSWORD)
 export LAB_SIM_PASSWORD=sim-password
 
@@ -91,7 +93,7 @@ cannot_run() {
 
 require_prerequisites() {
   local missing
-  missing=$(lab_missing_tools ip dnsmasq iptables jq timeout getent od dd awk)
+  missing=$(lab_missing_tools ip dnsmasq iptables jq timeout getent od dd awk prlimit)
   if ((EUID != 0)); then
     [[ -n "$missing" ]] && echo "lab: missing tools: ${missing}"
     echo "lab: skipped: needs root (network namespaces)"
@@ -162,7 +164,7 @@ run_scenario() {
   err="${LAB_TMP}/${name}.stderr"
 
   run_fault "$setup"
-  out=$(in_client "${LAB_TIMEOUT[@]}" "$CHECK_TIMEOUT_S" "$MIDIAG" check "${check_args[@]}" \
+  out=$(in_client "${MEMORY_CAP[@]}" "${LAB_TIMEOUT[@]}" "$CHECK_TIMEOUT_S" "$MIDIAG" check "${check_args[@]}" \
     "${COMMON_ARGS[@]}" 2>"$err") || rc=$?
   run_fault "$undo"
   lab_clear_faults   # every scenario starts from the healthy state, whatever undo did
