@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
+# The Node driver (tedious) used by the real-client tests, pinned by tests/clients/package-lock.json.
+if [[ ! -d tests/clients/node_modules ]]; then
+  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+fi
 jobs=$(nproc)
 
 echo "== build (warnings are errors)"
