@@ -61,7 +61,8 @@ X509Ptr new_cert(const std::string& cn, EVP_PKEY* key, bool expired) {
   }
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("mi-diag simulator"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("mi-diag simulator"), -1, -1,
+                             0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   return cert;

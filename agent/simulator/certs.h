@@ -23,7 +23,7 @@ using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 struct CertRequest {
-  std::string common_name;             // also the first SAN
+  std::string common_name;              // also the first SAN
   std::vector<std::string> extra_sans;  // more DNS names
   bool expired = false;                 // validity entirely in the past
 };

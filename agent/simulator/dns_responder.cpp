@@ -51,9 +51,8 @@ void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
 }
 
 bool in_zone(const std::string& name, const std::string& zone) {
-  return name == zone ||
-         (name.size() > zone.size() && name.ends_with(zone) &&
-          name[name.size() - zone.size() - 1] == '.');
+  return name == zone || (name.size() > zone.size() && name.ends_with(zone) &&
+                          name[name.size() - zone.size() - 1] == '.');
 }
 
 }  // namespace
@@ -135,8 +134,8 @@ void DnsResponder::run() {
       queries_->fetch_add(1);
       auto reply = dns_reply(std::span(buf, static_cast<std::size_t>(n)), zone_);
       if (reply) {
-        sendto(fd_, reply->data(), reply->size(), MSG_DONTWAIT,
-               reinterpret_cast<sockaddr*>(&from), from_len);
+        sendto(fd_, reply->data(), reply->size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+               from_len);
       }
     }
   }

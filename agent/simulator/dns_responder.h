@@ -15,7 +15,7 @@
 namespace midiag::sim {
 
 struct DnsZone {
-  std::string zone;  // "<zone>.database.windows.net", lower case
+  std::string zone;                // "<zone>.database.windows.net", lower case
   std::vector<std::string> names;  // answered with `address`, lower case
   in_addr address{};
   std::uint32_t ttl = 5;

@@ -6,10 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <utility>
 
@@ -90,7 +90,8 @@ struct SimulatedInstance::Impl {
   bool stopped = false;
 };
 
-Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(const InstanceConfig& config) {
+Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
+    const InstanceConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   InstanceConfig& cfg = impl->config;
@@ -125,8 +126,14 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(const Inst
   impl->dns_port = dns->second;
 
   ServerVersion version = parse_server_version(cfg.version);
-  impl->gateway_ctx = {Role::Gateway, &impl->config, version, impl->ssl.get(), impl->node_port,
-                       cfg.routed_host, &impl->counters.gateway, &impl->counters.redirects};
+  impl->gateway_ctx = {Role::Gateway,
+                       &impl->config,
+                       version,
+                       impl->ssl.get(),
+                       impl->node_port,
+                       cfg.routed_host,
+                       &impl->counters.gateway,
+                       &impl->counters.redirects};
   impl->node_ctx = impl->gateway_ctx;
   impl->node_ctx.role = Role::Node;
   impl->node_ctx.counters = &impl->counters.node;

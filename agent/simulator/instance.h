@@ -34,13 +34,14 @@ struct InstanceConfig {
   bool node_refuses = false;  // the node port is closed (routing still names it)
   std::string cert_name;      // default "*.<zone>.database.windows.net"
   bool cert_expired = false;
-  int max_tls_version = 0;  // 0 = TLS 1.2, as SQL Server offers for TDS 7.x; else e.g. TLS1_1_VERSION
+  int max_tls_version =
+      0;  // 0 = TLS 1.2, as SQL Server offers for TDS 7.x; else e.g. TLS1_1_VERSION
   std::string bind_address = "127.0.0.1";  // IPv4 literal
   std::string routed_host;                 // what ENVCHANGE 20 names; default bind_address
   std::uint16_t gateway_port = 0, node_port = 0, dns_port = 0;  // 0 = ephemeral
-  int idle_timeout_ms = 10'000;  // a connection with no traffic either way is closed
+  int idle_timeout_ms = 10'000;     // a connection with no traffic either way is closed
   int max_connection_ms = 120'000;  // no connection lives longer (Slowloris included)
-  std::uint32_t seed = 1;  // for the Garbage bytes: tests see the same bytes every run
+  std::uint32_t seed = 1;           // for the Garbage bytes: tests see the same bytes every run
 };
 
 class SimulatedInstance {
@@ -54,8 +55,8 @@ class SimulatedInstance {
   [[nodiscard]] std::uint16_t gateway_port() const;
   [[nodiscard]] std::uint16_t node_port() const;
   [[nodiscard]] std::uint16_t dns_port() const;
-  [[nodiscard]] std::string fqdn() const;         // <instance>.<zone>.database.windows.net
-  [[nodiscard]] std::string ca_pem() const;       // the self-signed CA the server cert chains to
+  [[nodiscard]] std::string fqdn() const;    // <instance>.<zone>.database.windows.net
+  [[nodiscard]] std::string ca_pem() const;  // the self-signed CA the server cert chains to
   [[nodiscard]] const InstanceConfig& config() const;
   void stop();  // wakes and joins every thread; idempotent; the destructor calls it
   [[nodiscard]] Stats stats() const;

@@ -123,11 +123,11 @@ std::vector<std::uint8_t> batch_response(const std::string& sql) {
   auto first = lower.find_first_not_of(" \t\r\n");
   if (first == std::string::npos || lower.compare(first, 6, "select") != 0) return done();
   // One unnamed int column, one row holding 1 (what `select 1` returns).
-  std::vector<std::uint8_t> out = {kColMetadata, 0x01, 0x00,  // one column
-                                   0x00, 0x00, 0x00, 0x00,    // UserType
-                                   0x00, 0x00,                // Flags: not nullable
-                                   kInt4Type,  0x00,          // INT4, empty name
-                                   kRow,       0x01, 0x00, 0x00, 0x00};
+  std::vector<std::uint8_t> out = {kColMetadata, 0x01, 0x00,        // one column
+                                   0x00,         0x00, 0x00, 0x00,  // UserType
+                                   0x00,         0x00,              // Flags: not nullable
+                                   kInt4Type,    0x00,              // INT4, empty name
+                                   kRow,         0x01, 0x00, 0x00, 0x00};
   append(out, done(kDoneCount, kCmdSelect, 1));
   return out;
 }

@@ -32,7 +32,7 @@ struct RoleCounters {
   std::atomic<std::uint64_t> connections{0}, prelogins{0}, tls_handshakes{0}, logins_ok{0},
       logins_failed{0}, batches{0};
   [[nodiscard]] RoleStats snapshot() const {
-    return {connections.load(), prelogins.load(), tls_handshakes.load(),
+    return {connections.load(), prelogins.load(),     tls_handshakes.load(),
             logins_ok.load(),   logins_failed.load(), batches.load()};
   }
 };

@@ -90,7 +90,8 @@ void TcpServer::run() {
     auto now = Clock::now();
     fds.clear();
     fds.push_back({o.stop_fd, POLLIN, 0});
-    fds.push_back({o.listen_fd, static_cast<short>(conns.size() < o.max_connections ? POLLIN : 0), 0});
+    fds.push_back(
+        {o.listen_fd, static_cast<short>(conns.size() < o.max_connections ? POLLIN : 0), 0});
     auto wake = now + kMaxPollWait;
     for (auto& c : conns) {
       short events = POLLIN;

@@ -27,7 +27,9 @@ class Handler {
   [[nodiscard]] bool closing() const { return closing_; }
 
  protected:
-  void send(std::span<const std::uint8_t> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+  void send(std::span<const std::uint8_t> bytes) {
+    out_.insert(out_.end(), bytes.begin(), bytes.end());
+  }
   void close_after_send() { closing_ = true; }
 
  private:

@@ -5,120 +5,50 @@
 
 #include "decoders/tds/login7.h"
 #include "decoders/tds/reader.h"
-#include "decoders/tds/writer.h"
+#include "decoders/tds/token_ids.h"
 
 namespace midiag::tds {
 namespace {
 
-enum Token : std::uint8_t {
-  kTvpRow = 0x01,
-  kOffset = 0x78,
-  kReturnStatus = 0x79,
-  kColMetadata = 0x81,
-  kAltMetadata = 0x88,
-  kDataClassification = 0xA3,
-  kTabName = 0xA4,
-  kColInfo = 0xA5,
-  kOrder = 0xA9,
-  kError = 0xAA,
-  kInfo = 0xAB,
-  kReturnValue = 0xAC,
-  kLoginAck = 0xAD,
-  kFeatureExtAck = 0xAE,
-  kRow = 0xD1,
-  kNbcRow = 0xD2,
-  kAltRow = 0xD3,
-  kEnvChange = 0xE3,
-  kSessionState = 0xE4,
-  kSspi = 0xED,
-  kFedAuthInfo = 0xEE,
-  kDone = 0xFD,
-  kDoneProc = 0xFE,
-  kDoneInProc = 0xFF,
+using namespace detail::token;
+
+struct TokenName {
+  std::uint8_t token;
+  const char* name;
+};
+constexpr TokenName kNames[] = {
+    {kTvpRow, "TVP_ROW"},
+    {kOffset, "OFFSET"},
+    {kReturnStatus, "RETURNSTATUS"},
+    {kColMetadata, "COLMETADATA"},
+    {kAltMetadata, "ALTMETADATA"},
+    {kDataClassification, "DATACLASSIFICATION"},
+    {kTabName, "TABNAME"},
+    {kColInfo, "COLINFO"},
+    {kOrder, "ORDER"},
+    {kError, "ERROR"},
+    {kInfo, "INFO"},
+    {kReturnValue, "RETURNVALUE"},
+    {kLoginAck, "LOGINACK"},
+    {kFeatureExtAck, "FEATUREEXTACK"},
+    {kRow, "ROW"},
+    {kNbcRow, "NBCROW"},
+    {kAltRow, "ALTROW"},
+    {kEnvChange, "ENVCHANGE"},
+    {kSessionState, "SESSIONSTATE"},
+    {kSspi, "SSPI"},
+    {kFedAuthInfo, "FEDAUTHINFO"},
+    {kDone, "DONE"},
+    {kDoneProc, "DONEPROC"},
+    {kDoneInProc, "DONEINPROC"},
 };
 
-constexpr std::uint8_t kEnvRouting = 20;
-constexpr std::uint8_t kEnvEnhancedRouting = 21;
-
 std::string token_name(std::uint8_t t) {
-  const char* name = "unknown";
-  switch (t) {
-    case kTvpRow:
-      name = "TVP_ROW";
-      break;
-    case kOffset:
-      name = "OFFSET";
-      break;
-    case kReturnStatus:
-      name = "RETURNSTATUS";
-      break;
-    case kColMetadata:
-      name = "COLMETADATA";
-      break;
-    case kAltMetadata:
-      name = "ALTMETADATA";
-      break;
-    case kDataClassification:
-      name = "DATACLASSIFICATION";
-      break;
-    case kTabName:
-      name = "TABNAME";
-      break;
-    case kColInfo:
-      name = "COLINFO";
-      break;
-    case kOrder:
-      name = "ORDER";
-      break;
-    case kError:
-      name = "ERROR";
-      break;
-    case kInfo:
-      name = "INFO";
-      break;
-    case kReturnValue:
-      name = "RETURNVALUE";
-      break;
-    case kLoginAck:
-      name = "LOGINACK";
-      break;
-    case kFeatureExtAck:
-      name = "FEATUREEXTACK";
-      break;
-    case kRow:
-      name = "ROW";
-      break;
-    case kNbcRow:
-      name = "NBCROW";
-      break;
-    case kAltRow:
-      name = "ALTROW";
-      break;
-    case kEnvChange:
-      name = "ENVCHANGE";
-      break;
-    case kSessionState:
-      name = "SESSIONSTATE";
-      break;
-    case kSspi:
-      name = "SSPI";
-      break;
-    case kFedAuthInfo:
-      name = "FEDAUTHINFO";
-      break;
-    case kDone:
-      name = "DONE";
-      break;
-    case kDoneProc:
-      name = "DONEPROC";
-      break;
-    case kDoneInProc:
-      name = "DONEINPROC";
-      break;
-    default:
-      break;
+  std::string name = "unknown";
+  for (const auto& n : kNames) {
+    if (n.token == t) name = n.name;
   }
-  return std::string(name) + " (" + detail::hex_byte(t) + ")";
+  return name + " (" + detail::hex_byte(t) + ")";
 }
 
 Error token_error(std::uint8_t t, std::size_t at, const std::string& what) {
@@ -132,36 +62,6 @@ std::string b_varchar(detail::Reader& r) {
 std::string us_varchar(detail::Reader& r) {
   const std::size_t n = r.u16le();
   return from_utf16le(r.bytes(2 * n));
-}
-
-// UTF-16LE of s cut to at most max_units code units, never inside a surrogate pair.
-detail::Bytes utf16_capped(std::string_view s, std::size_t max_units) {
-  detail::Bytes b = to_utf16le(s);
-  if (b.size() <= 2 * max_units) return b;
-  std::size_t cut = 2 * max_units;
-  if (cut >= 2 && b[cut - 1] >= 0xD8 && b[cut - 1] <= 0xDB) cut -= 2;  // keep pairs whole
-  b.resize(cut);
-  return b;
-}
-void put_b_varchar(detail::Bytes& out, std::string_view s) {
-  const auto b = utf16_capped(s, 0xFF);
-  detail::put_le(out, b.size() / 2, 1);
-  detail::put_bytes(out, b);
-}
-void put_us_varchar(detail::Bytes& out, std::string_view s, std::size_t max_units) {
-  const auto b = utf16_capped(s, max_units);
-  detail::put_le(out, b.size() / 2, 2);
-  detail::put_bytes(out, b);
-}
-
-// Starts a u16-length token; returns where the length goes, patched by end_token.
-std::size_t begin_token(detail::Bytes& out, std::uint8_t t) {
-  detail::put_le(out, t, 1);
-  detail::put_le(out, 0, 2);
-  return out.size() - 2;
-}
-void end_token(detail::Bytes& out, std::size_t length_at) {
-  detail::patch_le(out, length_at, out.size() - length_at - 2, 2);
 }
 
 void split_server(Routing& r) {
@@ -372,71 +272,6 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
     }
   }
   return ts;
-}
-
-std::vector<std::uint8_t> build_loginack(const LoginAck& ack) {
-  detail::Bytes out;
-  const std::size_t len_at = begin_token(out, kLoginAck);
-  detail::put_le(out, ack.interface, 1);
-  detail::put_be(out, ack.tds_version, 4);
-  put_b_varchar(out, ack.prog_name);
-  for (std::uint8_t b : {ack.major, ack.minor, ack.build_hi, ack.build_lo})
-    detail::put_le(out, b, 1);
-  end_token(out, len_at);
-  return out;
-}
-
-std::vector<std::uint8_t> build_envchange_routing(const Routing& r) {
-  std::string server = r.server;
-  if (server.empty()) server = r.instance.empty() ? r.host : r.host + "\\" + r.instance;
-  detail::Bytes value;
-  detail::put_le(value, r.protocol, 1);
-  detail::put_le(value, r.port, 2);
-  put_us_varchar(value, server, 4096);  // caps keep every length within 16 bits
-  if (r.enhanced) put_us_varchar(value, r.database, 4096);
-
-  detail::Bytes out;
-  const std::size_t len_at = begin_token(out, kEnvChange);
-  detail::put_le(out, r.enhanced ? kEnvEnhancedRouting : kEnvRouting, 1);
-  detail::put_le(out, value.size(), 2);
-  detail::put_bytes(out, value);
-  detail::put_le(out, 0, 2);  // old value: always an empty u16-length value
-  end_token(out, len_at);
-  return out;
-}
-
-std::vector<std::uint8_t> build_envchange_database(std::string_view new_db,
-                                                   std::string_view old_db) {
-  detail::Bytes out;
-  const std::size_t len_at = begin_token(out, kEnvChange);
-  detail::put_le(out, 1, 1);
-  put_b_varchar(out, new_db);
-  put_b_varchar(out, old_db);
-  end_token(out, len_at);
-  return out;
-}
-
-std::vector<std::uint8_t> build_server_message(const ServerMessage& m) {
-  detail::Bytes out;
-  const std::size_t len_at = begin_token(out, m.is_error ? kError : kInfo);
-  detail::put_le(out, static_cast<std::uint32_t>(m.number), 4);
-  detail::put_le(out, m.state, 1);
-  detail::put_le(out, m.severity, 1);
-  put_us_varchar(out, m.message, 4096);
-  put_b_varchar(out, m.server_name);
-  put_b_varchar(out, m.proc_name);
-  detail::put_le(out, m.line, 4);
-  end_token(out, len_at);
-  return out;
-}
-
-std::vector<std::uint8_t> build_done(const Done& d) {
-  detail::Bytes out;
-  detail::put_le(out, d.token, 1);
-  detail::put_le(out, d.status, 2);
-  detail::put_le(out, d.cur_cmd, 2);
-  detail::put_le(out, d.row_count, 8);
-  return out;
 }
 
 }  // namespace midiag::tds

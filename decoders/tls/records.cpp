@@ -18,6 +18,14 @@ bool known_content_type(std::uint8_t t) {
          t <= static_cast<std::uint8_t>(ContentType::ApplicationData);
 }
 
+// Stores a parsed message in its slot of the summary, or hands back why it failed.
+template <typename T, typename Slot>
+std::optional<Error> keep(Expected<T> parsed, Slot& slot) {
+  if (!parsed) return parsed.error();
+  slot = std::move(*parsed);
+  return std::nullopt;
+}
+
 }  // namespace
 
 Expected<RecordSplit> split_records(std::span<const std::uint8_t> stream) {
@@ -30,8 +38,8 @@ Expected<RecordSplit> split_records(std::span<const std::uint8_t> stream) {
     const std::size_t length = r.u16();
     const std::string at = " at stream offset " + std::to_string(split.consumed);
     if (!known_content_type(rec.content_type)) {
-      return make_error("TLS record with unknown content type " +
-                        std::to_string(rec.content_type) + at);
+      return make_error("TLS record with unknown content type " + std::to_string(rec.content_type) +
+                        at);
     }
     if (length > kMaxFragment) {
       return make_error("TLS record length " + std::to_string(length) + " over the limit" + at);
@@ -83,16 +91,9 @@ std::optional<Error> HandshakeWalker::drain(Side& side) {
     if (!r.ok()) break;  // the message continues in a later record
     summary_.handshake_types.push_back(type);
     std::optional<Error> bad;
-    if (type == kClientHello) {
-      auto hello = detail::parse_client_hello(body);
-      if (hello) summary_.client_hello = std::move(*hello); else bad = hello.error();
-    } else if (type == kServerHello) {
-      auto hello = detail::parse_server_hello(body);
-      if (hello) summary_.server_hello = std::move(*hello); else bad = hello.error();
-    } else if (type == kCertificate) {
-      auto chain = detail::parse_certificate(body);
-      if (chain) summary_.certificates = std::move(*chain); else bad = chain.error();
-    }
+    if (type == kClientHello) bad = keep(detail::parse_client_hello(body), summary_.client_hello);
+    if (type == kServerHello) bad = keep(detail::parse_server_hello(body), summary_.server_hello);
+    if (type == kCertificate) bad = keep(detail::parse_certificate(body), summary_.certificates);
     if (bad && !error) {
       bad->message += " at handshake byte " + std::to_string(side.consumed + pos);
       error = std::move(bad);
@@ -113,14 +114,8 @@ Expected<HandshakeSummary> summarize_handshake(const std::vector<Record>& record
 }
 
 std::string version_name(std::uint16_t v) {
-  switch (v) {
-    case 0x0300: return "SSLv3";
-    case 0x0301: return "TLSv1.0";
-    case 0x0302: return "TLSv1.1";
-    case 0x0303: return "TLSv1.2";
-    case 0x0304: return "TLSv1.3";
-    default: break;
-  }
+  static constexpr const char* kNames[] = {"SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+  if (v >= 0x0300 && v <= 0x0304) return kNames[v - 0x0300];
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%04x", static_cast<unsigned>(v));
   return buf;

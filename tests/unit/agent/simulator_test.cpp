@@ -21,8 +21,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/ssl.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/simulator/dns_responder.h"
 #include "decoders/tds/login7.h"
@@ -103,7 +103,9 @@ class Client {
   Bytes some(std::chrono::milliseconds within) const {
     pollfd p{fd_, POLLIN, 0};
     Bytes out(4096);
-    ssize_t n = poll(&p, 1, static_cast<int>(within.count())) == 1 ? recv(fd_, out.data(), out.size(), 0) : -1;
+    ssize_t n = poll(&p, 1, static_cast<int>(within.count())) == 1
+                    ? recv(fd_, out.data(), out.size(), 0)
+                    : -1;
     out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
     return out;
   }
@@ -204,8 +206,8 @@ TEST(SimInstance, RejectsANonIpv4BindAddress) {
 }
 
 TEST(SimGateway, AnswersPreloginWithVersionAndConfiguredEncryption) {
-  for (auto enc : {tds::Encryption::On, tds::Encryption::Off, tds::Encryption::Req,
-                   tds::Encryption::NotSup}) {
+  for (auto enc :
+       {tds::Encryption::On, tds::Encryption::Off, tds::Encryption::Req, tds::Encryption::NotSup}) {
     auto sim = start(config_with(enc));
     ASSERT_TRUE(sim);
     Client c(sim->gateway_port());
@@ -393,7 +395,8 @@ Bytes dns_query(const std::string& name, std::uint16_t type) {
     q.push_back(static_cast<std::uint8_t>(label.size()));
     q.insert(q.end(), label.begin(), label.end());
   }
-  q.insert(q.end(), {0, static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type), 0, 1});
+  q.insert(q.end(),
+           {0, static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type), 0, 1});
   return q;
 }
 
@@ -513,7 +516,8 @@ TEST(SimTls, LoginInsideTlsIsRouted) {
   Client c(sim->gateway_port());
   auto tls = tls_handshake(c, *sim, sim->fqdn());
   ASSERT_TRUE(tls);
-  ASSERT_TRUE(tls->write(tds::frame(tds::PacketType::Login7, client_login7("sim", "sim-password"))));
+  ASSERT_TRUE(
+      tls->write(tds::frame(tds::PacketType::Login7, client_login7("sim", "sim-password"))));
   c.send(tls->take_output());
   tds::MessageReader reader;
   for (int i = 0; i < 20 && !reader.has_message(); ++i) {
@@ -654,9 +658,8 @@ nlohmann::json run_tedious(const SimulatedInstance& sim, bool encrypt, ChildResu
   *raw = run_child({which("node"), tedious_script(), std::to_string(sim.gateway_port()),
                     encrypt ? "true" : "false"},
                    {}, "", 20s);
-  auto line = raw->output.substr(raw->output.rfind('{') == std::string::npos
-                                     ? raw->output.size()
-                                     : raw->output.rfind('{'));
+  auto line = raw->output.substr(
+      raw->output.rfind('{') == std::string::npos ? raw->output.size() : raw->output.rfind('{'));
   return nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
 }
 

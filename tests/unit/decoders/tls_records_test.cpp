@@ -41,11 +41,11 @@ const Bytes kServerHello13 = {
     // 11: random (32 bytes, arbitrary)
     0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
     0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
-    0x00,                                      // 43: empty session id
-    0x13, 0x01,                                // 44: TLS_AES_128_GCM_SHA256
-    0x00,                                      // 46: null compression
-    0x00, 0x06,                                // 47: extensions length 6
-    0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};       // 49: supported_versions: selected TLS 1.3
+    0x00,                                 // 43: empty session id
+    0x13, 0x01,                           // 44: TLS_AES_128_GCM_SHA256
+    0x00,                                 // 46: null compression
+    0x00, 0x06,                           // 47: extensions length 6
+    0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};  // 49: supported_versions: selected TLS 1.3
 
 // A TLS 1.2 Certificate (two fake DER blobs) split across two records; the second record also
 // carries a ServerHelloDone, so one record holds the end of one message and a whole other one.

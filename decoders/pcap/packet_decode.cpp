@@ -1,0 +1,247 @@
+// Link layer -> IPv4/IPv6 (extension headers) -> TCP or ICMP destination unreachable.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "decoders/pcap/cursor.h"
+#include "decoders/pcap/flows.h"
+
+namespace midiag::pcap {
+namespace {
+
+using detail::Cursor;
+using Bytes = std::span<const std::uint8_t>;
+
+constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD;
+
+struct Network {
+  std::uint16_t ethertype = 0;  // 0: decide by the IP version nibble
+  Bytes bytes;
+};
+
+std::string hex16(std::uint32_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%04x", v & 0xFFFFU);
+  return buf;
+}
+
+Expected<Network> strip_link(const Frame& frame) {
+  const Bytes data(frame.data);
+  Cursor c(data);
+  switch (frame.link_type) {
+    case kLinkEthernet: {
+      c.skip(12);  // destination and source MAC
+      std::uint16_t type = c.u16();
+      // 802.1Q / 802.1ad tags (at most a few): skip the tag control, read the inner type.
+      for (int tags = 0; tags < 4 && (type == 0x8100 || type == 0x88A8 || type == 0x9100); ++tags) {
+        c.skip(2);
+        type = c.u16();
+      }
+      if (!c.ok()) return make_error("Ethernet header truncated");
+      return Network{type, c.rest()};
+    }
+    case kLinkNull: {
+      // The family is in the capturing host's byte order: accept either.
+      const std::uint32_t be = c.u32();
+      if (!c.ok()) return make_error("loopback header truncated");
+      const std::uint32_t le = Cursor(data, false).u32();
+      auto is = [&](std::uint32_t f) { return be == f || le == f; };
+      if (is(2)) return Network{kEtherIpv4, c.rest()};
+      if (is(10) || is(24) || is(28) || is(30)) return Network{kEtherIpv6, c.rest()};
+      return make_error("loopback family " + std::to_string(le) + " is not IP");
+    }
+    case kLinkRaw:
+      return Network{0, data};
+    case kLinkIpv4:
+      return Network{kEtherIpv4, data};
+    case kLinkIpv6:
+      return Network{kEtherIpv6, data};
+    case kLinkLinuxSll: {
+      c.skip(14);
+      const std::uint16_t type = c.u16();
+      if (!c.ok()) return make_error("Linux cooked header truncated");
+      return Network{type, c.rest()};
+    }
+    case kLinkLinuxSll2: {
+      const std::uint16_t type = c.u16();
+      c.skip(18);
+      if (!c.ok()) return make_error("Linux cooked v2 header truncated");
+      return Network{type, c.rest()};
+    }
+    default:
+      return make_error("unsupported link type " + std::to_string(frame.link_type));
+  }
+}
+
+struct IpLayer {
+  Address src, dst;
+  std::uint8_t protocol = 0, ttl = 0;
+  bool later_fragment = false;  // the transport header is in another fragment
+  Bytes transport;
+  std::size_t uncaptured = 0;  // transport bytes the IP header declares but the capture lacks
+};
+
+Address read_address(Cursor& c, std::uint8_t family) {
+  Address a;
+  a.family = family;
+  const auto b = c.bytes(family == 4 ? 4 : 16);
+  std::copy(b.begin(), b.end(), a.bytes.begin());
+  return a;
+}
+
+Expected<IpLayer> parse_ipv4(Bytes data) {
+  IpLayer ip;
+  Cursor c(data);
+  const std::uint8_t vihl = c.u8();
+  c.skip(1);  // DSCP/ECN
+  const std::size_t total = c.u16();
+  c.skip(2);  // identification
+  const std::uint16_t frag = c.u16();
+  ip.ttl = c.u8();
+  ip.protocol = c.u8();
+  c.skip(2);  // checksum
+  ip.src = read_address(c, 4);
+  ip.dst = read_address(c, 4);
+  const std::size_t ihl = (vihl & 0x0FU) * 4U;
+  if (!c.ok() || (vihl >> 4) != 4 || ihl < 20 || ihl > data.size()) {
+    return make_error("malformed IPv4 header");
+  }
+  // Total length 0 appears with TCP segmentation offload: trust the captured size then.
+  const std::size_t end = total == 0 ? data.size() : std::min(total, data.size());
+  if (end < ihl) return make_error("IPv4 total length shorter than its header");
+  ip.later_fragment = (frag & 0x1FFFU) != 0;
+  ip.transport = data.subspan(ihl, end - ihl);
+  ip.uncaptured = total > end ? total - end : 0;
+  return ip;
+}
+
+Expected<IpLayer> parse_ipv6(Bytes data) {
+  IpLayer ip;
+  Cursor c(data);
+  const std::uint8_t version = c.u8() >> 4;
+  c.skip(3);  // traffic class, flow label
+  const std::size_t payload = c.u16();
+  std::uint8_t next = c.u8();
+  ip.ttl = c.u8();
+  ip.src = read_address(c, 6);
+  ip.dst = read_address(c, 6);
+  if (!c.ok() || version != 6) return make_error("malformed IPv6 header");
+  const std::size_t end = payload == 0 ? data.size() : std::min(40 + payload, data.size());
+  Cursor ext(data.subspan(40, end - 40));
+  ip.uncaptured = 40 + payload > end ? 40 + payload - end : 0;
+  // Extension headers: hop-by-hop 0, routing 43, fragment 44, AH 51, destination options 60.
+  for (int hops = 0; hops < 16 && ext.ok(); ++hops) {
+    if (next == 0 || next == 43 || next == 60) {
+      const std::uint8_t after = ext.u8();
+      ext.skip(ext.u8() * 8U + 6U);  // (length + 1) * 8 bytes in all
+      next = after;
+    } else if (next == 44) {
+      const std::uint8_t after = ext.u8();
+      ext.skip(1);
+      ip.later_fragment = (ext.u16() >> 3) != 0;
+      ext.skip(4);
+      next = after;
+    } else if (next == 51) {
+      const std::uint8_t after = ext.u8();
+      ext.skip((ext.u8() + 2U) * 4U - 2U);
+      next = after;
+    } else {
+      break;
+    }
+  }
+  if (!ext.ok()) return make_error("IPv6 extension headers truncated");
+  ip.protocol = next;
+  ip.transport = ext.rest();
+  return ip;
+}
+
+Expected<IpLayer> parse_ip(Bytes data, std::uint16_t ethertype) {
+  if (ethertype == 0 && !data.empty()) ethertype = (data[0] >> 4) == 6 ? kEtherIpv6 : kEtherIpv4;
+  if (ethertype == kEtherIpv4) return parse_ipv4(data);
+  if (ethertype == kEtherIpv6) return parse_ipv6(data);
+  return make_error("not an IP packet (ethertype " + hex16(ethertype) + ")");
+}
+
+Expected<TcpHeader> parse_tcp(Bytes data, Bytes& payload) {
+  TcpHeader h;
+  Cursor c(data);
+  h.src_port = c.u16();
+  h.dst_port = c.u16();
+  h.seq = c.u32();
+  h.ack = c.u32();
+  const std::size_t offset = (c.u8() >> 4) * 4U;
+  h.flags = c.u8();
+  h.window = c.u16();
+  if (!c.ok() || offset < 20 || offset > data.size()) return make_error("malformed TCP header");
+  Cursor opts(data.subspan(20, offset - 20));
+  while (opts.remaining() > 0) {
+    const std::uint8_t kind = opts.u8();
+    if (kind == 0) break;     // end of options
+    if (kind == 1) continue;  // NOP
+    const std::uint8_t length = opts.u8();
+    if (length < 2) break;
+    const auto value = opts.bytes(length - 2U);
+    if (kind == 2 && value.size() == 2)
+      h.mss = static_cast<std::uint16_t>(value[0] << 8 | value[1]);
+  }
+  payload = data.subspan(offset);
+  return h;
+}
+
+// The quoted packet in an ICMP error: its IP header and at least 8 bytes of transport.
+std::optional<IcmpUnreachable> parse_unreachable(Bytes quote, std::uint16_t ethertype) {
+  auto ip = parse_ip(quote, ethertype);
+  if (!ip) return std::nullopt;
+  IcmpUnreachable u;
+  u.protocol = ip->protocol;
+  u.original_src.address = ip->src;
+  u.original_dst.address = ip->dst;
+  Cursor ports(ip->transport);
+  const std::uint16_t sport = ports.u16(), dport = ports.u16();
+  if (ports.ok() && !ip->later_fragment && (u.protocol == kProtoTcp || u.protocol == kProtoUdp)) {
+    u.original_src.port = sport;
+    u.original_dst.port = dport;
+  }
+  return u;
+}
+
+}  // namespace
+
+Expected<Packet> decode_packet(const Frame& frame) {
+  auto link = strip_link(frame);
+  if (!link) return link.error();
+  auto ip = parse_ip(link->bytes, link->ethertype);
+  if (!ip) return ip.error();
+  if (ip->later_fragment) return make_error("a later IP fragment (no transport header)");
+  Packet p;
+  p.timestamp = frame.timestamp;
+  p.src = ip->src;
+  p.dst = ip->dst;
+  p.protocol = ip->protocol;
+  p.ttl = ip->ttl;
+  if (p.protocol == kProtoTcp) {
+    Bytes payload;
+    auto tcp = parse_tcp(ip->transport, payload);
+    if (!tcp) return tcp.error();
+    p.tcp = *tcp;
+    p.payload.assign(payload.begin(), payload.end());
+    p.payload_length = payload.size() + ip->uncaptured;
+  } else if (p.protocol == kProtoIcmp || p.protocol == kProtoIcmpv6) {
+    Cursor c(ip->transport);
+    const std::uint8_t type = c.u8(), code = c.u8();
+    c.skip(6);  // checksum, unused
+    const bool v4 = p.protocol == kProtoIcmp;
+    if (c.ok() && type == (v4 ? 3 : 1)) {
+      p.icmp_unreachable = parse_unreachable(c.rest(), v4 ? kEtherIpv4 : kEtherIpv6);
+      if (p.icmp_unreachable) {
+        p.icmp_unreachable->timestamp = frame.timestamp;
+        p.icmp_unreachable->reporter = p.src;
+        p.icmp_unreachable->type = type;
+        p.icmp_unreachable->code = code;
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace midiag::pcap
