@@ -24,3 +24,6 @@ cmake --build build-asan -j"$jobs"
 echo "== unit tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure --timeout 900 -E '^lab$')
+
+echo "== fuzz targets (libFuzzer + ASan + UBSan, bounded time per target)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash tests/fuzz/run.sh
