@@ -12,26 +12,25 @@ namespace {
 
 // Gateway's login response, frame 9 of fixtures/pcap/tedious-redirect-plain.pcap:
 // LOGINACK + ENVCHANGE 20 (routing to 127.0.0.1:21042) + DONE.
-const std::vector<std::uint8_t>
-    kRedirectResponse = {0xAD, 0x32, 0x00,        // 0: LOGINACK, length 50
-                         0x01,                    // 3: interface SQL_TSQL
-                         0x74, 0x00, 0x00, 0x04,  // 4: TDS 7.4, big-endian
-                         0x14,                    // 8: ProgName, 20 characters
-                         'M',  0,    'i',  0,    'c',  0,    'r',  0,    'o', 0, 's', 0,
-                         'o',  0,    'f',  0,    't',  0,    ' ',  0,    'S', 0, 'Q', 0,
-                         'L',  0,    ' ',  0,    'S',  0,    'e',  0,    'r', 0, 'v', 0,
-                         'e',  0,    'r',  0,    0x10, 0x00, 0x10, 0x09,  // 49: version 16.0, build
-                                                                          // 0x10 0x09 = 4105
-                         0xE3, 0x1C, 0x00,  // 53: ENVCHANGE, length 28
-                         0x14,              // 56: type 20, routing
-                         0x17, 0x00,        // 57: RoutingDataValueLength 23
-                         0x00,              // 59: protocol 0 = TCP
-                         0x32, 0x52,  // 60: ProtocolProperty: port 0x5232 = 21042, little-endian
-                         0x09, 0x00,  // 62: AlternateServer, 9 characters
-                         '1',  0,    '2',  0,    '7',  0,    '.',  0,    '0', 0, '.', 0,
-                         '0',  0,    '.',  0,    '1',  0,    0x00, 0x00,  // 82: old value, empty
-                         0xFD, 0x00, 0x00, 0x00, 0x00,  // 84: DONE, status 0, curcmd 0
-                         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};  // 89: row count 0
+const std::vector<std::uint8_t> kRedirectResponse = {
+    0xAD, 0x32, 0x00,        // 0: LOGINACK, length 50
+    0x01,                    // 3: interface SQL_TSQL
+    0x74, 0x00, 0x00, 0x04,  // 4: TDS 7.4, big-endian
+    0x14,                    // 8: ProgName, 20 characters
+    'M', 0, 'i', 0, 'c', 0, 'r', 0, 'o', 0, 's', 0, 'o', 0, 'f', 0, 't', 0, ' ', 0, 'S', 0, 'Q', 0,
+    'L', 0, ' ', 0, 'S', 0, 'e', 0, 'r', 0, 'v', 0, 'e', 0, 'r', 0, 0x10, 0x00, 0x10,
+    0x09,              // 49: version 16.0, build
+                       // 0x10 0x09 = 4105
+    0xE3, 0x1C, 0x00,  // 53: ENVCHANGE, length 28
+    0x14,              // 56: type 20, routing
+    0x17, 0x00,        // 57: RoutingDataValueLength 23
+    0x00,              // 59: protocol 0 = TCP
+    0x32, 0x52,        // 60: ProtocolProperty: port 0x5232 = 21042, little-endian
+    0x09, 0x00,        // 62: AlternateServer, 9 characters
+    '1', 0, '2', 0, '7', 0, '.', 0, '0', 0, '.', 0, '0', 0, '.', 0, '1', 0, 0x00,
+    0x00,                                             // 82: old value, empty
+    0xFD, 0x00, 0x00, 0x00, 0x00,                     // 84: DONE, status 0, curcmd 0
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};  // 89: row count 0
 const std::set<std::size_t> kRedirectTokenStarts = {0, 53, 84, 97};
 
 // Node's login response, frame 21 of the same capture: ENVCHANGE 1 (database) first.
@@ -51,14 +50,13 @@ const std::vector<std::uint8_t> kLoginFailed = {
     0x18, 0x48, 0x00, 0x00,  // 3: number 0x4818 = 18456
     0x01, 0x0E,              // 7: state 1, class 14
     0x1A, 0x00,              // 9: message, 26 characters
-    'L',  0,    'o',  0,    'g',  0,    'i',  0,    'n', 0,   ' ', 0,   'f', 0,   'a',
-    0,    'i',  0,    'l',  0,    'e',  0,    'd',  0,   ' ', 0,   'f', 0,   'o', 0,
-    'r',  0,    ' ',  0,    'u',  0,    's',  0,    'e', 0,   'r', 0,   ' ', 0,   '\'',
-    0,    'u',  0,    '\'', 0,    '.',  0,    0x03, 'm', 0,   'i', 0,   '1', 0,  // 63: server name
-                                                                                 // "mi1"
-    0x00,                          // 70: procedure name, empty
-    0x01, 0x00, 0x00, 0x00,        // 71: line 1
-    0xFD, 0x02, 0x00, 0x00, 0x00,  // 75: DONE, status 0x0002 (error), curcmd 0
+    'L', 0, 'o', 0, 'g', 0, 'i', 0, 'n', 0, ' ', 0, 'f', 0, 'a', 0, 'i', 0, 'l', 0, 'e', 0, 'd', 0,
+    ' ', 0, 'f', 0, 'o', 0, 'r', 0, ' ', 0, 'u', 0, 's', 0, 'e', 0, 'r', 0, ' ', 0, '\'', 0, 'u', 0,
+    '\'', 0, '.', 0, 0x03, 'm', 0, 'i', 0, '1', 0,  // 63: server name
+                                                    // "mi1"
+    0x00,                                           // 70: procedure name, empty
+    0x01, 0x00, 0x00, 0x00,                         // 71: line 1
+    0xFD, 0x02, 0x00, 0x00, 0x00,                   // 75: DONE, status 0x0002 (error), curcmd 0
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
 
 // Built by hand per MS-TDS 2.2.7.9: routing to a named instance "node1.abc\inst", port 11000.
@@ -88,14 +86,14 @@ const std::vector<std::uint8_t> kUnknownEnvChange = {
 const std::vector<std::uint8_t> kSkippable = {
     0xAB, 0x12, 0x00, 0x45, 0x16, 0x00, 0x00, 0x01, 0x0A,  // 0: INFO len 18, 5701, state 1, class
                                                            // 10
-    0x02, 0x00, 'h',  0,    'i',  0,                       // 9: message "hi"
+    0x02, 0x00, 'h', 0, 'i', 0,                            // 9: message "hi"
     0x00, 0x00, 0x07, 0x00, 0x00, 0x00,                    // 15: no server, no proc, line 7
     0xE3, 0x08, 0x00, 0x07, 0x05, 0x09, 0x04, 0xD0, 0x00, 0x34, 0x00,  // 21: collation 5 bytes
-    0xAE, 0x0A, 0x01, 0x00, 0x00, 0x00, 0x01, 0xFF,  // 32: FEATUREEXTACK: 0x0A, 1 byte
-    0xED, 0x02, 0x00, 0xAA, 0xBB,                    // 40: SSPI, 2 bytes
-    0xEE, 0x01, 0x00, 0x00, 0x00, 0xCC,              // 45: FEDAUTHINFO, u32 length 1
-    0x79, 0x00, 0x00, 0x00, 0x00,                    // 51: RETURNSTATUS 0
-    0xFE, 0x00, 0x00, 0x00, 0x00, 0,    0,    0,    0,    0,    0,    0, 0};  // 56: DONEPROC
+    0xAE, 0x0A, 0x01, 0x00, 0x00, 0x00, 0x01, 0xFF,         // 32: FEATUREEXTACK: 0x0A, 1 byte
+    0xED, 0x02, 0x00, 0xAA, 0xBB,                           // 40: SSPI, 2 bytes
+    0xEE, 0x01, 0x00, 0x00, 0x00, 0xCC,                     // 45: FEDAUTHINFO, u32 length 1
+    0x79, 0x00, 0x00, 0x00, 0x00,                           // 51: RETURNSTATUS 0
+    0xFE, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};  // 56: DONEPROC
 
 // Row data has no length of its own: the walk must stop there, naming it.
 const std::vector<std::uint8_t> kColMetadata = {0xFD, 0, 0, 0, 0, 0,    0,    0,
