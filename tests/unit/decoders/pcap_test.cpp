@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -28,11 +30,13 @@ std::optional<Bytes> load(const std::string& name) {
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-#define LOAD_OR_SKIP(var, name)                  \
-  const auto var##_opt = load(name);             \
-  if (!var##_opt) {                              \
-    GTEST_SKIP() << "fixture missing: " << name; \
-  }                                              \
+#define LOAD_OR_SKIP(var, name)                                                         \
+  const auto var##_opt = load(name);                                                    \
+  if (!var##_opt) {                                                                     \
+    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
+      FAIL() << "fixture missing (CI has ../shared): " << name;                         \
+    GTEST_SKIP() << "fixture missing: " << name;                                        \
+  }                                                                                     \
   const Bytes& var = *var##_opt
 
 FlowReport sessions_of(const Bytes& file) {
