@@ -2,6 +2,8 @@
 // a real check against a loopback listener produces a parseable report.
 #include "agent/cli.h"
 
+#include "agent/simulator/instance.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -165,7 +167,8 @@ TEST(Cli, HostsFileOverrideIsSeen) {
 TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
   auto r = cli({"demo", "-v"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("demo: 6 of 6 scenarios gave the expected findings"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("demo: 6 of 6 scenarios gave the expected findings"), std::string::npos)
+      << r.out;
   // Every DNS question of the demo goes to its own simulated server, never the host's resolver.
   size_t at = 0, seen = 0;
   while ((at = r.out.find("system servers:", at)) != std::string::npos) {
@@ -174,4 +177,27 @@ TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
     ++at;
   }
   EXPECT_EQ(seen, 6u);
+  // Four scenarios log in with the password "sim-password": it must appear nowhere.
+  EXPECT_EQ(r.out.find("sim-password"), std::string::npos);
+  EXPECT_EQ(r.err.find("sim-password"), std::string::npos);
+}
+
+TEST(Cli, PasswordFromTheEnvironmentNeverReachesTheReport) {
+  midiag::sim::InstanceConfig config;
+  config.redirect = false;
+  config.password = "s3cret-Pa55word";
+  auto inst = midiag::sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst) << inst.error().message;
+  setenv("MIDIAG_TEST_PW", "s3cret-Pa55word", 1);
+  for (const char* format : {"json", "markdown", "text"}) {
+    auto r = cli({"check", "127.0.0.1:" + std::to_string((*inst)->gateway_port()), "--format",
+                  format, "-v", "--user", "sim", "--password-env", "MIDIAG_TEST_PW", "--timeout-ms",
+                  "2000", "--log-level", "trace"});
+    // The login really used the password: the simulated gateway accepted it (proxy path).
+    EXPECT_NE(r.out.find("CONNECTION_PATH"), std::string::npos) << format << r.out;
+    EXPECT_EQ(r.out.find("s3cret-Pa55word"), std::string::npos) << format;
+    EXPECT_EQ(r.err.find("s3cret-Pa55word"), std::string::npos) << format;
+  }
+  EXPECT_EQ((*inst)->stats().gateway.logins_ok, 3u);
+  unsetenv("MIDIAG_TEST_PW");
 }
