@@ -9,12 +9,6 @@ namespace midiag::reports {
 
 namespace {
 
-std::string ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", v);
-  return buf;
-}
-
 std::string describe_lookup(const dns::Lookup& l) {
   std::string s = "dns[" + l.resolver + "] " + l.type + " " + l.name + " -> ";
   if (l.status != dns::Status::Ok) {
@@ -30,7 +24,7 @@ std::string describe_lookup(const dns::Lookup& l) {
     }
   }
   for (const auto& c : l.cname_chain) s += " via CNAME " + c.name + " -> " + c.target;
-  return s + " in " + ms(l.elapsed_ms);
+  return s + " in " + format_ms(l.elapsed_ms);
 }
 
 // How one resolver fared for the target name, across its A and AAAA lookups.
@@ -109,6 +103,12 @@ std::string endpoint_words(EndpointKind k) {
 }
 
 }  // namespace
+
+std::string format_ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", v);
+  return buf;
+}
 
 std::string format_ports(std::vector<std::uint16_t> ports) {
   std::sort(ports.begin(), ports.end());
@@ -323,7 +323,7 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
       if (evidence.size() < 8)
         evidence.push_back("tcp " + address + ":" + std::to_string(r->target.port) + " [" +
                            std::string(tcp::to_string(r->target.role)) + "] -> " +
-                           std::string(tcp::to_string(state)) + " after " + ms(r->rtt_ms) +
+                           std::string(tcp::to_string(state)) + " after " + format_ms(r->rtt_ms) +
                            (r->detail.empty() ? "" : ": " + r->detail));
     }
     if (results.size() > evidence.size())

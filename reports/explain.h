@@ -17,6 +17,9 @@ std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redir
 // All rules, merged and ordered: causes first, each effect tagged with what caused it.
 std::vector<Finding> explain(const Evidence& ev);
 
+// "12.3 ms": how evidence lines show durations.
+std::string format_ms(double v);
+
 // "1433", "11000-11999", "1433, 5022, 11000-11999".
 std::string format_ports(std::vector<std::uint16_t> ports);
 

@@ -19,12 +19,6 @@ std::string RedirectEvidence::state() const {
 
 namespace {
 
-std::string ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", v);
-  return buf;
-}
-
 std::string where(const tdsprobe::Result& r) {
   return r.options.address + ":" + std::to_string(r.options.port);
 }
@@ -32,7 +26,7 @@ std::string where(const tdsprobe::Result& r) {
 std::string probe_line(const tdsprobe::Result& r, std::string_view what) {
   return "tds " + where(r) + " " + std::string(what) + " (stage " +
          std::string(tdsprobe::to_string(r.failed_at == tdsprobe::Stage::Complete ? r.reached : r.failed_at)) +
-         ", " + ms(r.elapsed_ms) + ")";
+         ", " + format_ms(r.elapsed_ms) + ")";
 }
 
 std::string cap(std::string s) {
@@ -158,7 +152,7 @@ std::vector<Finding> explain_tds(const Evidence& ev) {
   }
   if (routed != nullptr)
     evidence.push_back("tcp " + routed->target.address + ":" + std::to_string(rd.port) + " -> " +
-                       std::string(tcp::to_string(routed->state)) + " after " + ms(routed->rtt_ms) +
+                       std::string(tcp::to_string(routed->state)) + " after " + format_ms(routed->rtt_ms) +
                        (routed->detail.empty() ? "" : ": " + routed->detail));
   if (swept > 0)
     evidence.push_back("sweep " + std::to_string(rd.sweep_from) + "-" + std::to_string(rd.sweep_to) + " on " +
