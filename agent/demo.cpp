@@ -26,6 +26,7 @@ struct Scenario {
   bool real_credentials = true;
   std::string password = "sim-password";
   std::set<std::string> expected;  // finding codes
+  bool strict = false;             // check --strict (TDS 8)
 };
 
 std::vector<Scenario> scenarios() {
@@ -48,6 +49,10 @@ std::vector<Scenario> scenarios() {
   s.push_back(not_tds);
   s.push_back({"login failed", "network and TLS are fine, the password is wrong", {}, true, "wrong-password",
                {"LOGIN_FAILED"}});
+  Scenario strict{"TDS 8 strict", "TLS first with ALPN tds/8.0, at the gateway and the node", {}, true,
+                  "sim-password", {"CONNECTION_PATH"}};
+  strict.strict = true;
+  s.push_back(strict);
   return s;
 }
 
@@ -105,10 +110,12 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
     opt.timeout = std::chrono::milliseconds(2000);
     opt.ca_file = ca.path;
     if (sc.real_credentials) opt.credentials = tdsprobe::Credentials{sc.config.user, sc.password};
+    opt.strict = sc.strict;
     out << "\n== " << total << ". " << sc.name << ": " << sc.story << "\n   (simulated gateway 127.0.0.1:"
         << (*inst)->gateway_port() << ", node 127.0.0.1:" << (*inst)->node_port() << ", DNS 127.0.0.1:"
         << (*inst)->dns_port() << ")\n$ mi-diag check " << (*inst)->fqdn()
-        << (sc.real_credentials ? " --user sim --password-env SIM_PASSWORD" : "") << "\n";
+        << (sc.real_credentials ? " --user sim --password-env SIM_PASSWORD" : "") << (sc.strict ? " --strict" : "")
+        << "\n";
     auto outcome = run_check(opt);
     (*inst)->stop();
     if (!outcome.ok) {

@@ -50,9 +50,16 @@ void explain_exchange(const tdsprobe::Result& r, bool name_is_literal, const std
   if (r.failed_at == tdsprobe::Stage::Tls) {
     std::vector<std::string> ev{probe_line(r, "TLS: " + r.failure),
                                 "bytes received during the handshake: " + std::to_string(r.bytes_received)};
+    // TDS 8 strict sends a TLS ClientHello as the very first bytes; a TDS 7.x-only server
+    // (SQL Server before 2022) reads them as a broken TDS packet and hangs up without a word.
+    const bool strict_refused = r.options.strict && !r.stalled && r.bytes_received == 0;
     out.push_back(make_finding(Code::TlsHandshakeFailed, cap(who) + " " + where(r) + ": TLS handshake failed: " + r.failure,
-                               r.stalled ? "The handshake stalled: the server's certificate flight never completed."
-                                         : "The TLS handshake inside TDS did not complete.",
+                               r.stalled        ? "The handshake stalled: the server's certificate flight never completed."
+                               : strict_refused ? "The server hung up on a TLS-first (TDS 8 strict) connection without "
+                                                  "answering: it does not accept TDS 8. Check without --strict, or use "
+                                                  "Encrypt=Mandatory/True (TDS 7.x) with this server."
+                               : r.options.strict ? "The TDS 8 strict TLS handshake did not complete."
+                                                  : "The TLS handshake inside TDS did not complete.",
                                ev));
   }
   if (!r.tls) return;

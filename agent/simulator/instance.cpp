@@ -78,7 +78,7 @@ Expected<std::pair<Fd, std::uint16_t>> bind_socket(int type, in_addr address, st
 struct SimulatedInstance::Impl {
   InstanceConfig config;
   Certificates certs;
-  SslCtxPtr ssl;
+  SslCtxPtr ssl, strict_ssl;  // strict_ssl: TDS 8, null unless config.accepts_strict
   Counters counters;
   TdsContext gateway_ctx, node_ctx;
   Fd stop_fd, refused_node;  // refused_node: bound, never listening, so connects get RST
@@ -112,6 +112,11 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
   auto ssl = make_server_ctx(impl->certs, cfg.max_tls_version);
   if (!ssl) return ssl.error();
   impl->ssl = std::move(*ssl);
+  if (cfg.accepts_strict) {
+    auto strict = make_server_ctx(impl->certs, cfg.max_tls_version, /*strict=*/true);
+    if (!strict) return strict.error();
+    impl->strict_ssl = std::move(*strict);
+  }
 
   impl->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (impl->stop_fd.get() < 0) return sys_error("creating the stop event");
@@ -130,6 +135,7 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
                        &impl->config,
                        version,
                        impl->ssl.get(),
+                       impl->strict_ssl.get(),
                        impl->node_port,
                        cfg.routed_host,
                        &impl->counters.gateway,

@@ -36,6 +36,9 @@ struct InstanceConfig {
   bool cert_expired = false;
   int max_tls_version =
       0;  // 0 = TLS 1.2, as SQL Server offers for TDS 7.x; else e.g. TLS1_1_VERSION
+  // TDS 8 strict (TLS first, ALPN tds/8.0, up to TLS 1.3), as SQL Server 2022 and MI accept it.
+  // false: a TDS 7.x-only server, which closes a connection whose first bytes are TLS.
+  bool accepts_strict = true;
   std::string bind_address = "127.0.0.1";  // IPv4 literal
   std::string routed_host;                 // what ENVCHANGE 20 names; default bind_address
   std::uint16_t gateway_port = 0, node_port = 0, dns_port = 0;  // 0 = ephemeral

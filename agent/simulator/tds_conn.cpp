@@ -1,5 +1,7 @@
 #include "agent/simulator/tds_conn.h"
 
+#include <utility>
+
 #include "decoders/tds/login7.h"
 #include "decoders/tds/prelogin.h"
 #include "decoders/tds/tokens.h"
@@ -11,6 +13,7 @@ namespace {
 constexpr std::size_t kMaxMessage = 1024 * 1024;  // a login or a test batch is far smaller
 constexpr std::size_t kPacketSize = 4096;         // what SQL Server uses before any ENVCHANGE
 constexpr int kMaxPacketsPerRead = 4096;          // bounds one on_data call
+constexpr std::uint8_t kTlsHandshakeRecord = 0x16;  // TLS content type 22; no TDS packet type
 
 using tds::Encryption;
 using tds::PacketType;
@@ -22,12 +25,34 @@ bool is(std::uint8_t type, PacketType want) {
 }  // namespace
 
 void TdsConnection::on_data(std::span<const std::uint8_t> bytes, Clock::time_point /*now*/) {
+  if (bytes.empty()) return;
+  if (std::exchange(first_bytes_, false) && bytes[0] == kTlsHandshakeRecord) {
+    // TDS 8 strict: a TLS ClientHello before any TDS. A TDS 7.x-only server has no use for it.
+    if (ctx_.strict_ssl_ctx == nullptr) return abort();
+    auto session = TlsSession::create(ctx_.strict_ssl_ctx);
+    if (!session) return abort();
+    tls_ = std::move(*session);
+    transport_ = Transport::StrictHandshake;
+    strict_ = true;
+  }
+  if (transport_ == Transport::StrictHandshake) return on_strict_handshake(bytes);
   if (transport_ == Transport::TlsRaw) {
     on_tls_bytes(bytes);
     return;
   }
   wire_.append(bytes);
   drain_packets(wire_);
+}
+
+void TdsConnection::on_strict_handshake(std::span<const std::uint8_t> bytes) {
+  tls_->feed(bytes);
+  auto done = tls_->handshake();
+  if (auto out = tls_->take_output(); !out.empty()) send(out);
+  if (!done) return close_after_send();  // the alert, if any, still goes out
+  if (!*done) return;
+  ctx_.counters->tls_handshakes++;
+  transport_ = Transport::TlsRaw;
+  on_tls_bytes({});  // a PRELOGIN may have come in the same segment as the client's Finished
 }
 
 void TdsConnection::on_tls_bytes(std::span<const std::uint8_t> bytes) {
@@ -86,7 +111,6 @@ void TdsConnection::on_packet(Packet packet) {
 void TdsConnection::on_message(std::uint8_t type, const std::vector<std::uint8_t>& payload) {
   switch (stage_) {
     case Stage::Prelogin:
-      // TDS 8 strict (TLS first) and other protocols end here: this server speaks TDS 7.x.
       if (!is(type, PacketType::Prelogin)) return abort();
       return on_prelogin(payload);
     case Stage::Login:
@@ -111,6 +135,7 @@ void TdsConnection::on_prelogin(const std::vector<std::uint8_t>& payload) {
 
   encryption_required_ = answer == Encryption::On || answer == Encryption::Req;
   stage_ = Stage::Login;
+  if (strict_) return;  // TDS 8: already inside TLS, whatever ENCRYPTION says
   if (answer == Encryption::NotSup || client == Encryption::NotSup) return;
   login_only_tls_ = answer == Encryption::Off && client == Encryption::Off;
   auto session = TlsSession::create(ctx_.ssl_ctx);

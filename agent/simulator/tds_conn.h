@@ -26,6 +26,7 @@ struct TdsContext {
   const InstanceConfig* config = nullptr;
   ServerVersion version;
   SSL_CTX* ssl_ctx = nullptr;
+  SSL_CTX* strict_ssl_ctx = nullptr;  // TDS 8 (TLS first); null: a TDS 7.x-only server
   std::uint16_t node_port = 0;  // what the routing token names
   std::string routed_host;
   RoleCounters* counters = nullptr;
@@ -39,8 +40,11 @@ class TdsConnection : public Handler {
 
  private:
   enum class Stage { Prelogin, Login, LoggedIn, Routed };
-  enum class Transport { Clear, TlsInTds, TlsRaw };
+  // TlsInTds: the TDS 7.x handshake inside PRELOGIN packets; StrictHandshake: TDS 8, the
+  // handshake raw on the socket before any TDS; TlsRaw: TDS packets inside TLS records.
+  enum class Transport { Clear, TlsInTds, StrictHandshake, TlsRaw };
 
+  void on_strict_handshake(std::span<const std::uint8_t> bytes);
   void on_tls_bytes(std::span<const std::uint8_t> bytes);
   void drain_packets(PacketStream& stream);
   void on_handshake_packet(const Packet& packet);
@@ -63,6 +67,8 @@ class TdsConnection : public Handler {
   std::uint8_t message_type_ = 0;
   std::vector<std::uint8_t> message_;
   bool in_message_ = false;
+  bool first_bytes_ = true;  // nothing received yet: TLS here means TDS 8 strict
+  bool strict_ = false;      // TDS 8: PRELOGIN came inside TLS; no second handshake
 };
 
 }  // namespace midiag::sim

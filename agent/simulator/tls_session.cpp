@@ -17,12 +17,27 @@ Error tls_error(std::string_view what) {
   return make_error(msg);
 }
 
+// ALPN for TDS 8: "tds/8.0" when offered; a client offering only other protocols gets none
+// (no_application_protocol would be stricter than SQL Server, which does not insist).
+int select_tds8(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
+                const unsigned char* in, unsigned inlen, void* /*arg*/) {
+  static const unsigned char kTds8[] = {7, 't', 'd', 's', '/', '8', '.', '0'};
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kTds8, sizeof kTds8, in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 }  // namespace
 
-Expected<SslCtxPtr> make_server_ctx(const Certificates& certs, int max_tls_version) {
+Expected<SslCtxPtr> make_server_ctx(const Certificates& certs, int max_tls_version, bool strict) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return tls_error("creating the TLS context");
-  int max = max_tls_version == 0 ? TLS1_2_VERSION : max_tls_version;
+  int max = max_tls_version != 0 ? max_tls_version : strict ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (strict) SSL_CTX_set_alpn_select_cb(ctx.get(), select_tds8, nullptr);
   if (max < TLS1_2_VERSION) {
     // Obsolete protocols need security level 0 in OpenSSL 3 (the point is to offer them).
     SSL_CTX_set_security_level(ctx.get(), 0);
@@ -34,6 +49,7 @@ Expected<SslCtxPtr> make_server_ctx(const Certificates& certs, int max_tls_versi
   }
   // One-shot sessions: tickets would add post-handshake records clients do not expect in TDS.
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx.get(), 0);  // TLS 1.3 (strict) would otherwise send two
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   if (SSL_CTX_use_certificate(ctx.get(), certs.leaf.get()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx.get(), certs.leaf_key.get()) != 1 ||

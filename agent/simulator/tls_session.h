@@ -20,8 +20,10 @@ struct SslCtxFree {
 };
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
-// max_tls_version 0 = TLS 1.2 (what SQL Server negotiates for TDS 7.x).
-Expected<SslCtxPtr> make_server_ctx(const Certificates& certs, int max_tls_version);
+// max_tls_version 0 = the default: TLS 1.2 for TDS 7.x (what SQL Server negotiates inside TDS),
+// TLS 1.3 for TDS 8 strict. A strict context selects ALPN tds/8.0 when the client offers it.
+Expected<SslCtxPtr> make_server_ctx(const Certificates& certs, int max_tls_version,
+                                    bool strict = false);
 
 class TlsSession {
  public:

@@ -280,9 +280,10 @@ bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
       r.failure = !got ? (got.error().message == "deadline" ? "no TLS answer before the deadline"
                                                            : "connection " + got.error().message)
                        : "the server closed the connection during the TLS handshake";
-      r.stalled = !got && got.error().message == "deadline";
+      r.stalled = !got && got.error().message == "deadline" && r.bytes_received > 0;
       return false;
     }
+    r.bytes_received += got->size();
     tls.feed(*got);
   }
   r.failed_at = Stage::Tls;

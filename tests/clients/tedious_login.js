@@ -1,8 +1,12 @@
 // Logs in with the tedious driver (as Node applications do), follows a redirect, runs `select 1`
 // and prints one JSON line: {ok, error, rerouted, value}. Exit code 0 only when ok.
-// Usage: node tedious_login.js <port> <encrypt: true|false> [user] [password] [host]
+// Usage: node tedious_login.js <port> <encrypt: true|false|strict> [user] [password] [host]
+// (strict = TDS 8: TLS before any TDS, ALPN tds/8.0)
+// With TEDIOUS_CA (a PEM file) and TEDIOUS_SERVER_NAME the certificate is really validated
+// (chain and name), as TDS 8 drivers do; without them it is trusted blindly.
 'use strict';
 
+const fs = require('fs');
 const { Connection, Request } = require('tedious');
 
 const [port, encrypt = 'true', user = 'sim', password = 'sim-password', host = '127.0.0.1'] =
@@ -24,8 +28,12 @@ const connection = new Connection({
   authentication: { type: 'default', options: { userName: user, password } },
   options: {
     port: Number(port),
-    encrypt: encrypt === 'true',
-    trustServerCertificate: true,
+    encrypt: encrypt === 'strict' ? 'strict' : encrypt === 'true',
+    trustServerCertificate: !process.env.TEDIOUS_CA,
+    ...(process.env.TEDIOUS_CA && {
+      cryptoCredentialsDetails: { ca: fs.readFileSync(process.env.TEDIOUS_CA) },
+      serverName: process.env.TEDIOUS_SERVER_NAME,
+    }),
     connectTimeout: 10000,
     requestTimeout: 10000,
   },

@@ -167,7 +167,7 @@ TEST(Cli, HostsFileOverrideIsSeen) {
 TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
   auto r = cli({"demo", "-v"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("demo: 6 of 6 scenarios gave the expected findings"), std::string::npos)
+  EXPECT_NE(r.out.find("demo: 7 of 7 scenarios gave the expected findings"), std::string::npos)
       << r.out;
   // Every DNS question of the demo goes to its own simulated server, never the host's resolver.
   size_t at = 0, seen = 0;
@@ -176,8 +176,8 @@ TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
     ++seen;
     ++at;
   }
-  EXPECT_EQ(seen, 6u);
-  // Four scenarios log in with the password "sim-password": it must appear nowhere.
+  EXPECT_EQ(seen, 7u);
+  // Five scenarios log in with the password "sim-password": it must appear nowhere.
   EXPECT_EQ(r.out.find("sim-password"), std::string::npos);
   EXPECT_EQ(r.err.find("sim-password"), std::string::npos);
 }

@@ -654,10 +654,11 @@ bool tedious_installed() {
                                  "/tests/clients/node_modules/tedious/package.json");
 }
 
-nlohmann::json run_tedious(const SimulatedInstance& sim, bool encrypt, ChildResult* raw) {
-  *raw = run_child({which("node"), tedious_script(), std::to_string(sim.gateway_port()),
-                    encrypt ? "true" : "false"},
-                   {}, "", 20s);
+// encrypt: "true", "false" or "strict" (TDS 8); env: TEDIOUS_CA / TEDIOUS_SERVER_NAME to validate.
+nlohmann::json run_tedious(const SimulatedInstance& sim, const std::string& encrypt,
+                           ChildResult* raw, const std::vector<std::string>& env = {}) {
+  *raw = run_child({which("node"), tedious_script(), std::to_string(sim.gateway_port()), encrypt},
+                   env, "", 20s);
   auto line = raw->output.substr(
       raw->output.rfind('{') == std::string::npos ? raw->output.size() : raw->output.rfind('{'));
   return nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -706,7 +707,7 @@ TEST(SimRealClients, TediousFollowsTheRedirectInsideTls) {
   auto sim = start(config_with(tds::Encryption::On));
   ASSERT_TRUE(sim);
   ChildResult raw;
-  auto j = run_tedious(*sim, true, &raw);
+  auto j = run_tedious(*sim, "true", &raw);
   RecordProperty("client_output", raw.output);
   ASSERT_FALSE(raw.timed_out) << raw.output;
   ASSERT_TRUE(j.is_object()) << raw.output;
@@ -728,7 +729,7 @@ TEST(SimRealClients, TediousFollowsTheRedirectInCleartext) {
   auto sim = start(config_with(tds::Encryption::Off));
   ASSERT_TRUE(sim);
   ChildResult raw;
-  auto j = run_tedious(*sim, false, &raw);
+  auto j = run_tedious(*sim, "false", &raw);
   RecordProperty("client_output", raw.output);
   ASSERT_FALSE(raw.timed_out) << raw.output;
   ASSERT_TRUE(j.is_object()) << raw.output;
@@ -738,4 +739,31 @@ TEST(SimRealClients, TediousFollowsTheRedirectInCleartext) {
   EXPECT_EQ(s.redirects, 1U);
   EXPECT_EQ(s.gateway.tls_handshakes + s.node.tls_handshakes, 0U);
   EXPECT_EQ(s.node.logins_ok, 1U);
+}
+
+// TDS 8 strict as a real driver speaks it: TLS on the bare socket, PRELOGIN and LOGIN7 inside,
+// at the gateway and again at the node after the redirect.
+TEST(SimRealClients, TediousStrictFollowsTheRedirect) {
+  if (which("node").empty() || !tedious_installed()) {
+    GTEST_SKIP() << "node or tedious missing (cd tests/clients && npm ci)";
+  }
+  auto sim = start(config_with(tds::Encryption::On));
+  ASSERT_TRUE(sim);
+  // TDS 8 drivers validate the certificate: give tedious the simulator's CA and the name.
+  std::string ca = temp_path(sim->ca_pem());
+  ChildResult raw;
+  auto j = run_tedious(*sim, "strict", &raw, {"TEDIOUS_CA=" + ca, "TEDIOUS_SERVER_NAME=" + sim->fqdn()});
+  std::filesystem::remove(ca);
+  RecordProperty("client_output", raw.output);
+  ASSERT_FALSE(raw.timed_out) << raw.output;
+  ASSERT_TRUE(j.is_object()) << raw.output;
+  EXPECT_EQ(j["ok"], true) << raw.output;
+  EXPECT_EQ(j["rerouted"], true) << raw.output;
+  EXPECT_EQ(j["value"], 1) << raw.output;
+  auto s = sim->stats();
+  EXPECT_EQ(s.redirects, 1U);
+  EXPECT_EQ(s.gateway.tls_handshakes, 1U);
+  EXPECT_EQ(s.node.tls_handshakes, 1U);
+  EXPECT_EQ(s.node.logins_ok, 1U);
+  EXPECT_GE(s.node.batches, 1U);
 }
