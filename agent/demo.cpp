@@ -140,7 +140,7 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
 int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   sim::InstanceConfig c;
   std::string encryption = "on", behaviour = "normal", ca_out;
-  bool proxy = false, help = false;
+  bool proxy = false, help = false, no_strict = false;
   int max_seconds = 3600;
   po::options_description d("simulate options");
   d.add_options()("help,h", po::bool_switch(&help), "show this help")
@@ -157,6 +157,9 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
       ("cert-expired", po::bool_switch(&c.cert_expired), "serve an expired certificate")
       ("behaviour", po::value(&behaviour), "normal|silent|garbage|huge-length|slowloris|not-tds")
       ("node-refuses", po::bool_switch(&c.node_refuses), "close the node port")
+      ("no-strict", po::bool_switch(&no_strict), "a TDS 7.x-only server: hang up on TLS-first (TDS 8) clients")
+      ("tls-flight-bytes", po::value(&c.tls_flight_bytes),
+       "send only this many bytes of the server's first TLS flight, then stall (a path-MTU black hole)")
       ("user", po::value(&c.user), "accepted login (default sim)")
       ("password", po::value(&c.password), "accepted password (a test credential, default sim-password)")
       ("ca-out", po::value(&ca_out), "write the CA certificate (PEM) here, for --ca-file")
@@ -174,6 +177,7 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
     return kExitOk;
   }
   c.redirect = !proxy;
+  c.accepts_strict = !no_strict;
   static const std::pair<const char*, tds::Encryption> kEnc[] = {
       {"off", tds::Encryption::Off}, {"on", tds::Encryption::On}, {"not_sup", tds::Encryption::NotSup}, {"req", tds::Encryption::Req}};
   static const std::pair<const char*, sim::Behaviour> kBeh[] = {
@@ -188,6 +192,7 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
   if (!enc_ok) return err << "mi-diag simulate: bad --encryption '" << encryption << "'\n", kExitUsage;
   if (!beh_ok) return err << "mi-diag simulate: bad --behaviour '" << behaviour << "'\n", kExitUsage;
   if (max_seconds < 1) return err << "mi-diag simulate: bad --max-seconds\n", kExitUsage;
+  if (c.tls_flight_bytes < -1) return err << "mi-diag simulate: bad --tls-flight-bytes\n", kExitUsage;
 
   // Block the stop signals before any thread starts, so only sigtimedwait below sees them.
   sigset_t stop;

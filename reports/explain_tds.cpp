@@ -34,9 +34,44 @@ std::string cap(std::string s) {
   return s;
 }
 
+constexpr std::uint8_t kServerHelloDone = 14;
+
+// What a path-MTU black hole looks like from the client: small packets got through (the
+// PRELOGIN answer, or the start of the server's TLS answer), then the handshake ran into the
+// deadline with the server's first TLS flight, the first full-size packets, missing or cut off.
+bool looks_like_mtu_blackhole(const tdsprobe::Result& r) {
+  if (r.failed_at != tdsprobe::Stage::Tls || !r.timed_out || !r.server_handshake) return false;
+  const auto& p = *r.server_handshake;
+  if (p.not_tls || p.saw(kServerHelloDone)) return false;  // the whole TLS 1.2 flight came
+  const bool small_passed = r.reached == tdsprobe::Stage::Prelogin || p.bytes > 0;
+  return small_passed && (p.bytes == 0 || !p.complete());
+}
+
+Finding mtu_blackhole(const tdsprobe::Result& r, const Evidence& ev, const std::string& who) {
+  const auto& p = *r.server_handshake;
+  std::vector<std::string> e;
+  if (r.prelogin) e.push_back("tds " + where(r) + " PRELOGIN answered: small packets get through");
+  e.push_back("tds " + where(r) + " server TLS flight after " + format_ms(r.elapsed_ms) + ": " +
+              std::to_string(p.bytes) + " bytes, " + p.describe());
+  if (r.mss > 0)
+    e.push_back("TCP maximum segment size of the connection: " + std::to_string(r.mss) +
+                " bytes (a certificate flight needs full-size segments)");
+  for (const auto& rt : ev.routes)
+    if (rt.destination == r.options.address && rt.mtu > 0)
+      e.push_back("route to " + rt.destination + (rt.interface.empty() ? "" : " via " + rt.interface) +
+                  ": MTU " + std::to_string(rt.mtu) + " (this host's side only; the smaller link is further on)");
+  return make_finding(Code::PathMtuBlackhole,
+                      cap(who) + " " + where(r) + ": the TLS handshake stalled at the server's certificate flight",
+                      p.bytes == 0 ? "The small PRELOGIN exchange got through, then none of the server's TLS flight "
+                                     "(its first full-size packets) arrived before the deadline."
+                                   : "The server's TLS flight started to arrive and stopped part-way (" + p.describe() +
+                                         "): the full-size packets after it never came.",
+                      e);
+}
+
 // PRELOGIN/TLS/certificate findings for one login attempt (gateway or node).
-void explain_exchange(const tdsprobe::Result& r, bool name_is_literal, const std::string& who,
-                      std::vector<Finding>& out) {
+void explain_exchange(const tdsprobe::Result& r, const Evidence& ev, bool name_is_literal,
+                      const std::string& who, std::vector<Finding>& out) {
   if (r.failed_at == tdsprobe::Stage::Prelogin) {
     std::vector<std::string> ev{probe_line(r, "PRELOGIN: " + r.failure)};
     if (!r.first_bytes_hex.empty()) ev.push_back("first bytes received: " + r.first_bytes_hex);
@@ -48,11 +83,15 @@ void explain_exchange(const tdsprobe::Result& r, bool name_is_literal, const std
     return;
   }
   if (r.failed_at == tdsprobe::Stage::Tls) {
-    std::vector<std::string> ev{probe_line(r, "TLS: " + r.failure),
-                                "bytes received during the handshake: " + std::to_string(r.bytes_received)};
+    std::vector<std::string> tls_ev{probe_line(r, "TLS: " + r.failure)};
+    if (r.server_handshake)
+      tls_ev.push_back("server handshake so far: " + std::to_string(r.server_handshake->bytes) + " bytes, " +
+                       r.server_handshake->describe());
+    const bool blackhole = looks_like_mtu_blackhole(r);
+    if (blackhole) out.push_back(mtu_blackhole(r, ev, who));
     // TDS 8 strict sends a TLS ClientHello as the very first bytes; a TDS 7.x-only server
     // (SQL Server before 2022) reads them as a broken TDS packet and hangs up without a word.
-    const bool strict_refused = r.options.strict && !r.stalled && r.bytes_received == 0;
+    const bool strict_refused = r.options.strict && !r.timed_out && r.bytes_received == 0;
     out.push_back(make_finding(Code::TlsHandshakeFailed, cap(who) + " " + where(r) + ": TLS handshake failed: " + r.failure,
                                r.stalled        ? "The handshake stalled: the server's certificate flight never completed."
                                : strict_refused ? "The server hung up on a TLS-first (TDS 8 strict) connection without "
@@ -60,7 +99,8 @@ void explain_exchange(const tdsprobe::Result& r, bool name_is_literal, const std
                                                   "Encrypt=Mandatory/True (TDS 7.x) with this server."
                                : r.options.strict ? "The TDS 8 strict TLS handshake did not complete."
                                                   : "The TLS handshake inside TDS did not complete.",
-                               ev));
+                               tls_ev));
+    if (blackhole) out.back().caused_by = Code::PathMtuBlackhole;
   }
   if (!r.tls) return;
   const auto& t = *r.tls;
@@ -128,7 +168,7 @@ std::vector<Finding> explain_tds(const Evidence& ev) {
   if (!ev.tds) return out;
   const bool literal = ev.target.kind == EndpointKind::IpLiteral;
   const auto& g = *ev.tds;
-  explain_exchange(g, literal, "the gateway", out);
+  explain_exchange(g, ev, literal, "the gateway", out);
   explain_login(g, "the gateway", true, out);
   if (g.outcome == tdsprobe::LoginOutcome::LoginAck)
     out.push_back(make_finding(Code::ConnectionPath, "Proxy connection through the gateway " + where(g),
@@ -177,7 +217,7 @@ std::vector<Finding> explain_tds(const Evidence& ev) {
     out.push_back(make_finding(Code::RedirectTargetUnreachable, "No route to the redirect target " + node,
                                "The gateway's address is reachable but the node's is not routed from here.", evidence));
   } else if (state == "login_failed" && rd.node_login) {
-    explain_exchange(*rd.node_login, false, "the redirect node", out);
+    explain_exchange(*rd.node_login, ev, false, "the redirect node", out);
     explain_login(*rd.node_login, "the redirect node", false, out);
   } else {
     out.push_back(make_finding(Code::ConnectionPath, "Redirect connection: gateway " + where(g) + " -> node " + node,

@@ -103,6 +103,13 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "on the instance's NSG (1433 VNet-local, 3342 public, 11000-11999 for redirect) and check "
      "firewalls and NVAs in the path.",
      kDocConnTypes, 42},
+    {Code::PathMtuBlackhole, "PATH_MTU_BLACKHOLE", Severity::Error,
+     "Small packets pass, full-size ones vanish",
+     "A link in the path (VPN, tunnel, NVA) has a smaller MTU than the endpoints and the ICMP "
+     "'fragmentation needed' (IPv6: 'packet too big') that would shrink the segments is blocked. "
+     "Allow ICMP type 3 code 4 / ICMPv6 type 2 through firewalls and NSGs on the way back, or "
+     "clamp the TCP MSS (or lower the MTU) on the tunnel interface, e.g. to 1350.",
+     kDocArch, 45},
     {Code::TdsNotSpoken, "TDS_NOT_SPOKEN", Severity::Error,
      "The port is open but nothing there speaks TDS",
      "Something other than the instance's gateway answers on this address and port (a proxy, a "

@@ -25,6 +25,7 @@ enum class Code {
   IcmpUnreachable,
   TcpRefused,
   TcpFiltered,
+  PathMtuBlackhole,
   TdsNotSpoken,
   TlsHandshakeFailed,
   TlsCertNameMismatch,

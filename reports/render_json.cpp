@@ -90,6 +90,20 @@ json tds_json(const tdsprobe::Result& t) {
             {"failure", t.failure},
             {"elapsed_ms", t.elapsed_ms},
             {"strict", t.options.strict}};
+  if (t.timed_out) j["timed_out"] = true;
+  if (t.mss > 0) j["tcp_mss"] = t.mss;
+  if (t.server_handshake) {
+    const auto& h = *t.server_handshake;
+    json names = json::array();
+    for (auto m : h.messages) names.push_back(tls::handshake_type_name(m));
+    json sh = {{"bytes", h.bytes}, {"messages", names}, {"encrypted", h.encrypted},
+               {"complete", h.complete()}, {"description", h.describe()}};
+    if (h.cut_type)
+      sh["cut"] = {{"message", tls::handshake_type_name(*h.cut_type)},
+                   {"expected", h.cut_expected},
+                   {"received", h.cut_received}};
+    j["server_handshake"] = sh;
+  }
   if (t.prelogin) {
     const auto& p = *t.prelogin;
     j["prelogin"] = {{"version", p.version ? json(p.version->str()) : json(nullptr)},

@@ -39,6 +39,10 @@ struct InstanceConfig {
   // TDS 8 strict (TLS first, ALPN tds/8.0, up to TLS 1.3), as SQL Server 2022 and MI accept it.
   // false: a TDS 7.x-only server, which closes a connection whose first bytes are TLS.
   bool accepts_strict = true;
+  // >= 0: of the server's first TLS flight (ServerHello, Certificate...) only this many bytes go
+  // out, then nothing more on that connection: what a client behind a path-MTU black hole
+  // receives. -1: the whole flight.
+  int tls_flight_bytes = -1;
   std::string bind_address = "127.0.0.1";  // IPv4 literal
   std::string routed_host;                 // what ENVCHANGE 20 names; default bind_address
   std::uint16_t gateway_port = 0, node_port = 0, dns_port = 0;  // 0 = ephemeral

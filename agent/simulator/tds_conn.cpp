@@ -25,7 +25,7 @@ bool is(std::uint8_t type, PacketType want) {
 }  // namespace
 
 void TdsConnection::on_data(std::span<const std::uint8_t> bytes, Clock::time_point /*now*/) {
-  if (bytes.empty()) return;
+  if (bytes.empty() || muted_) return;
   if (std::exchange(first_bytes_, false) && bytes[0] == kTlsHandshakeRecord) {
     // TDS 8 strict: a TLS ClientHello before any TDS. A TDS 7.x-only server has no use for it.
     if (ctx_.strict_ssl_ctx == nullptr) return abort();
@@ -47,12 +47,19 @@ void TdsConnection::on_data(std::span<const std::uint8_t> bytes, Clock::time_poi
 void TdsConnection::on_strict_handshake(std::span<const std::uint8_t> bytes) {
   tls_->feed(bytes);
   auto done = tls_->handshake();
-  if (auto out = tls_->take_output(); !out.empty()) send(out);
+  if (auto out = tls_->take_output(); !out.empty()) send_flight(out);
   if (!done) return close_after_send();  // the alert, if any, still goes out
-  if (!*done) return;
+  if (!*done || muted_) return;
   ctx_.counters->tls_handshakes++;
   transport_ = Transport::TlsRaw;
   on_tls_bytes({});  // a PRELOGIN may have come in the same segment as the client's Finished
+}
+
+void TdsConnection::send_flight(const std::vector<std::uint8_t>& bytes) {
+  const int cut = ctx_.config->tls_flight_bytes;
+  if (cut < 0 || static_cast<std::size_t>(cut) >= bytes.size()) return send(bytes);
+  send(std::span(bytes).first(static_cast<std::size_t>(cut)));
+  muted_ = true;  // the idle timeout closes the connection later, as a stalled one would be
 }
 
 void TdsConnection::on_tls_bytes(std::span<const std::uint8_t> bytes) {
@@ -87,7 +94,8 @@ void TdsConnection::on_handshake_packet(const Packet& packet) {
   if (!is(packet.header.type, PacketType::Prelogin)) return abort();
   tls_->feed(packet.payload);
   auto done = tls_->handshake();
-  if (auto out = tls_->take_output(); !out.empty()) send(tds::frame(PacketType::Prelogin, out));
+  if (auto out = tls_->take_output(); !out.empty()) send_flight(tds::frame(PacketType::Prelogin, out));
+  if (muted_) return;
   if (!done) return close_after_send();  // the alert, if any, still goes out
   if (*done) {
     ctx_.counters->tls_handshakes++;

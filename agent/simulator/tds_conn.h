@@ -69,6 +69,11 @@ class TdsConnection : public Handler {
   bool in_message_ = false;
   bool first_bytes_ = true;  // nothing received yet: TLS here means TDS 8 strict
   bool strict_ = false;      // TDS 8: PRELOGIN came inside TLS; no second handshake
+  bool muted_ = false;       // config.tls_flight_bytes: the rest of the flight was "lost"
+
+  // Sends a server TLS flight, or only its first config.tls_flight_bytes bytes and then mutes
+  // the connection.
+  void send_flight(const std::vector<std::uint8_t>& bytes);
 };
 
 }  // namespace midiag::sim

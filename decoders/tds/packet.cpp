@@ -35,6 +35,16 @@ std::optional<PacketHeader> MessageReader::pending_header() const {
   return *h;
 }
 
+std::vector<std::uint8_t> MessageReader::pending_payload() const {
+  std::vector<std::uint8_t> out;
+  if (in_message_) out = current_.payload;
+  if (auto h = pending_header(); h && (!in_message_ || h->type == current_.type)) {
+    const std::size_t body = std::min<std::size_t>(buffer_.size(), h->length) - kHeaderSize;
+    out.insert(out.end(), buffer_.begin() + kHeaderSize, buffer_.begin() + kHeaderSize + body);
+  }
+  return out;
+}
+
 void MessageReader::feed(std::span<const std::uint8_t> bytes) {
   if (failed()) return;  // sticky: a stream that lost framing cannot be resynchronised
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());

@@ -65,6 +65,9 @@ class MessageReader {
   [[nodiscard]] std::size_t pending_bytes() const { return buffer_.size(); }
   // The header of the packet being waited for, when at least 8 bytes are buffered.
   [[nodiscard]] std::optional<PacketHeader> pending_header() const;
+  // The payload of the message being waited for, as far as it arrived: its complete packets'
+  // payloads and the part of the next packet after its header (a stalled TLS flight, say).
+  [[nodiscard]] std::vector<std::uint8_t> pending_payload() const;
 
  private:
   std::size_t max_;

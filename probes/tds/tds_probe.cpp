@@ -134,6 +134,13 @@ class Conn {
     return buf;
   }
 
+  // The segment size TCP settled on (the peer's MSS option, our route's MTU).
+  [[nodiscard]] int mss() const {
+    int v = 0;
+    socklen_t len = sizeof v;
+    return getsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0 ? v : 0;
+  }
+
  private:
   bool wait(short events) {
     for (int guard = 0; guard < 100000; ++guard) {
@@ -154,9 +161,17 @@ class Conn {
 struct ReadFailure {
   std::string what;
   bool stalled = false;
+  bool timed_out = false;
   std::size_t bytes = 0;
   std::string first_hex;
 };
+
+constexpr std::size_t kMaxHandshakeKept = 64 * 1024;  // a server flight is a few KiB
+
+void keep(std::vector<std::uint8_t>& into, std::span<const std::uint8_t> bytes) {
+  const std::size_t n = std::min(bytes.size(), kMaxHandshakeKept - std::min(into.size(), kMaxHandshakeKept));
+  into.insert(into.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+}
 
 // Carries TDS messages either on the bare socket or inside TLS records.
 class Channel {
@@ -174,44 +189,46 @@ class Channel {
   // The next complete TDS message, or why there is none.
   std::variant<tds::Message, ReadFailure> read_message() {
     for (int guard = 0; guard < 100000 && !reader_.has_message(); ++guard) {
-      if (reader_.failed()) return fail("not TDS: " + reader_.error(), false);
+      if (reader_.failed()) return fail("not TDS: " + reader_.error(), false, false);
       auto got = conn_.recv_some();
       if (!got) {
         bool deadline = got.error().message == "deadline";
         return fail(deadline ? (seen_.empty() ? "no answer before the deadline"
                                                : "the answer stopped arriving before the deadline")
                              : "connection " + got.error().message + " by the server",
-                    deadline && !seen_.empty());
+                    deadline && !seen_.empty(), deadline);
       }
-      if (got->empty()) return fail("the server closed the connection", false);
+      if (got->empty()) return fail("the server closed the connection", false, false);
       if (seen_.size() < 64) seen_.insert(seen_.end(), got->begin(), got->end());
       received_ += got->size();
       // A server's TDS answer starts with packet type 0x04 (or 0x12 during TLS): anything else
       // is another protocol, named now instead of waiting for a length that means nothing.
       if (tls_ == nullptr && received_ == got->size() && (*got)[0] != 0x04 && (*got)[0] != 0x12)
-        return fail("not TDS: the answer starts with " + printable(seen_), false);
+        return fail("not TDS: the answer starts with " + printable(seen_), false, false);
       if (tls_ == nullptr) {
         reader_.feed(*got);
       } else {
         tls_->feed(*got);
         auto plain = tls_->read();
-        if (!plain) return fail("TLS: " + plain.error().message, false);
+        if (!plain) return fail("TLS: " + plain.error().message, false, false);
         reader_.feed(*plain);
       }
     }
-    if (!reader_.has_message()) return fail("no complete message", false);
+    if (!reader_.has_message()) return fail("no complete message", false, false);
     return reader_.take();
   }
 
   [[nodiscard]] std::size_t received() const { return received_; }
+  // What arrived of the message still being waited for (its payload so far).
+  [[nodiscard]] std::vector<std::uint8_t> pending_payload() const { return reader_.pending_payload(); }
 
  private:
-  ReadFailure fail(std::string what, bool stalled) {
+  ReadFailure fail(std::string what, bool stalled, bool timed_out) {
     std::string h = hex(seen_);
     if (auto hdr = reader_.pending_header(); hdr && stalled)
       what += " (a TDS packet announced " + std::to_string(hdr->length) + " bytes; " +
               std::to_string(reader_.pending_bytes()) + " arrived)";
-    return {std::move(what), stalled, received_, h};
+    return {std::move(what), stalled, timed_out, received_, h};
   }
   Conn& conn_;
   TlsClient* tls_ = nullptr;
@@ -224,71 +241,71 @@ void record_failure(Result& r, Stage stage, const ReadFailure& f) {
   r.failed_at = stage;
   r.failure = f.what;
   r.stalled = f.stalled;
+  r.timed_out = f.timed_out;
   r.bytes_received = f.bytes;
   r.first_bytes_hex = f.first_hex;
 }
 
 // TLS handshake whose records travel inside TDS PRELOGIN packets (TDS 7.x).
 bool handshake_in_tds(Result& r, Conn& conn, Channel& ch, TlsClient& tls) {
+  std::vector<std::uint8_t> from_server;  // the TLS bytes the server's PRELOGIN packets carried
+  auto failed = [&](std::string why) {
+    r.failed_at = Stage::Tls;
+    if (!why.empty()) r.failure = std::move(why);
+    r.server_handshake = tls::handshake_progress(from_server);
+    return false;
+  };
   for (int round = 0; round < 32; ++round) {  // a handshake is 2-3 flights
     auto done = tls.handshake_step();
-    if (!done) {
-      r.failed_at = Stage::Tls;
-      r.failure = done.error().message;
-      return false;
-    }
+    if (!done) return failed(done.error().message);
     auto out = tls.take_output();
     if (!out.empty()) {
-      if (auto s = conn.send_all(tds::frame(tds::PacketType::Prelogin, out)); !s) {
-        r.failed_at = Stage::Tls;
-        r.failure = s.error().message;
-        return false;
-      }
+      if (auto s = conn.send_all(tds::frame(tds::PacketType::Prelogin, out)); !s)
+        return failed(s.error().message);
     }
     if (*done) return true;
     auto msg = ch.read_message();
     if (auto* f = std::get_if<ReadFailure>(&msg)) {
       record_failure(r, Stage::Tls, *f);
-      return false;
+      keep(from_server, ch.pending_payload());
+      return failed("");
     }
-    tls.feed(std::get<tds::Message>(msg).payload);
+    const auto& payload = std::get<tds::Message>(msg).payload;
+    keep(from_server, payload);
+    tls.feed(payload);
   }
-  r.failed_at = Stage::Tls;
-  r.failure = "the TLS handshake did not finish in 32 rounds";
-  return false;
+  return failed("the TLS handshake did not finish in 32 rounds");
 }
 
 // TDS 8 strict: TLS directly on the socket, before any TDS.
 bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
+  std::vector<std::uint8_t> from_server;
+  auto failed = [&](std::string why) {
+    r.failed_at = Stage::Tls;
+    r.failure = std::move(why);
+    r.server_handshake = tls::handshake_progress(from_server);
+    return false;
+  };
   for (int round = 0; round < 32; ++round) {
     auto done = tls.handshake_step();
-    if (!done) {
-      r.failed_at = Stage::Tls;
-      r.failure = done.error().message;
-      return false;
-    }
+    if (!done) return failed(done.error().message);
     if (auto out = tls.take_output(); !out.empty())
-      if (auto s = conn.send_all(out); !s) {
-        r.failed_at = Stage::Tls;
-        r.failure = s.error().message;
-        return false;
-      }
+      if (auto s = conn.send_all(out); !s) return failed(s.error().message);
     if (*done) return true;
     auto got = conn.recv_some();
     if (!got || got->empty()) {
-      r.failed_at = Stage::Tls;
-      r.failure = !got ? (got.error().message == "deadline" ? "no TLS answer before the deadline"
-                                                           : "connection " + got.error().message)
-                       : "the server closed the connection during the TLS handshake";
-      r.stalled = !got && got.error().message == "deadline" && r.bytes_received > 0;
-      return false;
+      r.timed_out = !got && got.error().message == "deadline";
+      r.stalled = r.timed_out && r.bytes_received > 0;
+      return failed(!got ? (r.timed_out ? (r.bytes_received > 0 ? "the server's TLS answer stopped arriving before the deadline"
+                                                                : "no TLS answer before the deadline")
+                                        : "connection " + got.error().message)
+                         : "the server closed the connection during the TLS handshake");
     }
     r.bytes_received += got->size();
+    keep(from_server, *got);
     tls.feed(*got);
   }
-  r.failed_at = Stage::Tls;
-  r.failure = "the TLS handshake did not finish in 32 rounds";
-  return false;
+  return failed("the TLS handshake did not finish in 32 rounds");
 }
 
 tds::Prelogin client_prelogin(bool encrypt) {
@@ -340,6 +357,7 @@ Result run_tds_probe(const Options& options) {
     return finish();
   }
   r.reached = Stage::Connect;
+  r.mss = conn.mss();
   Channel ch(conn);
 
   std::unique_ptr<TlsClient> tls;
@@ -387,7 +405,10 @@ Result run_tds_probe(const Options& options) {
   const auto server_enc = parsed->encryption.value_or(tds::Encryption::NotSup);
   if (!options.strict && server_enc != tds::Encryption::NotSup) {
     if (!make_tls({}) || !handshake_in_tds(r, conn, ch, *tls)) {
-      if (tls) r.tls = tls->facts();
+      // What a failed handshake learnt is only worth reporting once the server's certificate
+      // came: before that OpenSSL's version and verification fields describe nothing.
+      if (tls)
+        if (auto f = tls->facts(); !f.chain.empty()) r.tls = std::move(f);
       return finish();
     }
     r.tls_used = true;

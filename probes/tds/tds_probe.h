@@ -10,6 +10,7 @@
 
 #include "decoders/tds/prelogin.h"
 #include "decoders/tds/tokens.h"
+#include "decoders/tls/progress.h"
 #include "probes/tds/tls_client.h"
 
 namespace midiag::tdsprobe {
@@ -48,6 +49,12 @@ struct Result {
   std::size_t bytes_received = 0;  // at the failing stage
   std::string first_bytes_hex;  // what arrived when it was not TDS
   bool stalled = false;  // bytes stopped arriving before a message completed
+  bool timed_out = false;  // the failing stage ran into the deadline (not a close or reset)
+  int mss = 0;  // the connection's TCP maximum segment size (TCP_MAXSEG), 0 unknown
+
+  // The server's side of the TLS handshake as far as it arrived, when the handshake failed:
+  // which messages came whole and which was cut off (a stall at the certificate flight).
+  std::optional<tls::HandshakeProgress> server_handshake;
 
   bool tls_used = false;
   bool login_only_encrypted = false;  // ENCRYPT_OFF both sides: only LOGIN7 inside TLS

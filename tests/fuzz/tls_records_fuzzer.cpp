@@ -1,11 +1,12 @@
 // Fuzzes the TLS record splitter and the cleartext handshake summary (ClientHello, ServerHello,
 // Certificate, alerts), one direction through summarize_handshake and both directions through
-// HandshakeWalker.
+// HandshakeWalker; and the stall view (handshake_progress) of the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <span>
 
+#include "decoders/tls/progress.h"
 #include "decoders/tls/records.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -26,6 +27,13 @@ void touch(const tls::HandshakeSummary& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> stream(data, size);
+  // Any bytes at all: a description, and a cut-off message never claims more than arrived.
+  const auto progress = tls::handshake_progress(stream);
+  FUZZ_CHECK(progress.bytes == size);
+  FUZZ_CHECK(!progress.describe().empty());
+  FUZZ_CHECK(progress.cut_expected == 0 || progress.cut_received < progress.cut_expected);
+  FUZZ_CHECK(progress.record_received <= size);
+
   auto split = tls::split_records(stream);
   if (!split) {
     FUZZ_CHECK(!split.error().message.empty());

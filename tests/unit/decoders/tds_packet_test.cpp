@@ -124,6 +124,25 @@ TEST(TdsPacket, ReassemblesByteByByteAndReportsPendingHeader) {
   EXPECT_EQ(reader.pending_bytes(), 0u);
 }
 
+// A stalled multi-packet message: what arrived of its payload, across whole packets and into
+// the one cut off, is available for diagnosis (the probe walks it as TLS records).
+TEST(TdsPacket, PendingPayloadIsWhatArrivedOfTheMessage) {
+  const auto payload = sequence(100);
+  const auto wire = frame(PacketType::Prelogin, payload, 40);  // 32 payload bytes per packet
+  for (std::size_t cut = 0; cut < wire.size(); ++cut) {
+    MessageReader reader;
+    reader.feed(std::span(wire).first(cut));
+    ASSERT_FALSE(reader.has_message());
+    const auto got = reader.pending_payload();
+    // Every payload byte of the cut prefix: the wire minus the 8-byte headers it contains.
+    std::size_t headers = 0;
+    for (std::size_t pos = 0; pos < cut; pos += 40) headers += std::min<std::size_t>(kHeaderSize, cut - pos);
+    const std::size_t want = cut - headers;
+    ASSERT_EQ(got.size(), want) << cut;
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), payload.begin())) << cut;
+  }
+}
+
 TEST(TdsPacket, SeveralMessagesInOneFeed) {
   auto wire = frame(PacketType::Prelogin, sequence(10));
   const auto second = frame(PacketType::TabularResult, sequence(70), 40);

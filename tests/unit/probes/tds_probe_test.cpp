@@ -1,6 +1,8 @@
 // The TDS client probe against the embedded simulated instance on loopback, for what the
 // simulator tests do not already cover from the server's side: TDS 8 strict (TLS first,
-// ALPN tds/8.0, PRELOGIN inside TLS) and a TDS 7.x-only server's answer to it.
+// ALPN tds/8.0, PRELOGIN inside TLS), a TDS 7.x-only server's answer to it, and a server TLS
+// flight cut off part-way (a path-MTU black hole as the client sees it) with what explain()
+// makes of it.
 #include "probes/tds/tds_probe.h"
 
 #include <openssl/ssl.h>
@@ -12,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/simulator/instance.h"
+#include "reports/explain.h"
 
 namespace {
 
@@ -109,6 +112,106 @@ TEST(TdsProbeStrict, Tds7OnlyServerClosesOnTheClientHello) {
   EXPECT_NE(r.failure.find("closed"), std::string::npos) << r.failure;
   EXPECT_EQ(sim.inst->stats().gateway.tls_handshakes, 0u);
   EXPECT_EQ(sim.inst->stats().gateway.prelogins, 0u);
+}
+
+namespace reports = midiag::reports;
+
+// The findings explain() draws from one probe result (target given as the IP it connected to).
+std::vector<reports::Finding> explain_probe(const tdsprobe::Result& r) {
+  reports::Evidence ev;
+  ev.target = *reports::parse_target("mi1.sim0001.database.windows.net");
+  ev.tds = r;
+  return reports::explain_tds(ev);
+}
+
+const reports::Finding* find(const std::vector<reports::Finding>& fs, std::string_view code) {
+  for (const auto& f : fs)
+    if (f.name() == code) return &f;
+  return nullptr;
+}
+
+TEST(TdsProbeStall, FlightCutInsideTheCertificateIsAPathMtuBlackhole) {
+  InstanceConfig config;
+  config.tls_flight_bytes = 8 + 60 + 200;  // TDS header, ServerHello (its body is < 60 bytes), part of Certificate
+  Sim sim(config);
+  ASSERT_TRUE(sim.inst);
+  auto o = sim.options(sim.inst->gateway_port(), /*strict=*/false);
+  o.timeout = 500ms;
+  auto r = tdsprobe::run_tds_probe(o);
+  EXPECT_EQ(r.failed_at, tdsprobe::Stage::Tls);
+  EXPECT_EQ(r.reached, tdsprobe::Stage::Prelogin);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_GT(r.mss, 0);
+  ASSERT_TRUE(r.server_handshake);
+  const auto& p = *r.server_handshake;
+  EXPECT_EQ(p.bytes, 60u + 200);  // the TLS bytes inside the cut TDS packet
+  EXPECT_EQ(p.messages, (std::vector<std::uint8_t>{2}));  // ServerHello whole
+  ASSERT_TRUE(p.cut_type);
+  EXPECT_EQ(*p.cut_type, 11);  // Certificate cut off
+  EXPECT_GT(p.cut_expected, p.cut_received);
+
+  auto fs = explain_probe(r);
+  const auto* mtu = find(fs, "PATH_MTU_BLACKHOLE");
+  ASSERT_NE(mtu, nullptr);
+  const auto* tls = find(fs, "TLS_HANDSHAKE_FAILED");
+  ASSERT_NE(tls, nullptr);
+  ASSERT_TRUE(tls->caused_by);
+  EXPECT_EQ(*tls->caused_by, reports::Code::PathMtuBlackhole);
+  std::string ev;
+  for (const auto& e : mtu->evidence) ev += e + "\n";
+  EXPECT_NE(ev.find("ServerHello, then Certificate cut off"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("PRELOGIN answered"), std::string::npos) << ev;
+}
+
+TEST(TdsProbeStall, NothingOfTheFlightAfterPreloginIsABlackholeToo) {
+  InstanceConfig config;
+  config.tls_flight_bytes = 0;
+  Sim sim(config);
+  ASSERT_TRUE(sim.inst);
+  auto o = sim.options(sim.inst->gateway_port(), /*strict=*/false);
+  o.timeout = 500ms;
+  auto r = tdsprobe::run_tds_probe(o);
+  EXPECT_EQ(r.failed_at, tdsprobe::Stage::Tls);
+  ASSERT_TRUE(r.server_handshake);
+  EXPECT_EQ(r.server_handshake->bytes, 0u);
+  EXPECT_NE(find(explain_probe(r), "PATH_MTU_BLACKHOLE"), nullptr);
+}
+
+TEST(TdsProbeStall, StrictFlightCutAfterTheServerHelloIsABlackhole) {
+  InstanceConfig config;
+  config.tls_flight_bytes = 150;  // TLS 1.3: ServerHello, then the encrypted flight cut off
+  Sim sim(config);
+  ASSERT_TRUE(sim.inst);
+  auto o = sim.options(sim.inst->gateway_port(), /*strict=*/true);
+  o.timeout = 500ms;
+  auto r = tdsprobe::run_tds_probe(o);
+  EXPECT_EQ(r.failed_at, tdsprobe::Stage::Tls);
+  EXPECT_TRUE(r.stalled);
+  ASSERT_TRUE(r.server_handshake);
+  EXPECT_EQ(r.server_handshake->bytes, 150u);
+  EXPECT_FALSE(r.server_handshake->complete()) << r.server_handshake->describe();
+  EXPECT_NE(find(explain_probe(r), "PATH_MTU_BLACKHOLE"), nullptr);
+}
+
+TEST(TdsProbeStall, ARefusedOrBrokenHandshakeIsNotABlackhole) {
+  // A TDS 7.x-only server hanging up on strict: no deadline, no black hole, and the finding
+  // says what happened.
+  InstanceConfig config;
+  config.accepts_strict = false;
+  Sim sim(config);
+  ASSERT_TRUE(sim.inst);
+  auto r = tdsprobe::run_tds_probe(sim.options(sim.inst->gateway_port(), /*strict=*/true));
+  auto fs = explain_probe(r);
+  EXPECT_EQ(find(fs, "PATH_MTU_BLACKHOLE"), nullptr);
+  const auto* tls = find(fs, "TLS_HANDSHAKE_FAILED");
+  ASSERT_NE(tls, nullptr);
+  EXPECT_NE(tls->detail.find("does not accept TDS 8"), std::string::npos) << tls->detail;
+  EXPECT_FALSE(tls->caused_by);
+  // A healthy exchange has no handshake progress to report at all.
+  Sim ok(InstanceConfig{});
+  auto good = tdsprobe::run_tds_probe(ok.options(ok.inst->gateway_port(), false));
+  EXPECT_FALSE(good.server_handshake);
+  EXPECT_EQ(find(explain_probe(good), "PATH_MTU_BLACKHOLE"), nullptr);
 }
 
 }  // namespace
