@@ -354,6 +354,8 @@ lab_router_iptables() { in_router iptables -w "$@"; }
 lab_clear_faults() {
   lab_router_iptables -F FORWARD
   lab_router_iptables -F INPUT
+  lab_router_iptables -F OUTPUT
+  ip -n "$LAB_NS_ROUTER" link set dev to-client mtu 1500
   ip -n "$LAB_NS_CLIENT" route replace 10.250.2.0/24 via 10.250.1.1
   ip -n "$LAB_NS_CLIENT" route replace 10.250.200.0/24 via 10.250.1.1
 }

@@ -51,6 +51,8 @@ readonly SCENARIOS=(
   "hostile-garbage               | - | - | migarbage.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
   "hostile-huge-length           | - | - | mihuge.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
   "hostile-slowloris             | - | - | mislow.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
+  "healthy-strict                | - | - | mi1.lab0001.database.windows.net --strict | ok | CONNECTION_PATH | 0"
+  "path-mtu-blackhole            | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 1100"
 )
 
 MIDIAG=""
@@ -65,6 +67,13 @@ fault_drop_dns_to() {
   lab_router_iptables -A INPUT -d "$1" -p tcp --dport 53 -j DROP
 }
 fault_client_route() { ip -n "$LAB_NS_CLIENT" route "$@"; }
+# A path-MTU black hole: the router's link towards the client gets a small MTU, and the ICMP
+# "fragmentation needed" the router would send the instance is dropped, so the instance keeps
+# sending full-size segments that vanish. Small packets (SYN, PRELOGIN) still pass.
+fault_mtu_blackhole() {
+  ip -n "$LAB_NS_ROUTER" link set dev to-client mtu "$1"
+  lab_router_iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+}
 fault_clear() { lab_clear_faults; }
 
 # run_fault "FIELD": '-' or a fault_* function with its arguments.
