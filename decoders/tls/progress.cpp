@@ -2,43 +2,13 @@
 
 #include <algorithm>
 
+#include "decoders/tls/records.h"
+
 namespace midiag::tls {
 
 namespace {
 
-constexpr std::size_t kRecordHeader = 5;
-constexpr std::size_t kMaxFragment = (1U << 14) + 2048;  // RFC 5246 ciphertext bound
 constexpr std::size_t kHandshakeHeader = 4;
-constexpr std::uint8_t kChangeCipherSpec = 20, kHandshake = 22, kApplicationData = 23;  // 21: alert
-
-// Splits the cleartext handshake bytes into whole messages and the one cut off.
-void walk_messages(std::span<const std::uint8_t> hs, HandshakeProgress& p) {
-  std::size_t pos = 0;
-  while (hs.size() - pos >= kHandshakeHeader) {
-    const std::uint8_t type = hs[pos];
-    const std::size_t len = (std::size_t{hs[pos + 1]} << 16) | (std::size_t{hs[pos + 2]} << 8) | hs[pos + 3];
-    const std::size_t have = hs.size() - pos - kHandshakeHeader;
-    if (have < len) {
-      p.cut_type = type;
-      p.cut_expected = len;
-      p.cut_received = have;
-      return;
-    }
-    p.messages.push_back(type);
-    pos += kHandshakeHeader + len;
-  }
-  if (pos < hs.size()) {
-    // Fewer than 4 bytes of the next header: a message was started, its type is known.
-    p.cut_type = hs[pos];
-    p.cut_expected = 0;
-    p.cut_received = 0;
-  }
-}
-
-std::string hex_byte(std::uint8_t b) {
-  static const char* digits = "0123456789abcdef";
-  return std::string("0x") + digits[b >> 4] + digits[b & 0xF];
-}
 
 }  // namespace
 
@@ -66,33 +36,47 @@ std::string HandshakeProgress::describe() const {
 HandshakeProgress handshake_progress(std::span<const std::uint8_t> stream) {
   HandshakeProgress p;
   p.bytes = stream.size();
-  std::vector<std::uint8_t> handshake;  // cleartext handshake bytes, records joined
+  // The records as they came, the last one possibly cut short: the walker joins handshake
+  // messages across records and keeps what does not yet form a whole one.
+  HandshakeWalker walker;
   std::size_t pos = 0;
   while (pos < stream.size()) {
-    if (stream.size() - pos < kRecordHeader) {
-      p.record_cut = true;  // not even the record header arrived whole
-      p.record_received = 0;
+    const auto rest = stream.subspan(pos);
+    auto header = parse_record_header(rest);
+    if (!header) {
+      p.not_tls = header.error().message + " at byte " + std::to_string(pos);
       break;
     }
-    const std::uint8_t type = stream[pos];
-    const std::size_t len = (std::size_t{stream[pos + 3]} << 8) | stream[pos + 4];
-    if (type < kChangeCipherSpec || type > kApplicationData || stream[pos + 1] != 0x03 || len > kMaxFragment) {
-      p.not_tls = "byte " + std::to_string(pos) + " starts no TLS record (" + hex_byte(type) + ")";
-      break;
-    }
-    const std::size_t have = std::min(len, stream.size() - pos - kRecordHeader);
-    const auto fragment = stream.subspan(pos + kRecordHeader, have);
-    if (type == kChangeCipherSpec || type == kApplicationData) p.encrypted = true;
-    if (type == kHandshake && !p.encrypted) handshake.insert(handshake.end(), fragment.begin(), fragment.end());
-    if (have < len) {
+    if (!*header) {  // not even the record header arrived whole
       p.record_cut = true;
-      p.record_expected = len;
+      break;
+    }
+    const std::size_t have = std::min((*header)->length, rest.size() - kRecordHeaderSize);
+    Record record;
+    record.content_type = (*header)->content_type;
+    record.version = (*header)->version;
+    const auto fragment = rest.subspan(kRecordHeaderSize, have);
+    record.fragment.assign(fragment.begin(), fragment.end());
+    (void)walker.feed(record, Direction::ServerToClient);  // a malformed body still counts as arrived
+    if (have < (*header)->length) {
+      p.record_cut = true;
+      p.record_expected = (*header)->length;
       p.record_received = have;
       break;
     }
-    pos += kRecordHeader + len;
+    pos += kRecordHeaderSize + (*header)->length;
   }
-  walk_messages(handshake, p);
+  const auto& summary = walker.summary();
+  p.messages = summary.handshake_types;
+  p.encrypted = summary.saw_change_cipher_spec || summary.saw_application_data;
+  const auto pending = walker.pending(Direction::ServerToClient);
+  if (!pending.empty()) {
+    p.cut_type = pending[0];
+    if (pending.size() >= kHandshakeHeader) {
+      p.cut_expected = (std::size_t{pending[1]} << 16) | (std::size_t{pending[2]} << 8) | pending[3];
+      p.cut_received = pending.size() - kHandshakeHeader;
+    }
+  }
   return p;
 }
 

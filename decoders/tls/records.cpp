@@ -8,7 +8,7 @@
 namespace midiag::tls {
 namespace {
 
-constexpr std::size_t kRecordHeader = 5;
+constexpr std::size_t kRecordHeader = kRecordHeaderSize;
 constexpr std::size_t kMaxFragment = (1U << 14) + 2048;  // RFC 5246 6.2.3 ciphertext limit
 constexpr std::size_t kHandshakeHeader = 4;
 constexpr std::uint8_t kClientHello = 1, kServerHello = 2, kCertificate = 11;
@@ -28,27 +28,36 @@ std::optional<Error> keep(Expected<T> parsed, Slot& slot) {
 
 }  // namespace
 
+Expected<std::optional<RecordHeader>> parse_record_header(std::span<const std::uint8_t> stream) {
+  if (stream.size() < kRecordHeader) return std::optional<RecordHeader>{};
+  detail::ByteReader r(stream);
+  RecordHeader h;
+  h.content_type = r.u8();
+  h.version = r.u16();
+  h.length = r.u16();
+  if (!known_content_type(h.content_type))
+    return make_error("TLS record with unknown content type " + std::to_string(h.content_type));
+  if (h.length > kMaxFragment)
+    return make_error("TLS record length " + std::to_string(h.length) + " over the limit");
+  return std::optional<RecordHeader>(h);
+}
+
 Expected<RecordSplit> split_records(std::span<const std::uint8_t> stream) {
   RecordSplit split;
-  while (stream.size() - split.consumed >= kRecordHeader) {
-    detail::ByteReader r(stream.subspan(split.consumed));
+  while (true) {
+    const auto rest = stream.subspan(split.consumed);
+    auto header = parse_record_header(rest);
+    if (!header) {
+      return make_error(header.error().message + " at stream offset " + std::to_string(split.consumed));
+    }
+    if (!*header || rest.size() - kRecordHeader < (*header)->length) break;  // wait for more bytes
     Record rec;
-    rec.content_type = r.u8();
-    rec.version = r.u16();
-    const std::size_t length = r.u16();
-    const std::string at = " at stream offset " + std::to_string(split.consumed);
-    if (!known_content_type(rec.content_type)) {
-      return make_error("TLS record with unknown content type " + std::to_string(rec.content_type) +
-                        at);
-    }
-    if (length > kMaxFragment) {
-      return make_error("TLS record length " + std::to_string(length) + " over the limit" + at);
-    }
-    const auto fragment = r.bytes(length);
-    if (!r.ok()) break;  // partial record: wait for more bytes
+    rec.content_type = (*header)->content_type;
+    rec.version = (*header)->version;
+    const auto fragment = rest.subspan(kRecordHeader, (*header)->length);
     rec.fragment.assign(fragment.begin(), fragment.end());
     split.records.push_back(std::move(rec));
-    split.consumed += kRecordHeader + length;
+    split.consumed += kRecordHeader + (*header)->length;
   }
   return split;
 }

@@ -67,6 +67,16 @@ struct RecordSplit {
 };
 Expected<RecordSplit> split_records(std::span<const std::uint8_t> stream);
 
+// The 5-byte header at the start of `stream`: nothing while fewer than 5 bytes are there, an
+// Error when it cannot start a TLS record (the rule split_records applies to every record).
+struct RecordHeader {
+  std::uint8_t content_type = 0;
+  std::uint16_t version = 0;
+  std::size_t length = 0;  // of the fragment that follows
+};
+inline constexpr std::size_t kRecordHeaderSize = 5;
+Expected<std::optional<RecordHeader>> parse_record_header(std::span<const std::uint8_t> stream);
+
 // Walks cleartext handshake records (one direction or both, in order) into a summary. Handshake
 // messages may span records. Encrypted handshake content after ChangeCipherSpec is not parsed.
 Expected<HandshakeSummary> summarize_handshake(const std::vector<Record>& records);
@@ -82,6 +92,10 @@ class HandshakeWalker {
   // An Error names a malformed cleartext message; the walker skips it and stays usable.
   std::optional<Error> feed(const Record& record, Direction from);
   [[nodiscard]] const HandshakeSummary& summary() const { return summary_; }
+  // Handshake bytes of one direction that do not yet form a whole message (its header first).
+  [[nodiscard]] std::span<const std::uint8_t> pending(Direction from) const {
+    return sides_[static_cast<std::size_t>(from) & 1U].pending;
+  }
 
  private:
   struct Side {

@@ -120,6 +120,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!whole.failed()) {
     FUZZ_CHECK(whole.pending_bytes() == pieces.pending_bytes());
     FUZZ_CHECK(whole.pending_header().has_value() == pieces.pending_header().has_value());
+    // What arrived of the message still awaited is the same however the bytes came, and never
+    // more than the bytes fed.
+    const auto pending = whole.pending_payload();
+    FUZZ_CHECK(pending == pieces.pending_payload());
+    FUZZ_CHECK(pending.size() <= size);
   }
   FUZZ_CHECK(from_whole.size() == from_pieces.size());
   for (std::size_t i = 0; i < from_whole.size(); ++i) {

@@ -113,11 +113,11 @@ TEST(TlsProgress, GarbageEndsTheWalkAndIsNamed) {
   const Bytes http = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '4', '0', '0'};
   auto p = handshake_progress(http);
   ASSERT_TRUE(p.not_tls);
-  EXPECT_EQ(p.describe(), "not TLS: byte 0 starts no TLS record (0x48)");
+  EXPECT_EQ(p.describe(), "not TLS: TLS record with unknown content type 72 at byte 0");
   // Valid records, then garbage: what came before is kept.
   auto q = handshake_progress(cat({record(22, handshake(2, 38)), http}));
   EXPECT_EQ(q.messages, (std::vector<std::uint8_t>{2}));
-  EXPECT_NE(q.describe().find("ServerHello; then not TLS: byte 47"), std::string::npos) << q.describe();
+  EXPECT_NE(q.describe().find("ServerHello; then not TLS: TLS record with unknown content type 72 at byte 47"), std::string::npos) << q.describe();
   // A record length past the protocol's limit is not TLS either.
   EXPECT_TRUE(handshake_progress(Bytes{0x16, 0x03, 0x03, 0xFF, 0xFF}).not_tls);
 }
