@@ -70,7 +70,7 @@ Finding mtu_blackhole(const tdsprobe::Result& r, const Evidence& ev, const std::
 }
 
 // PRELOGIN/TLS/certificate findings for one login attempt (gateway or node).
-void explain_exchange(const tdsprobe::Result& r, const Evidence& ev, bool name_is_literal,
+void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name_is_literal,
                       const std::string& who, std::vector<Finding>& out) {
   if (r.failed_at == tdsprobe::Stage::Prelogin) {
     std::vector<std::string> ev{probe_line(r, "PRELOGIN: " + r.failure)};
@@ -88,7 +88,7 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& ev, bool name_i
       tls_ev.push_back("server handshake so far: " + std::to_string(r.server_handshake->bytes) + " bytes, " +
                        r.server_handshake->describe());
     const bool blackhole = looks_like_mtu_blackhole(r);
-    if (blackhole) out.push_back(mtu_blackhole(r, ev, who));
+    if (blackhole) out.push_back(mtu_blackhole(r, seen, who));
     // TDS 8 strict sends a TLS ClientHello as the very first bytes; a TDS 7.x-only server
     // (SQL Server before 2022) reads them as a broken TDS packet and hangs up without a word.
     const bool strict_refused = r.options.strict && !r.timed_out && r.bytes_received == 0;

@@ -37,7 +37,9 @@ std::string target_line(const Report& r) {
   const auto& t = r.evidence.target;
   std::string s = t.host + ":" + std::to_string(t.port) + "  (" + std::string(to_string(t.kind));
   if (!t.zone.empty()) s += ", zone " + t.zone;
-  return s + ", " + fixed(r.evidence.duration_ms / 1000.0, 2) + " s)";
+  // Seconds from one second up; below it "0.00 s" would read as "did nothing".
+  const double ms = r.evidence.duration_ms;
+  return s + ", " + (ms < 1000.0 ? fixed(ms, 0) + " ms)" : fixed(ms / 1000.0, 2) + " s)");
 }
 
 void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
