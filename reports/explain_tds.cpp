@@ -36,22 +36,29 @@ std::string cap(std::string s) {
 
 constexpr std::uint8_t kServerHelloDone = 14;
 
-// What a path-MTU black hole looks like from the client: small packets got through (the
-// PRELOGIN answer, or the start of the server's TLS answer), then the handshake ran into the
-// deadline with the server's first TLS flight, the first full-size packets, missing or cut off.
-bool looks_like_mtu_blackhole(const tdsprobe::Result& r) {
-  if (r.failed_at != tdsprobe::Stage::Tls || !r.timed_out || !r.server_handshake) return false;
+// What a path-MTU black hole looks like from the client: something small got through (the
+// PRELOGIN answer, or the TCP handshake for strict), then the TLS stage ran into the deadline
+// with the server's first flight, its first full-size packets, cut off (Cut) or missing
+// (Missing). The TLS stage must have had several PRELOGIN round trips of time to mean it.
+enum class Blackhole { No, Cut, Missing };
+
+Blackhole blackhole_kind(const tdsprobe::Result& r) {
+  if (r.failed_at != tdsprobe::Stage::Tls || !r.timed_out || !r.server_handshake) return Blackhole::No;
   const auto& p = *r.server_handshake;
-  if (p.not_tls || p.saw(kServerHelloDone)) return false;  // the whole TLS 1.2 flight came
-  const bool small_passed = r.reached == tdsprobe::Stage::Prelogin || p.bytes > 0;
-  return small_passed && (p.bytes == 0 || !p.complete());
+  // The whole TLS 1.2 flight came (or it was not TLS): the stall is elsewhere. With TLS 1.3 a
+  // whole flight ends the client's handshake, so a timeout there means it was not whole.
+  if (p.not_tls || p.saw(kServerHelloDone)) return Blackhole::No;
+  if (r.prelogin_rtt_ms > 0 && r.tls_ms < 4 * r.prelogin_rtt_ms) return Blackhole::No;
+  return p.bytes > 0 ? Blackhole::Cut : Blackhole::Missing;
 }
 
-Finding mtu_blackhole(const tdsprobe::Result& r, const Evidence& ev, const std::string& who) {
+Finding mtu_blackhole(const tdsprobe::Result& r, Blackhole kind, const Evidence& ev, const std::string& who) {
   const auto& p = *r.server_handshake;
   std::vector<std::string> e;
-  if (r.prelogin) e.push_back("tds " + where(r) + " PRELOGIN answered: small packets get through");
-  e.push_back("tds " + where(r) + " server TLS flight after " + format_ms(r.elapsed_ms) + ": " +
+  if (r.prelogin)
+    e.push_back("tds " + where(r) + " PRELOGIN answered in " + format_ms(r.prelogin_rtt_ms) +
+                ": small packets get through");
+  e.push_back("tds " + where(r) + " server TLS flight after waiting " + format_ms(r.tls_ms) + ": " +
               std::to_string(p.bytes) + " bytes, " + p.describe());
   if (r.mss > 0)
     e.push_back("TCP maximum segment size of the connection: " + std::to_string(r.mss) +
@@ -60,13 +67,26 @@ Finding mtu_blackhole(const tdsprobe::Result& r, const Evidence& ev, const std::
     if (rt.destination == r.options.address && rt.mtu > 0)
       e.push_back("route to " + rt.destination + (rt.interface.empty() ? "" : " via " + rt.interface) +
                   ": MTU " + std::to_string(rt.mtu) + " (this host's side only; the smaller link is further on)");
-  return make_finding(Code::PathMtuBlackhole,
-                      cap(who) + " " + where(r) + ": the TLS handshake stalled at the server's certificate flight",
-                      p.bytes == 0 ? "The small PRELOGIN exchange got through, then none of the server's TLS flight "
-                                     "(its first full-size packets) arrived before the deadline."
-                                   : "The server's TLS flight started to arrive and stopped part-way (" + p.describe() +
-                                         "): the full-size packets after it never came.",
-                      e);
+  const std::string small = r.prelogin ? "the small PRELOGIN exchange" : "the TCP handshake";
+  if (kind == Blackhole::Cut)
+    return make_finding(Code::PathMtuBlackhole,
+                        cap(who) + " " + where(r) + ": the TLS handshake stalled at the server's certificate flight",
+                        "The server's TLS flight started to arrive and stopped part-way (" + p.describe() +
+                            "): the full-size packets after it never came.",
+                        e);
+  // Nothing of the flight: the usual black-hole picture, but not the only possible cause.
+  auto f = make_finding(
+      Code::PathMtuBlackhole,
+      cap(who) + " " + where(r) + ": likely a path-MTU black hole (no TLS answer after " + small + ")",
+      cap(small) + " got through, then none of the server's TLS flight (its first full-size packets) "
+          "arrived before the deadline. A middlebox that silently stops TLS" +
+          (r.options.strict ? std::string(", or a server that ignores TDS 8 strict (try without --strict),")
+                            : std::string(",")) +
+          " looks the same from here: `tracepath " + r.options.address +
+          "` or a capture on both ends tells them apart.",
+      e);
+  f.severity = Severity::Warning;
+  return f;
 }
 
 // PRELOGIN/TLS/certificate findings for one login attempt (gateway or node).
@@ -87,20 +107,20 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
     if (r.server_handshake)
       tls_ev.push_back("server handshake so far: " + std::to_string(r.server_handshake->bytes) + " bytes, " +
                        r.server_handshake->describe());
-    const bool blackhole = looks_like_mtu_blackhole(r);
-    if (blackhole) out.push_back(mtu_blackhole(r, seen, who));
+    const Blackhole blackhole = blackhole_kind(r);
+    if (blackhole != Blackhole::No) out.push_back(mtu_blackhole(r, blackhole, seen, who));
     // TDS 8 strict sends a TLS ClientHello as the very first bytes; a TDS 7.x-only server
     // (SQL Server before 2022) reads them as a broken TDS packet and hangs up without a word.
-    const bool strict_refused = r.options.strict && !r.timed_out && r.bytes_received == 0;
+    const bool strict_refused = r.options.strict && r.closed_by_peer && r.bytes_received == 0;
     out.push_back(make_finding(Code::TlsHandshakeFailed, cap(who) + " " + where(r) + ": TLS handshake failed: " + r.failure,
-                               r.stalled        ? "The handshake stalled: the server's certificate flight never completed."
+                               r.timed_out      ? "The handshake ran into the deadline before the server's TLS flight was complete."
                                : strict_refused ? "The server hung up on a TLS-first (TDS 8 strict) connection without "
                                                   "answering: it does not accept TDS 8. Check without --strict, or use "
                                                   "Encrypt=Mandatory/True (TDS 7.x) with this server."
                                : r.options.strict ? "The TDS 8 strict TLS handshake did not complete."
                                                   : "The TLS handshake inside TDS did not complete.",
                                tls_ev));
-    if (blackhole) out.back().caused_by = Code::PathMtuBlackhole;
+    if (blackhole == Blackhole::Cut) out.back().caused_by = Code::PathMtuBlackhole;
   }
   if (!r.tls) return;
   const auto& t = *r.tls;

@@ -41,7 +41,8 @@ struct InstanceConfig {
   bool accepts_strict = true;
   // >= 0: of the server's first TLS flight (ServerHello, Certificate...) only this many bytes go
   // out, then nothing more on that connection: what a client behind a path-MTU black hole
-  // receives. -1: the whole flight.
+  // receives; the connection stays open (no idle timeout) up to max_connection_ms. -1: the
+  // whole flight.
   int tls_flight_bytes = -1;
   std::string bind_address = "127.0.0.1";  // IPv4 literal
   std::string routed_host;                 // what ENVCHANGE 20 names; default bind_address

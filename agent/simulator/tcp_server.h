@@ -22,6 +22,9 @@ class Handler {
   virtual void on_timer(Clock::time_point /*now*/) {}
   // When on_timer wants to run next, if at all.
   [[nodiscard]] virtual std::optional<Clock::time_point> timer() const { return std::nullopt; }
+  // True while the connection must stay open though idle (a modelled stall that a FIN would
+  // give away); the lifetime limit still applies.
+  [[nodiscard]] virtual bool holds_open() const { return false; }
 
   std::vector<std::uint8_t>& outbox() { return out_; }
   [[nodiscard]] bool closing() const { return closing_; }

@@ -59,7 +59,7 @@ void TdsConnection::send_flight(const std::vector<std::uint8_t>& bytes) {
   const int cut = ctx_.config->tls_flight_bytes;
   if (cut < 0 || static_cast<std::size_t>(cut) >= bytes.size()) return send(bytes);
   send(std::span(bytes).first(static_cast<std::size_t>(cut)));
-  muted_ = true;  // the idle timeout closes the connection later, as a stalled one would be
+  muted_ = true;  // held open (holds_open) until the client gives up or the lifetime ends
 }
 
 void TdsConnection::on_tls_bytes(std::span<const std::uint8_t> bytes) {
@@ -72,7 +72,7 @@ void TdsConnection::on_tls_bytes(std::span<const std::uint8_t> bytes) {
 }
 
 void TdsConnection::drain_packets(PacketStream& stream) {
-  for (int i = 0; i < kMaxPacketsPerRead && !closing(); ++i) {
+  for (int i = 0; i < kMaxPacketsPerRead && !closing() && !muted_; ++i) {
     // The handshake can end inside this loop; later bytes on the wire are then raw TLS.
     if (&stream == &wire_ && transport_ == Transport::TlsRaw) {
       if (auto rest = wire_.take_rest(); !rest.empty()) on_tls_bytes(rest);

@@ -37,6 +37,7 @@ class TdsConnection : public Handler {
  public:
   explicit TdsConnection(const TdsContext& ctx) : ctx_(ctx) {}
   void on_data(std::span<const std::uint8_t> bytes, Clock::time_point now) override;
+  [[nodiscard]] bool holds_open() const override { return muted_; }
 
  private:
   enum class Stage { Prelogin, Login, LoggedIn, Routed };

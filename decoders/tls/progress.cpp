@@ -19,11 +19,14 @@ bool HandshakeProgress::saw(std::uint8_t type) const {
 std::string HandshakeProgress::describe() const {
   std::string s;
   for (auto t : messages) s += (s.empty() ? "" : ", ") + handshake_type_name(t);
-  if (encrypted) s += std::string(s.empty() ? "" : ", ") + "encrypted handshake records";
+  if (encrypted) s += std::string(s.empty() ? "" : ", ") + "then encrypted records";
   if (cut_type) {
     s += std::string(s.empty() ? "" : ", then ") + handshake_type_name(*cut_type) + " cut off";
     if (cut_expected > 0)
       s += " (" + std::to_string(cut_received) + " of " + std::to_string(cut_expected) + " bytes)";
+  } else if (record_cut && record_expected == 0) {
+    s += std::string(s.empty() ? "" : ", then ") + "a record header cut off (" +
+         std::to_string(record_received) + " of 5 bytes)";
   } else if (record_cut) {
     s += std::string(s.empty() ? "" : ", then ") + "a record cut off (" + std::to_string(record_received) +
          " of " + std::to_string(record_expected) + " bytes)";
@@ -49,6 +52,7 @@ HandshakeProgress handshake_progress(std::span<const std::uint8_t> stream) {
     }
     if (!*header) {  // not even the record header arrived whole
       p.record_cut = true;
+      p.record_received = rest.size();
       break;
     }
     const std::size_t have = std::min((*header)->length, rest.size() - kRecordHeaderSize);

@@ -162,6 +162,7 @@ struct ReadFailure {
   std::string what;
   bool stalled = false;
   bool timed_out = false;
+  bool closed = false;  // FIN or RST from the server
   std::size_t bytes = 0;
   std::string first_hex;
 };
@@ -193,12 +194,18 @@ class Channel {
       auto got = conn_.recv_some();
       if (!got) {
         bool deadline = got.error().message == "deadline";
-        return fail(deadline ? (seen_.empty() ? "no answer before the deadline"
-                                               : "the answer stopped arriving before the deadline")
-                             : "connection " + got.error().message + " by the server",
-                    deadline && !seen_.empty(), deadline);
+        auto f = fail(deadline ? (seen_.empty() ? "no answer before the deadline"
+                                                 : "the answer stopped arriving before the deadline")
+                               : "connection " + got.error().message + " by the server",
+                      deadline && !seen_.empty(), deadline);
+        f.closed = got.error().message == "reset";
+        return f;
       }
-      if (got->empty()) return fail("the server closed the connection", false, false);
+      if (got->empty()) {
+        auto f = fail("the server closed the connection", false, false);
+        f.closed = true;
+        return f;
+      }
       if (seen_.size() < 64) seen_.insert(seen_.end(), got->begin(), got->end());
       received_ += got->size();
       // A server's TDS answer starts with packet type 0x04 (or 0x12 during TLS): anything else
@@ -228,7 +235,7 @@ class Channel {
     if (auto hdr = reader_.pending_header(); hdr && stalled)
       what += " (a TDS packet announced " + std::to_string(hdr->length) + " bytes; " +
               std::to_string(reader_.pending_bytes()) + " arrived)";
-    return {std::move(what), stalled, timed_out, received_, h};
+    return {std::move(what), stalled, timed_out, false, received_, h};
   }
   Conn& conn_;
   TlsClient* tls_ = nullptr;
@@ -242,6 +249,7 @@ void record_failure(Result& r, Stage stage, const ReadFailure& f) {
   r.failure = f.what;
   r.stalled = f.stalled;
   r.timed_out = f.timed_out;
+  r.closed_by_peer = f.closed;
   r.bytes_received = f.bytes;
   r.first_bytes_hex = f.first_hex;
 }
@@ -295,6 +303,7 @@ bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
     auto got = conn.recv_some();
     if (!got || got->empty()) {
       r.timed_out = !got && got.error().message == "deadline";
+      r.closed_by_peer = got ? true : got.error().message == "reset";
       r.stalled = r.timed_out && r.bytes_received > 0;
       return failed(!got ? (r.timed_out ? (r.bytes_received > 0 ? "the server's TLS answer stopped arriving before the deadline"
                                                                 : "no TLS answer before the deadline")
@@ -373,13 +382,17 @@ Result run_tds_probe(const Options& options) {
   };
 
   if (options.strict) {
-    if (!make_tls({"tds/8.0"}) || !handshake_raw(r, conn, *tls)) return finish();
+    const auto tls_start = Clock::now();
+    const bool ok = make_tls({"tds/8.0"}) && handshake_raw(r, conn, *tls);
+    r.tls_ms = std::chrono::duration<double, std::milli>(Clock::now() - tls_start).count();
+    if (!ok) return finish();
     r.tls_used = true;
     r.tls = tls->facts();
     ch.use_tls(tls.get());
   }
 
   auto pre = tds::build_prelogin(client_prelogin(true));
+  const auto prelogin_sent = Clock::now();
   if (auto s = ch.send(tds::PacketType::Prelogin, pre); !s) {
     r.failed_at = Stage::Prelogin;
     r.failure = s.error().message;
@@ -401,10 +414,14 @@ Result run_tds_probe(const Options& options) {
   }
   r.prelogin = *parsed;
   r.reached = Stage::Prelogin;
+  r.prelogin_rtt_ms = std::chrono::duration<double, std::milli>(Clock::now() - prelogin_sent).count();
 
   const auto server_enc = parsed->encryption.value_or(tds::Encryption::NotSup);
   if (!options.strict && server_enc != tds::Encryption::NotSup) {
-    if (!make_tls({}) || !handshake_in_tds(r, conn, ch, *tls)) {
+    const auto tls_start = Clock::now();
+    const bool ok = make_tls({}) && handshake_in_tds(r, conn, ch, *tls);
+    r.tls_ms = std::chrono::duration<double, std::milli>(Clock::now() - tls_start).count();
+    if (!ok) {
       // What a failed handshake learnt is only worth reporting once the server's certificate
       // came: before that OpenSSL's version and verification fields describe nothing.
       if (tls)

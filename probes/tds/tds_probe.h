@@ -50,6 +50,9 @@ struct Result {
   std::string first_bytes_hex;  // what arrived when it was not TDS
   bool stalled = false;  // bytes stopped arriving before a message completed
   bool timed_out = false;  // the failing stage ran into the deadline (not a close or reset)
+  bool closed_by_peer = false;  // the failing stage ended with the server's FIN or RST
+  double prelogin_rtt_ms = 0;  // PRELOGIN sent -> its answer complete (TDS 7.x, when answered)
+  double tls_ms = 0;  // time spent in the TLS stage (handshake), complete or not
   int mss = 0;  // the connection's TCP maximum segment size (TCP_MAXSEG), 0 unknown
 
   // The server's side of the TLS handshake as far as it arrived, when the handshake failed:

@@ -53,6 +53,7 @@ readonly SCENARIOS=(
   "hostile-slowloris             | - | - | mislow.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
   "healthy-strict                | - | - | mi1.lab0001.database.windows.net --strict | ok | CONNECTION_PATH | 0"
   "path-mtu-blackhole            | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 1100"
+  "path-mtu-blackhole-strict     | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net --strict | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 1100"
 )
 
 MIDIAG=""

@@ -106,7 +106,14 @@ TEST(TlsProgress, AfterChangeCipherSpecTheRestIsEncrypted) {
   auto cut = handshake_progress(prefix(stream, stream.size() - 100));
   EXPECT_TRUE(cut.record_cut);
   EXPECT_EQ(cut.record_received, 100u);
-  EXPECT_EQ(cut.describe(), "ServerHello, encrypted handshake records, then a record cut off (100 of 200 bytes)");
+  EXPECT_EQ(cut.describe(), "ServerHello, then encrypted records, then a record cut off (100 of 200 bytes)");
+  // Cut inside the next record's header: said as such, not as "0 of 0 bytes".
+  auto in_header = handshake_progress(prefix(kFlight12, 0));
+  const Bytes two_records = cat({record(22, handshake(2, 38)), record(22, handshake(14, 0))});
+  auto h = handshake_progress(prefix(two_records, 47 + 3));
+  EXPECT_TRUE(h.record_cut);
+  EXPECT_EQ(h.describe(), "ServerHello, then a record header cut off (3 of 5 bytes)");
+  EXPECT_EQ(in_header.describe(), "nothing");
 }
 
 TEST(TlsProgress, GarbageEndsTheWalkAndIsNamed) {

@@ -176,6 +176,121 @@ TEST(ExplainTds, RuleTable) {
   }
 }
 
+// The black-hole rule over hand-built stalls: which handshake failures it names, which it
+// must leave alone, and how sure it says it is.
+namespace {
+
+// A TDS 7.x TLS stage that ran into the deadline after a 1 ms PRELOGIN, having received `flight`
+// of the server's TLS bytes (walked by the real decoder).
+tdsprobe::Result stalled_tls(const std::vector<std::uint8_t>& flight, double tls_ms = 990) {
+  auto g = gateway_ok();
+  g.tls.reset();
+  g.reached = tdsprobe::Stage::Prelogin;
+  g.failed_at = tdsprobe::Stage::Tls;
+  g.failure = "the answer stopped arriving before the deadline";
+  g.timed_out = true;
+  g.stalled = true;
+  g.prelogin_rtt_ms = 1;
+  g.tls_ms = tls_ms;
+  g.server_handshake = tls::handshake_progress(flight);
+  return g;
+}
+
+// A TLS 1.2 server flight: ServerHello (38-byte body), Certificate (1200), ServerHelloDone.
+std::vector<std::uint8_t> flight12() {
+  std::vector<std::uint8_t> hs;
+  for (auto [type, len] : {std::pair<int, int>{2, 38}, {11, 1200}, {14, 0}}) {
+    hs.push_back(static_cast<std::uint8_t>(type));
+    hs.push_back(0);
+    hs.push_back(static_cast<std::uint8_t>(len >> 8));
+    hs.push_back(static_cast<std::uint8_t>(len & 0xFF));
+    hs.insert(hs.end(), static_cast<std::size_t>(len), 0xAB);
+  }
+  std::vector<std::uint8_t> rec{22, 3, 3, static_cast<std::uint8_t>(hs.size() >> 8),
+                                static_cast<std::uint8_t>(hs.size() & 0xFF)};
+  rec.insert(rec.end(), hs.begin(), hs.end());
+  return rec;
+}
+
+std::vector<std::string> codes_of(const std::vector<Finding>& fs) {
+  std::vector<std::string> out;
+  for (const auto& f : fs) out.emplace_back(f.name());
+  return out;
+}
+
+}  // namespace
+
+TEST(ExplainTds, PathMtuBlackholeOnlyWhereTheFlightWasCutOrMissing) {
+  auto whole = flight12();
+  std::vector<std::uint8_t> cut(whole.begin(), whole.begin() + 400);
+
+  // Cut part-way: an error, and the handshake failure follows from it.
+  auto f = explain(base(stalled_tls(cut)));
+  ASSERT_EQ(codes_of(f), (std::vector<std::string>{"PATH_MTU_BLACKHOLE", "TLS_HANDSHAKE_FAILED"}));
+  EXPECT_EQ(f[0].severity, Severity::Error);
+  ASSERT_TRUE(f[1].caused_by);
+  EXPECT_EQ(*f[1].caused_by, Code::PathMtuBlackhole);
+
+  // Nothing of the flight: named, but as a warning that says what else it could be.
+  f = explain(base(stalled_tls({})));
+  ASSERT_EQ(codes_of(f), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED", "PATH_MTU_BLACKHOLE"}));
+  EXPECT_EQ(f[1].severity, Severity::Warning);
+  EXPECT_NE(f[1].title.find("likely"), std::string::npos) << f[1].title;
+  EXPECT_NE(f[1].detail.find("tracepath 10.250.2.10"), std::string::npos) << f[1].detail;
+  EXPECT_FALSE(f[0].caused_by);
+
+  // The whole flight came, then the stall: not the path's MTU.
+  EXPECT_EQ(codes_of(explain(base(stalled_tls(whole)))), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+
+  // The TLS stage had barely a PRELOGIN round trip of time (a slow gateway ate the budget).
+  auto hurried = stalled_tls(cut);
+  hurried.prelogin_rtt_ms = 900;
+  hurried.tls_ms = 90;
+  EXPECT_EQ(codes_of(explain(base(hurried))), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+
+  // Closed or reset instead of silence: a refusal, not a black hole.
+  auto closed = stalled_tls(cut);
+  closed.timed_out = false;
+  closed.closed_by_peer = true;
+  EXPECT_EQ(codes_of(explain(base(closed))), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+
+  // Not TLS at all.
+  const std::vector<std::uint8_t> http = {'H', 'T', 'T', 'P', '/', '1', '.', '1'};
+  EXPECT_EQ(codes_of(explain(base(stalled_tls(http)))), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+}
+
+TEST(ExplainTds, StrictRefusalIsNamedOnlyWhenTheServerHungUp) {
+  auto g = gateway_ok();
+  g.tls.reset();
+  g.prelogin.reset();
+  g.options.strict = true;
+  g.reached = tdsprobe::Stage::Connect;
+  g.failed_at = tdsprobe::Stage::Tls;
+  g.failure = "the server closed the connection during the TLS handshake";
+  g.closed_by_peer = true;
+  g.server_handshake = tls::handshake_progress({});
+  auto f = explain(base(g));
+  ASSERT_EQ(codes_of(f), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+  EXPECT_NE(f[0].detail.find("does not accept TDS 8"), std::string::npos) << f[0].detail;
+
+  // A local failure (say, an unusable --ca-file) is not blamed on the server.
+  g.closed_by_peer = false;
+  g.failure = "cannot load --ca-file x.pem";
+  f = explain(base(g));
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].detail.find("does not accept TDS 8"), std::string::npos) << f[0].detail;
+
+  // Silence after the ClientHello: a possible black hole, hedged, mentioning strict.
+  g.timed_out = true;
+  g.tls_ms = 1000;
+  g.failure = "no TLS answer before the deadline";
+  f = explain(base(g));
+  ASSERT_EQ(codes_of(f), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED", "PATH_MTU_BLACKHOLE"}));
+  EXPECT_EQ(f[1].severity, Severity::Warning);
+  EXPECT_NE(f[1].detail.find("without --strict"), std::string::npos) << f[1].detail;
+  EXPECT_NE(f[1].title.find("after the TCP handshake"), std::string::npos) << f[1].title;
+}
+
 TEST(ExplainTds, RedirectSaysWholeRangeOrOnePort) {
   auto whole = base(routed(11042));
   whole.redirect = redirect(tcp::State::Filtered, 999);
