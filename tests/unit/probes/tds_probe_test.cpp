@@ -132,14 +132,20 @@ const reports::Finding* find(const std::vector<reports::Finding>& fs, std::strin
   return nullptr;
 }
 
-TEST(TdsProbeStall, FlightCutInsideTheCertificateIsAPathMtuBlackhole) {
+// A probe against a simulator that sends only `flight_bytes` of its first TLS flight.
+tdsprobe::Result probe_cut_flight(int flight_bytes, bool strict) {
   InstanceConfig config;
-  config.tls_flight_bytes = 8 + 60 + 200;  // TDS header, ServerHello (its body is < 60 bytes), part of Certificate
+  config.tls_flight_bytes = flight_bytes;
   Sim sim(config);
-  ASSERT_TRUE(sim.inst);
-  auto o = sim.options(sim.inst->gateway_port(), /*strict=*/false);
+  if (!sim.inst) return {};
+  auto o = sim.options(sim.inst->gateway_port(), strict);
   o.timeout = 500ms;
-  auto r = tdsprobe::run_tds_probe(o);
+  return tdsprobe::run_tds_probe(o);
+}
+
+TEST(TdsProbeStall, FlightCutInsideTheCertificateIsAPathMtuBlackhole) {
+  // TDS header, ServerHello (its body is < 60 bytes), part of the Certificate.
+  auto r = probe_cut_flight(8 + 60 + 200, /*strict=*/false);
   EXPECT_EQ(r.failed_at, tdsprobe::Stage::Tls);
   EXPECT_EQ(r.reached, tdsprobe::Stage::Prelogin);
   EXPECT_TRUE(r.timed_out);
@@ -166,13 +172,7 @@ TEST(TdsProbeStall, FlightCutInsideTheCertificateIsAPathMtuBlackhole) {
 }
 
 TEST(TdsProbeStall, NothingOfTheFlightAfterPreloginIsABlackholeToo) {
-  InstanceConfig config;
-  config.tls_flight_bytes = 0;
-  Sim sim(config);
-  ASSERT_TRUE(sim.inst);
-  auto o = sim.options(sim.inst->gateway_port(), /*strict=*/false);
-  o.timeout = 500ms;
-  auto r = tdsprobe::run_tds_probe(o);
+  auto r = probe_cut_flight(0, /*strict=*/false);
   EXPECT_EQ(r.failed_at, tdsprobe::Stage::Tls);
   ASSERT_TRUE(r.server_handshake);
   EXPECT_EQ(r.server_handshake->bytes, 0u);
@@ -180,15 +180,9 @@ TEST(TdsProbeStall, NothingOfTheFlightAfterPreloginIsABlackholeToo) {
 }
 
 TEST(TdsProbeStall, StrictFlightCutAfterTheServerHelloIsABlackhole) {
-  InstanceConfig config;
   // TLS 1.3: ServerHello (about 127 bytes with OpenSSL 3.0's X25519 share), then the encrypted
   // flight cut off. A larger key share would move the cut into the ServerHello: still a cut.
-  config.tls_flight_bytes = 150;
-  Sim sim(config);
-  ASSERT_TRUE(sim.inst);
-  auto o = sim.options(sim.inst->gateway_port(), /*strict=*/true);
-  o.timeout = 500ms;
-  auto r = tdsprobe::run_tds_probe(o);
+  auto r = probe_cut_flight(150, /*strict=*/true);
   EXPECT_EQ(r.failed_at, tdsprobe::Stage::Tls);
   EXPECT_TRUE(r.stalled);
   ASSERT_TRUE(r.server_handshake);
