@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "decoders/tls/records.h"
 #include "reports/explain.h"
 
 namespace midiag::reports {
@@ -34,8 +35,6 @@ std::string cap(std::string s) {
   return s;
 }
 
-constexpr std::uint8_t kServerHelloDone = 14;
-
 // What a path-MTU black hole looks like from the client: something small got through (the
 // PRELOGIN answer, or the TCP handshake for strict), then the TLS stage ran into the deadline
 // with the server's first flight, its first full-size packets, cut off (Cut) or missing
@@ -47,7 +46,7 @@ Blackhole blackhole_kind(const tdsprobe::Result& r) {
   const auto& p = *r.server_handshake;
   // The whole TLS 1.2 flight came (or it was not TLS): the stall is elsewhere. With TLS 1.3 a
   // whole flight ends the client's handshake, so a timeout there means it was not whole.
-  if (p.not_tls || p.saw(kServerHelloDone)) return Blackhole::No;
+  if (p.not_tls || p.saw(tls::handshake::kServerHelloDone)) return Blackhole::No;
   if (r.prelogin_rtt_ms > 0 && r.tls_ms < 4 * r.prelogin_rtt_ms) return Blackhole::No;
   return p.bytes > 0 ? Blackhole::Cut : Blackhole::Missing;
 }

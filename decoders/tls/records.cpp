@@ -11,7 +11,9 @@ namespace {
 constexpr std::size_t kRecordHeader = kRecordHeaderSize;
 constexpr std::size_t kMaxFragment = (1U << 14) + 2048;  // RFC 5246 6.2.3 ciphertext limit
 constexpr std::size_t kHandshakeHeader = 4;
-constexpr std::uint8_t kClientHello = 1, kServerHello = 2, kCertificate = 11;
+using handshake::kCertificate;
+using handshake::kClientHello;
+using handshake::kServerHello;
 
 bool known_content_type(std::uint8_t t) {
   return t >= static_cast<std::uint8_t>(ContentType::ChangeCipherSpec) &&

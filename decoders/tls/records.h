@@ -19,6 +19,12 @@ enum class ContentType : std::uint8_t {
   ApplicationData = 23
 };
 
+// Handshake message types (RFC 5246 §7.4, RFC 8446 §4) the diagnosis names or reads.
+namespace handshake {
+inline constexpr std::uint8_t kClientHello = 1, kServerHello = 2, kCertificate = 11,
+                              kServerHelloDone = 14;
+}  // namespace handshake
+
 struct Record {
   std::uint8_t content_type = 0;
   std::uint16_t version = 0;  // record-layer version (0x0303 for TLS 1.2 and 1.3)

@@ -158,11 +158,13 @@ class Conn {
 };
 
 // Why a read did not produce a message, for the report.
+// How a read ended without a message: bad bytes, the deadline, or the server's FIN/RST.
+enum class Ending { Malformed, TimedOut, Closed };
+
 struct ReadFailure {
   std::string what;
-  bool stalled = false;
-  bool timed_out = false;
-  bool closed = false;  // FIN or RST from the server
+  Ending ending = Ending::Malformed;
+  bool stalled = false;  // timed out after some of the answer had arrived
   std::size_t bytes = 0;
   std::string first_hex;
 };
@@ -190,38 +192,32 @@ class Channel {
   // The next complete TDS message, or why there is none.
   std::variant<tds::Message, ReadFailure> read_message() {
     for (int guard = 0; guard < 100000 && !reader_.has_message(); ++guard) {
-      if (reader_.failed()) return fail("not TDS: " + reader_.error(), false, false);
+      if (reader_.failed()) return fail("not TDS: " + reader_.error(), Ending::Malformed);
       auto got = conn_.recv_some();
       if (!got) {
-        bool deadline = got.error().message == "deadline";
-        auto f = fail(deadline ? (seen_.empty() ? "no answer before the deadline"
-                                                 : "the answer stopped arriving before the deadline")
-                               : "connection " + got.error().message + " by the server",
-                      deadline && !seen_.empty(), deadline);
-        f.closed = got.error().message == "reset";
-        return f;
+        if (got.error().message == "deadline")
+          return fail(seen_.empty() ? "no answer before the deadline" : "the answer stopped arriving before the deadline",
+                      Ending::TimedOut);
+        return fail("connection " + got.error().message + " by the server",
+                    got.error().message == "reset" ? Ending::Closed : Ending::Malformed);
       }
-      if (got->empty()) {
-        auto f = fail("the server closed the connection", false, false);
-        f.closed = true;
-        return f;
-      }
+      if (got->empty()) return fail("the server closed the connection", Ending::Closed);
       if (seen_.size() < 64) seen_.insert(seen_.end(), got->begin(), got->end());
       received_ += got->size();
       // A server's TDS answer starts with packet type 0x04 (or 0x12 during TLS): anything else
       // is another protocol, named now instead of waiting for a length that means nothing.
       if (tls_ == nullptr && received_ == got->size() && (*got)[0] != 0x04 && (*got)[0] != 0x12)
-        return fail("not TDS: the answer starts with " + printable(seen_), false, false);
+        return fail("not TDS: the answer starts with " + printable(seen_), Ending::Malformed);
       if (tls_ == nullptr) {
         reader_.feed(*got);
       } else {
         tls_->feed(*got);
         auto plain = tls_->read();
-        if (!plain) return fail("TLS: " + plain.error().message, false, false);
+        if (!plain) return fail("TLS: " + plain.error().message, Ending::Malformed);
         reader_.feed(*plain);
       }
     }
-    if (!reader_.has_message()) return fail("no complete message", false, false);
+    if (!reader_.has_message()) return fail("no complete message", Ending::Malformed);
     return reader_.take();
   }
 
@@ -230,12 +226,12 @@ class Channel {
   [[nodiscard]] std::vector<std::uint8_t> pending_payload() const { return reader_.pending_payload(); }
 
  private:
-  ReadFailure fail(std::string what, bool stalled, bool timed_out) {
-    std::string h = hex(seen_);
+  ReadFailure fail(std::string what, Ending ending) {
+    const bool stalled = ending == Ending::TimedOut && !seen_.empty();
     if (auto hdr = reader_.pending_header(); hdr && stalled)
       what += " (a TDS packet announced " + std::to_string(hdr->length) + " bytes; " +
               std::to_string(reader_.pending_bytes()) + " arrived)";
-    return {std::move(what), stalled, timed_out, false, received_, h};
+    return {std::move(what), ending, stalled, received_, hex(seen_)};
   }
   Conn& conn_;
   TlsClient* tls_ = nullptr;
@@ -248,21 +244,25 @@ void record_failure(Result& r, Stage stage, const ReadFailure& f) {
   r.failed_at = stage;
   r.failure = f.what;
   r.stalled = f.stalled;
-  r.timed_out = f.timed_out;
-  r.closed_by_peer = f.closed;
+  r.timed_out = f.ending == Ending::TimedOut;
+  r.closed_by_peer = f.ending == Ending::Closed;
   r.bytes_received = f.bytes;
   r.first_bytes_hex = f.first_hex;
+}
+
+// A failed TLS stage, with how far the server's side of the handshake got. An empty `why`
+// keeps the failure a read already recorded.
+bool tls_failed(Result& r, std::string why, const std::vector<std::uint8_t>& from_server) {
+  r.failed_at = Stage::Tls;
+  if (!why.empty()) r.failure = std::move(why);
+  r.server_handshake = tls::handshake_progress(from_server);
+  return false;
 }
 
 // TLS handshake whose records travel inside TDS PRELOGIN packets (TDS 7.x).
 bool handshake_in_tds(Result& r, Conn& conn, Channel& ch, TlsClient& tls) {
   std::vector<std::uint8_t> from_server;  // the TLS bytes the server's PRELOGIN packets carried
-  auto failed = [&](std::string why) {
-    r.failed_at = Stage::Tls;
-    if (!why.empty()) r.failure = std::move(why);
-    r.server_handshake = tls::handshake_progress(from_server);
-    return false;
-  };
+  auto failed = [&](std::string why) { return tls_failed(r, std::move(why), from_server); };
   for (int round = 0; round < 32; ++round) {  // a handshake is 2-3 flights
     auto done = tls.handshake_step();
     if (!done) return failed(done.error().message);
@@ -288,12 +288,7 @@ bool handshake_in_tds(Result& r, Conn& conn, Channel& ch, TlsClient& tls) {
 // TDS 8 strict: TLS directly on the socket, before any TDS.
 bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
   std::vector<std::uint8_t> from_server;
-  auto failed = [&](std::string why) {
-    r.failed_at = Stage::Tls;
-    r.failure = std::move(why);
-    r.server_handshake = tls::handshake_progress(from_server);
-    return false;
-  };
+  auto failed = [&](std::string why) { return tls_failed(r, std::move(why), from_server); };
   for (int round = 0; round < 32; ++round) {
     auto done = tls.handshake_step();
     if (!done) return failed(done.error().message);
@@ -381,11 +376,16 @@ Result run_tds_probe(const Options& options) {
     return true;
   };
 
+  // Runs the TLS stage and records how long it took (the black-hole rule weighs it).
+  auto timed_tls = [&](auto&& stage) {
+    const auto start = Clock::now();
+    const bool ok = stage();
+    r.tls_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return ok;
+  };
+
   if (options.strict) {
-    const auto tls_start = Clock::now();
-    const bool ok = make_tls({"tds/8.0"}) && handshake_raw(r, conn, *tls);
-    r.tls_ms = std::chrono::duration<double, std::milli>(Clock::now() - tls_start).count();
-    if (!ok) return finish();
+    if (!timed_tls([&] { return make_tls({"tds/8.0"}) && handshake_raw(r, conn, *tls); })) return finish();
     r.tls_used = true;
     r.tls = tls->facts();
     ch.use_tls(tls.get());
@@ -418,10 +418,7 @@ Result run_tds_probe(const Options& options) {
 
   const auto server_enc = parsed->encryption.value_or(tds::Encryption::NotSup);
   if (!options.strict && server_enc != tds::Encryption::NotSup) {
-    const auto tls_start = Clock::now();
-    const bool ok = make_tls({}) && handshake_in_tds(r, conn, ch, *tls);
-    r.tls_ms = std::chrono::duration<double, std::milli>(Clock::now() - tls_start).count();
-    if (!ok) {
+    if (!timed_tls([&] { return make_tls({}) && handshake_in_tds(r, conn, ch, *tls); })) {
       // What a failed handshake learnt is only worth reporting once the server's certificate
       // came: before that OpenSSL's version and verification fields describe nothing.
       if (tls)
