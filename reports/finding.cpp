@@ -8,25 +8,25 @@ namespace midiag::reports {
 namespace {
 
 constexpr std::string_view kDocConnectApp =
-    "spec §2; Connect your application to Azure SQL Managed Instance — "
+    "Connect your application to Azure SQL Managed Instance — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/connect-application-instance";
 constexpr std::string_view kDocConnTypes =
-    "spec §2; Connection types (proxy, redirect) — "
+    "Connection types (proxy, redirect) — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/connection-types-overview";
 constexpr std::string_view kDocPublic =
-    "spec §2; Configure public endpoint — "
+    "Configure public endpoint — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/public-endpoint-configure";
 constexpr std::string_view kDocDns =
-    "spec §2; Configure a custom DNS for Azure SQL Managed Instance — "
+    "Configure a custom DNS for Azure SQL Managed Instance — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/custom-dns-configure";
 constexpr std::string_view kDocTls =
-    "spec §2; Azure SQL Managed Instance TLS and certificates — "
+    "TDS 8 and TLS: encryption of connections to SQL Server — "
     "https://learn.microsoft.com/sql/relational-databases/security/networking/tds-8";
 constexpr std::string_view kDocFog =
-    "spec §2; Failover groups: enable geo-replication between instances — "
+    "Failover groups: enable geo-replication between instances — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/failover-group-sql-mi";
 constexpr std::string_view kDocArch =
-    "spec §2; Connectivity architecture — "
+    "Connectivity architecture — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/"
     "connectivity-architecture-overview";
 
@@ -160,6 +160,25 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "The network path works; the credentials or the login's permissions do not. Check the user "
      "name, password, default database and whether the login exists on the instance.",
      kDocConnectApp, 70},
+    {Code::TlsNotOffered, "TLS_NOT_OFFERED", Severity::Error,
+     "The server offered no TLS, so the real login was withheld",
+     "A Managed Instance always offers TLS: a server that answers PRELOGIN without it is not the "
+     "instance's gateway, or something in the path rewrites the answer (a downgrade). Drivers "
+     "with Encrypt=True refuse it. Find what answers on this address and port before sending it "
+     "credentials.",
+     kDocTls, 50},
+    {Code::RedirectLoop, "REDIRECT_LOOP", Severity::Error,
+     "The redirect node routed the login again",
+     "Drivers follow one redirect: a node that answers with another routing token (back to the "
+     "gateway or to itself) never lets a client in. The instance or something impersonating it "
+     "is misconfigured; open a support case with the evidence.",
+     kDocConnTypes, 62},
+    {Code::CheckIncomplete, "CHECK_INCOMPLETE", Severity::Warning,
+     "A step on the connection's path could not run, so that part of the path is unknown",
+     "Fix what stopped the step (named in the finding: file descriptors, permissions, the time "
+     "budget) and run the check again; until then the part of the path it covers is unknown, "
+     "not healthy.",
+     kDocConnectApp, 90},
     {Code::ConnectionPath, "CONNECTION_PATH", Severity::Info, "The path the login took",
      "Nothing to fix: this says which way the connection went (proxy or redirect).",
      kDocConnTypes, 80},

@@ -35,6 +35,9 @@ enum class Code {
   RedirectPortsFiltered,
   RedirectTargetUnreachable,
   LoginFailed,
+  TlsNotOffered,
+  RedirectLoop,
+  CheckIncomplete,
   ConnectionPath,
 };
 

@@ -2,14 +2,29 @@
 // Error that says what went wrong in words a user can act on.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <variant>
 
 namespace midiag {
 
+// What kind of failure: callers branch on this, never on the message text.
+enum class ErrorKind {
+  Other,
+  Malformed,  // bytes that do not decode; `offset` says where
+  TimedOut,   // the deadline passed
+  Closed,     // the peer closed (FIN)
+  Reset,      // the peer reset (RST)
+  Resource,   // no sockets, memory or file descriptors left
+  Io,         // a local system call or file failed
+  Usage,      // bad input from the user (exit 2)
+};
+
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::Other;
+  std::size_t offset = 0;  // for Malformed: where in the input it went wrong
 };
 
 template <typename T>
@@ -33,8 +48,9 @@ class Expected {
   std::variant<T, Error> v_;
 };
 
-inline Error make_error(std::string message) {
-  return Error{std::move(message)};
+inline Error make_error(std::string message, ErrorKind kind = ErrorKind::Other,
+                        std::size_t offset = 0) {
+  return Error{std::move(message), kind, offset};
 }
 
 }  // namespace midiag
