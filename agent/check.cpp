@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <functional>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -63,17 +64,79 @@ tdsprobe::Options tds_options(const CheckOptions& o, const std::string& address,
   t.login = o.login;
   t.credentials = o.credentials;
   t.ca_file = o.ca_file;
+  t.encrypt = o.encrypt;
+  t.trust_server_certificate = o.trust_server_certificate;
+  t.host_name_in_certificate = o.host_name_in_certificate;
   return t;
 }
 
-// The gateway said "go to host:port": resolve it, probe that port and its range, log in there.
-reports::RedirectEvidence follow_redirect(const CheckOptions& o, const reports::Evidence& ev,
-                                          const tds::Routing& routing) {
+// One step of the pipeline: times itself and records how it ended in ev.collectors.
+class Step {
+ public:
+  Step(reports::Evidence& ev, const Clock& clock, std::string name)
+      : ev_(ev), clock_(clock), start_(clock.now()) {
+    rec_.name = std::move(name);
+  }
+  void end(reports::CollectorStatus status, std::string error = {},
+           reports::Shortfall why = reports::Shortfall::None) {
+    rec_.status = status;
+    rec_.error = std::move(error);
+    rec_.shortfall = why;
+  }
+  void skip(std::string error, reports::Shortfall why) {
+    end(reports::CollectorStatus::Skipped, std::move(error), why);
+  }
+  ~Step() {
+    rec_.duration_ms = std::chrono::duration<double, std::milli>(clock_.now() - start_).count();
+    ev_.collectors.push_back(std::move(rec_));
+  }
+  Step(const Step&) = delete;
+  Step& operator=(const Step&) = delete;
+
+ private:
+  reports::Evidence& ev_;
+  const Clock& clock_;
+  std::chrono::steady_clock::time_point start_;
+  reports::CollectorRecord rec_;
+};
+
+// The whole 11000-11999 range is swept only toward a node that is plausibly the instance's: a
+// private address, a name in the target's DNS zone, or the target's own address. Anything else
+// a routing token names gets one probe of the routed port, not a port scan.
+std::string sweep_withheld(const CheckOptions& o, const reports::Evidence& ev,
+                           const std::string& host, const std::string& address) {
+  if (std::find(ev.addresses.begin(), ev.addresses.end(), address) != ev.addresses.end()) return {};
+  if (auto ip = net::parse_ip(address)) {
+    auto c = net::classify(*ip, o.class_overrides);
+    if (c == net::AddressClass::Private || c == net::AddressClass::Ula ||
+        c == net::AddressClass::Cgnat || c == net::AddressClass::Loopback)
+      return {};
+  }
+  const auto& t = ev.target;
+  if (!t.zone.empty() && !t.suffix.empty() && host.ends_with("." + t.zone + "." + t.suffix)) return {};
+  return "the routed address " + address + " is public, not the target's and " + host +
+         " is outside the target's DNS zone: only the routed port was probed, not the range";
+}
+
+// The gateway said "go to host:port": resolve it, probe that port (and its range where that is
+// safe), and log in there with the original server name, under the same credential rules.
+void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Routing& routing,
+                     std::chrono::steady_clock::time_point budget_end,
+                     const std::function<bool()>& over_budget, Step& step) {
   reports::RedirectEvidence rd;
   rd.host = routing.host;
   rd.port = routing.port;
-  if (net::parse_ip(rd.host)) {
-    rd.addresses.push_back(net::parse_ip(rd.host)->str());
+  auto done = [&](reports::CollectorStatus status, std::string error, reports::Shortfall why) {
+    step.end(status, std::move(error), why);
+    ev.redirect = std::move(rd);
+  };
+  if (rd.port == 0) rd.invalid = "the routing token names port 0";
+  if (rd.host.empty()) rd.invalid = "the routing token names no host";
+  if (!rd.invalid.empty())
+    return done(reports::CollectorStatus::Skipped, rd.invalid, reports::Shortfall::Explained);
+
+  if (auto ip = net::parse_ip(rd.host)) {
+    rd.addresses.push_back(ip->str());
   } else {
     dns::Options dopt;
     dopt.timeout = o.timeout;
@@ -83,27 +146,50 @@ reports::RedirectEvidence follow_redirect(const CheckOptions& o, const reports::
     for (const auto& l : lookups) {
       for (const auto& a : l.addresses) add_unique(rd.addresses, a.address);
       if (l.status != dns::Status::Ok && rd.resolve_error.empty())
-        rd.resolve_error = l.type + " " + std::string(dns::to_string(l.status)) + (l.error.empty() ? "" : ": " + l.error);
+        rd.resolve_error = l.type + " " + std::string(dns::to_string(l.status)) +
+                           (l.error.empty() ? "" : ": " + l.error);
     }
     if (rd.addresses.empty() && rd.resolve_error.empty()) rd.resolve_error = "no A or AAAA record";
   }
-  if (rd.addresses.empty()) return rd;
+  if (rd.addresses.empty())
+    return done(reports::CollectorStatus::Partial, "the routed host does not resolve",
+                reports::Shortfall::Explained);
+  if (over_budget())
+    return done(reports::CollectorStatus::Partial,
+                "the check's time budget ran out before the node could be probed",
+                reports::Shortfall::Budget);
+
   const auto& address = rd.addresses.front();
   std::vector<tcp::Target> targets{{address, rd.port, tcp::Role::Redirect}};
   // Classic redirect ports: sweep the range so the report can say "one port" or "all of them".
   if (rd.port >= kRedirectFrom && rd.port <= kRedirectTo) {
-    rd.sweep_from = kRedirectFrom;
-    rd.sweep_to = kRedirectTo;
-    for (std::uint32_t p = kRedirectFrom; p <= kRedirectTo; ++p)
-      if (p != rd.port) targets.push_back({address, static_cast<std::uint16_t>(p), tcp::Role::Sweep});
+    rd.sweep_withheld = sweep_withheld(o, ev, rd.host, address);
+    if (rd.sweep_withheld.empty()) {
+      rd.sweep_from = kRedirectFrom;
+      rd.sweep_to = kRedirectTo;
+      for (std::uint32_t p = kRedirectFrom; p <= kRedirectTo; ++p)
+        if (p != rd.port) targets.push_back({address, static_cast<std::uint16_t>(p), tcp::Role::Sweep});
+    }
   }
   tcp::Options topt;
   topt.timeout = o.timeout;
+  topt.stop_starting_at = budget_end;
   auto results = tcp::probe_all(targets, topt);
-  if (results) rd.tcp = std::move(*results);
-  if (!rd.tcp.empty() && rd.tcp.front().state == tcp::State::Open)
-    rd.node_login = tdsprobe::run_tds_probe(tds_options(o, address, rd.port));
-  return rd;
+  if (!results)
+    return done(reports::CollectorStatus::Failed, "TCP probes of the node: " + results.error().message,
+                reports::Shortfall::ToolFailure);
+  rd.tcp = std::move(*results);
+  const bool open = !rd.tcp.empty() && rd.tcp.front().state == tcp::State::Open;
+  if (!open) return done(reports::CollectorStatus::Ok, {}, reports::Shortfall::None);
+  if (!o.login)
+    return done(reports::CollectorStatus::Partial, "login at the node not attempted (--no-login)",
+                reports::Shortfall::UserChoice);
+  if (over_budget())
+    return done(reports::CollectorStatus::Partial,
+                "the check's time budget ran out before the login at the node",
+                reports::Shortfall::Budget);
+  rd.node_login = tdsprobe::run_tds_probe(tds_options(o, address, rd.port));
+  done(reports::CollectorStatus::Ok, {}, reports::Shortfall::None);
 }
 
 }  // namespace
@@ -134,15 +220,25 @@ Expected<std::string> parse_resolver(std::string_view text) {
 }
 
 CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
+  using reports::CollectorStatus;
+  using reports::Shortfall;
   CheckOutcome out;
   const auto t0 = clock.now();
+  const auto budget_end = t0 + 5 * options.timeout;
+  const std::function<bool()> over_budget = [&] { return clock.now() >= budget_end; };
+  const std::string budget_words =
+      "the check's time budget (5 x --timeout-ms = " + std::to_string(5 * options.timeout.count()) +
+      " ms) ran out before this step";
   reports::Evidence ev;
   ev.target = options.target;
   ev.mode = options.mode;
   ev.class_overrides = options.class_overrides;
   ev.started_at = clock.wall_iso8601 ? clock.wall_iso8601() : utc_now_iso8601();
+  { Step target(ev, clock, "target"); }
 
   if (ev.target.kind == reports::EndpointKind::IpLiteral) {
+    Step dns_step(ev, clock, "dns");
+    dns_step.skip("the target is an IP address: nothing to resolve", Shortfall::Explained);
     ev.addresses.push_back(ev.target.host);
   } else {
     // The demo names its own DNS server; everything else reads the system's resolv.conf.
@@ -153,6 +249,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       return {false,
               {},
               {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
+    Step dns_step(ev, clock, "dns");
     if (conf->nameservers.empty()) {
       // glibc and c-ares both fall back to the local host then; say so rather than guess.
       conf->nameservers.push_back("127.0.0.1");
@@ -185,12 +282,23 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     ev.addresses = addresses_to_probe(ev);
   }
 
-  for (const auto& a : ev.addresses) {
-    auto route = platform::lookup_route(a);
-    if (route)
-      ev.routes.push_back(*route);
-    else
-      spdlog::warn("route lookup for {} failed: {}", a, route.error().message);
+  {
+    Step routes(ev, clock, "routes");
+    std::string failures;
+    for (const auto& a : ev.addresses) {
+      auto route = platform::lookup_route(a);
+      if (route) {
+        ev.routes.push_back(*route);
+      } else {
+        spdlog::warn("route lookup for {} failed: {}", a, route.error().message);
+        failures += (failures.empty() ? "" : "; ") + a + ": " + route.error().message;
+      }
+    }
+    if (ev.addresses.empty())
+      routes.skip("no address to look up", Shortfall::Explained);
+    else if (!failures.empty())
+      routes.end(ev.routes.empty() ? CollectorStatus::Failed : CollectorStatus::Partial,
+                 "route lookup failed for " + failures, Shortfall::ToolFailure);
   }
 
   std::vector<std::uint16_t> ports = options.ports;
@@ -209,29 +317,87 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     if (!routable) continue;
     for (auto p : ports) targets.push_back({a, p, role_for(ev.target, gateway_port, p)});
   }
-  if (!targets.empty()) {
-    tcp::Options topt;
-    topt.timeout = options.timeout;
-    spdlog::debug("probing {} TCP target(s)", targets.size());
-    auto results = tcp::probe_all(targets, topt);
-    if (!results) return {false, {}, {3, "cannot run the TCP probes: " + results.error().message}};
-    ev.tcp = std::move(*results);
+  if (targets.size() > kMaxProbes)
+    return {false,
+            {},
+            {2, "--ports " + std::to_string(ports.size()) + " ports x " +
+                    std::to_string(ev.addresses.size()) + " addresses = " +
+                    std::to_string(targets.size()) + " connection attempts; the limit is " +
+                    std::to_string(kMaxProbes) + ": name fewer ports"}};
+  {
+    Step tcp_step(ev, clock, "tcp");
+    if (targets.empty()) {
+      tcp_step.skip(ev.addresses.empty() ? "no address to probe" : "no routable address to probe",
+                    Shortfall::Explained);
+    } else if (over_budget()) {
+      tcp_step.skip(budget_words, Shortfall::Budget);
+    } else {
+      tcp::Options topt;
+      topt.timeout = options.timeout;
+      topt.stop_starting_at = budget_end;
+      spdlog::debug("probing {} TCP target(s)", targets.size());
+      auto results = tcp::probe_all(targets, topt);
+      if (!results) {
+        tcp_step.end(CollectorStatus::Failed, "TCP probes could not run: " + results.error().message,
+                     Shortfall::ToolFailure);
+      } else {
+        ev.tcp = std::move(*results);
+        const auto unprobed = std::count_if(ev.tcp.begin(), ev.tcp.end(), [](const tcp::Result& r) {
+          return r.state == tcp::State::NotProbed;
+        });
+        if (unprobed > 0)
+          tcp_step.end(CollectorStatus::Partial,
+                       std::to_string(unprobed) + " of " + std::to_string(ev.tcp.size()) +
+                           " connection attempts could not be made (" +
+                           std::find_if(ev.tcp.begin(), ev.tcp.end(), [](const tcp::Result& r) {
+                             return r.state == tcp::State::NotProbed;
+                           })->detail + ")",
+                       Shortfall::ToolFailure);
+      }
+    }
   }
 
-  if (options.tds) {
+  {
+    Step tds_step(ev, clock, "tds");
     auto open = std::find_if(ev.tcp.begin(), ev.tcp.end(), [&](const tcp::Result& r) {
       return r.target.port == gateway_port && r.state == tcp::State::Open;
     });
-    if (open != ev.tcp.end()) {
+    if (!options.tds) {
+      tds_step.skip("TDS not requested", Shortfall::UserChoice);
+    } else if (open == ev.tcp.end()) {
+      // The TCP step already failed (a finding says why) or could not run (CHECK_INCOMPLETE).
+      tds_step.skip("no address answered on port " + std::to_string(gateway_port), Shortfall::Explained);
+    } else if (over_budget()) {
+      tds_step.skip(budget_words, Shortfall::Budget);
+    } else {
       spdlog::debug("TDS exchange with {}:{}", open->target.address, open->target.port);
       ev.tds = tdsprobe::run_tds_probe(tds_options(options, open->target.address, gateway_port));
-      if (ev.tds->routing) {
-        if (ev.system_servers.empty())
-          if (auto conf = platform::load_resolv_conf(options.resolv_conf)) ev.system_servers = conf->nameservers;
-        ev.redirect = follow_redirect(options, ev, *ev.tds->routing);
-      }
+      if (!ev.tds->login_withheld.empty())
+        tds_step.end(CollectorStatus::Partial, "login withheld: " + ev.tds->login_withheld,
+                     Shortfall::Explained);
+      else if (!options.login)
+        tds_step.end(CollectorStatus::Partial, "login not attempted (--no-login)", Shortfall::UserChoice);
     }
     if (!options.login) ev.limitations.push_back("login: not attempted (--no-login), so a redirect cannot be seen");
+    if (ev.tds && !ev.tds->login_withheld.empty())
+      ev.limitations.push_back("login: withheld at the gateway because " + ev.tds->login_withheld +
+                               "; what follows the login (the redirect) was not seen");
+  }
+
+  if (ev.tds && ev.tds->routing) {
+    Step redirect(ev, clock, "redirect");
+    if (over_budget()) {
+      redirect.skip(budget_words, Shortfall::Budget);
+    } else {
+      if (ev.system_servers.empty())
+        if (auto conf = platform::load_resolv_conf(options.resolv_conf)) ev.system_servers = conf->nameservers;
+      follow_redirect(options, ev, *ev.tds->routing, budget_end, over_budget, redirect);
+      if (ev.redirect && ev.redirect->node_login && !ev.redirect->node_login->login_withheld.empty())
+        ev.limitations.push_back("login: withheld at the redirect node because " +
+                                 ev.redirect->node_login->login_withheld);
+      if (ev.redirect && !ev.redirect->sweep_withheld.empty())
+        ev.limitations.push_back("redirect sweep: " + ev.redirect->sweep_withheld);
+    }
   }
   ev.limitations.push_back(
       "packet capture: not available in this version, so a reset injected by a middlebox looks "

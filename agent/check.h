@@ -14,7 +14,7 @@ namespace midiag::agent {
 struct CheckOptions {
   reports::Target target;  // already parsed and classified
   reports::Mode mode = reports::Mode::Client;
-  std::chrono::milliseconds timeout{3000};  // per phase: DNS, then TCP
+  std::chrono::milliseconds timeout{3000};  // per phase; the whole check gets five times this
   std::vector<std::string> resolvers;       // --resolver, validated "IP[:port]"
   std::vector<std::uint16_t> ports;         // --ports; empty = the endpoint's port
   std::vector<net::ClassOverride> class_overrides;
@@ -30,6 +30,9 @@ struct CheckOptions {
   bool strict = false;  // TDS 8
   std::optional<tdsprobe::Credentials> credentials;  // none: dummy credentials
   std::string ca_file;
+  tds::Encryption encrypt = tds::Encryption::On;  // Encrypt=Optional/False sends OFF
+  bool trust_server_certificate = false;
+  std::string host_name_in_certificate;
   bool resolv_conf_given = false;
   bool hosts_file_given = false;
 };
@@ -55,6 +58,10 @@ struct CheckOutcome {
 };
 
 CheckOutcome run_check(const CheckOptions& options, const Clock& clock = {});
+
+// More connection attempts than this in one check is a mistake (--ports 1-65535 on a name with
+// several addresses), not a diagnosis: refused with exit 2.
+inline constexpr std::size_t kMaxProbes = 8192;
 
 // Validates a --resolver value: "IP", "IP:port", "[IPv6]:port".
 Expected<std::string> parse_resolver(std::string_view text);

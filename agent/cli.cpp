@@ -67,6 +67,7 @@ struct CommonOptions {
   std::string user;
   std::string password_env;
   std::string ca_file;
+  bool trust_server_certificate = false;
 };
 
 po::options_description check_options(CommonOptions& c) {
@@ -96,6 +97,9 @@ po::options_description check_options(CommonOptions& c) {
        "environment variable holding the password (never on the command line)")
       ("ca-file", po::value(&c.ca_file)->value_name("FILE"),
        "verify the server certificate against this CA bundle, not the system store")
+      ("trust-server-certificate", po::bool_switch(&c.trust_server_certificate),
+       "as the driver option: send real credentials even if the certificate chain or name does not "
+       "verify (never without TLS)")
       ("strict", po::bool_switch(&c.strict), "TDS 8 strict encryption: TLS first, ALPN tds/8.0")
       ("no-login", po::bool_switch(&c.no_login), "stop after TLS: do not send LOGIN7")
       ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
@@ -207,6 +211,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     opt.class_overrides.push_back(*o);
   }
   opt.login = !c.no_login;
+  opt.trust_server_certificate = c.trust_server_certificate;
   opt.strict = c.strict;
   if (!c.ca_file.empty()) {
     if (access(c.ca_file.c_str(), R_OK) != 0) return usage_error(err, "check", "cannot read --ca-file " + c.ca_file);
@@ -242,7 +247,12 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   else
     out << reports::render_text(report, {c.verbose, tty});
   out.flush();
-  return report.verdict == reports::Verdict::Fail ? kExitProblem : kExitOk;
+  if (report.verdict == reports::Verdict::Fail) return kExitProblem;
+  // A step on the path could not run and no error explains why: the tool could not check it.
+  const bool incomplete = std::any_of(report.findings.begin(), report.findings.end(), [](const auto& f) {
+    return f.code == reports::Code::CheckIncomplete;
+  });
+  return incomplete ? kExitToolFailure : kExitOk;
 }
 
 }  // namespace

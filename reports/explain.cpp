@@ -104,6 +104,16 @@ std::string endpoint_words(EndpointKind k) {
 
 }  // namespace
 
+std::string_view to_string(CollectorStatus s) {
+  switch (s) {
+    case CollectorStatus::Ok: return "ok";
+    case CollectorStatus::Partial: return "partial";
+    case CollectorStatus::Failed: return "failed";
+    case CollectorStatus::Skipped: return "skipped";
+  }
+  return "failed";
+}
+
 std::string format_ms(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f ms", v);
@@ -210,17 +220,19 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
     for (const auto& l : ev.lookups)
       if (l.resolver == kSystemResolver && l.name == ev.target.host)
         for (const auto& a : l.addresses) dns_view += (dns_view.empty() ? "" : ", ") + a.address;
-    out.push_back(make_finding(
+    auto f = make_finding(
         Code::DnsHostsFileOverride,
         "The hosts file pins " + ev.target.host + " to " + ev.hosts_entries.front().address,
         dns_view.empty() ? "DNS is not consulted for this name by applications on this host."
                          : "DNS would answer " + dns_view + "; applications use the hosts file.",
-        evidence));
+        evidence);
+    for (const auto& h : ev.hosts_entries) f.addresses.push_back(h.address);
+    out.push_back(std::move(f));
   }
 
   // Address-class rules judge what applications actually get.
   const auto kind = ev.target.kind;
-  std::vector<std::string> wrong;
+  std::vector<std::string> wrong, wrong_addresses;
   for (const auto& a : application_addresses(ev)) {
     auto c = class_of(ev, a);
     bool bad = is_vnet_side(kind) ? c == net::AddressClass::Public
@@ -228,7 +240,10 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
                    ? (c == net::AddressClass::Private || c == net::AddressClass::Cgnat ||
                       c == net::AddressClass::Ula || c == net::AddressClass::LinkLocal)
                    : false;
-    if (bad) wrong.push_back(a + " (" + std::string(net::to_string(c)) + ")");
+    if (bad) {
+      wrong.push_back(a + " (" + std::string(net::to_string(c)) + ")");
+      wrong_addresses.push_back(a);
+    }
   }
   if (!wrong.empty()) {
     std::vector<std::string> evidence;
@@ -250,6 +265,7 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
                                  "something on this host's DNS path overrides it.",
                                  evidence));
     }
+    out.back().addresses = wrong_addresses;
   }
 
   // Disagreement: resolvers that answered (addresses or NXDOMAIN) must give the same set.
@@ -274,10 +290,17 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
         detail +=
             (detail.empty() ? "" : "; ") + names + " -> " + (addrs.empty() ? "no records" : addrs);
       }
-      out.push_back(
-          make_finding(Code::DnsResolversDisagree,
-                       "Resolvers disagree on the " + type + " records of " + ev.target.host,
-                       detail + ".", evidence));
+      auto f = make_finding(Code::DnsResolversDisagree,
+                            "Resolvers disagree on the " + type + " records of " + ev.target.host,
+                            detail + ".", evidence);
+      // The disputed addresses: those some resolvers gave and others did not.
+      for (const auto& [set, who] : answers)
+        for (const auto& a : set)
+          if (a != "NXDOMAIN" && std::any_of(answers.begin(), answers.end(),
+                                             [&](const auto& other) { return other.first.count(a) == 0; }) &&
+              std::find(f.addresses.begin(), f.addresses.end(), a) == f.addresses.end())
+            f.addresses.push_back(a);
+      out.push_back(std::move(f));
     }
   }
   return out;
@@ -291,10 +314,12 @@ std::vector<Finding> explain_routes(const Evidence& ev) {
       continue;
     std::string how = r.kind == "no_route" ? "the kernel has no route (" + r.error + ")"
                                            : "the matching route is of type " + r.kind;
-    out.push_back(make_finding(Code::RouteMissing, "No route from this host to " + r.destination,
-                               "Route lookup for " + r.destination + ": " + how + ".",
-                               {"route get " + r.destination + " -> " + r.kind +
-                                (r.error.empty() ? "" : " (" + r.error + ")")}));
+    auto f = make_finding(Code::RouteMissing, "No route from this host to " + r.destination,
+                          "Route lookup for " + r.destination + ": " + how + ".",
+                          {"route get " + r.destination + " -> " + r.kind +
+                           (r.error.empty() ? "" : " (" + r.error + ")")});
+    f.addresses = {r.destination};
+    out.push_back(std::move(f));
   }
   return out;
 }
@@ -309,6 +334,7 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
   std::map<std::pair<std::string, tcp::State>, std::vector<const tcp::Result*>> groups;
   std::set<std::uint16_t> open_ports;
   for (const auto& r : ev.tcp) {
+    if (r.state == tcp::State::NotProbed) continue;  // the tcp collector reports these
     if (r.state == tcp::State::Open)
       open_ports.insert(r.target.port);
     else
@@ -360,22 +386,22 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
               evidence);
       }
     }();
+    f.addresses = {address};
+    auto about = [&](const Finding& e) {
+      return std::find(e.addresses.begin(), e.addresses.end(), address) != e.addresses.end();
+    };
     // The same address may already have a ROUTE_MISSING from the route lookup: one is enough.
-    if (f.code == Code::RouteMissing) {
-      bool dup = false;
-      for (const auto& e : earlier)
-        if (e.code == Code::RouteMissing && e.title.find(" " + address) != std::string::npos)
-          dup = true;
-      if (dup) continue;
-    }
+    if (f.code == Code::RouteMissing &&
+        std::any_of(earlier.begin(), earlier.end(),
+                    [&](const Finding& e) { return e.code == Code::RouteMissing && about(e); }))
+      continue;
     if (find_earlier(Code::WrongPortForEndpoint) &&
         std::find(ports.begin(), ports.end(), ev.target.port) != ports.end())
       f.caused_by = Code::WrongPortForEndpoint;
     for (auto c : {Code::DnsPublicAddressForVnetLocal, Code::DnsPrivateAddressForPublicEndpoint,
                    Code::DnsResolversDisagree, Code::DnsHostsFileOverride})
       for (const auto& e : earlier)
-        if (!f.caused_by && e.code == c && e.title.find(address) != std::string::npos)
-          f.caused_by = c;
+        if (!f.caused_by && e.code == c && about(e)) f.caused_by = c;
     // Another address answering on the same port means clients can still get through.
     if (std::all_of(ports.begin(), ports.end(), [&](auto p) { return open_ports.count(p) > 0; }) &&
         f.severity == Severity::Error) {
@@ -387,12 +413,32 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
   return out;
 }
 
+std::vector<Finding> explain_collectors(const Evidence& ev) {
+  std::vector<Finding> out;
+  for (const auto& c : ev.collectors) {
+    if (!c.leaves_unknown()) continue;
+    const std::string unknown = c.name == "dns"        ? "the addresses the name resolves to"
+                                : c.name == "routes"   ? "how this host routes to the instance"
+                                : c.name == "tcp"      ? "whether the instance's ports are reachable"
+                                : c.name == "tds"      ? "PRELOGIN, TLS and the login at the gateway"
+                                : c.name == "redirect" ? "whether the redirect node is reachable and accepts the login"
+                                                       : "what this step checks";
+    out.push_back(make_finding(Code::CheckIncomplete,
+                               "The " + c.name + " step " + std::string(to_string(c.status)) + ": " + c.error,
+                               "This part of the path is unknown, not healthy: " + unknown + ".",
+                               {"collector " + c.name + ": " + std::string(to_string(c.status)) + " after " +
+                                format_ms(c.duration_ms) + " (" + c.error + ")"}));
+  }
+  return out;
+}
+
 std::vector<Finding> explain(const Evidence& ev) {
   std::vector<Finding> all = explain_target(ev);
   for (auto& f : explain_dns(ev)) all.push_back(std::move(f));
   for (auto& f : explain_routes(ev)) all.push_back(std::move(f));
   for (auto& f : explain_tcp(ev, all)) all.push_back(std::move(f));
   for (auto& f : explain_tds(ev)) all.push_back(std::move(f));
+  for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {
       return std::tuple(f.caused_by.has_value(), f.severity, catalogue(f.code).rank);

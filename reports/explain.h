@@ -13,6 +13,9 @@ std::vector<Finding> explain_dns(const Evidence& ev);
 std::vector<Finding> explain_routes(const Evidence& ev);
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
 std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redirect
+// CHECK_INCOMPLETE for every step on the path that failed or was skipped for want of time or
+// resources: what it would have seen is unknown, never healthy.
+std::vector<Finding> explain_collectors(const Evidence& ev);
 
 // All rules, merged and ordered: causes first, each effect tagged with what caused it.
 std::vector<Finding> explain(const Evidence& ev);

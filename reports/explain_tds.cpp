@@ -8,13 +8,24 @@
 namespace midiag::reports {
 
 std::string RedirectEvidence::state() const {
+  if (!invalid.empty()) return "invalid";
   if (addresses.empty()) return "unresolved";
   const tcp::Result* routed = nullptr;
   for (const auto& t : tcp)
-    if (t.target.port == port && (routed == nullptr || t.state == tcp::State::Open)) routed = &t;
-  if (routed != nullptr && routed->state != tcp::State::Open) return std::string(tcp::to_string(routed->state));
-  if (node_login && node_login->failed_at != tdsprobe::Stage::Complete) return "login_failed";
-  if (node_login && node_login->outcome == tdsprobe::LoginOutcome::Error) return "login_failed";
+    if (t.target.port == port && t.target.role == tcp::Role::Redirect) routed = &t;
+  if (routed == nullptr || routed->state == tcp::State::NotProbed) return "not_probed";
+  if (routed->state != tcp::State::Open) return std::string(tcp::to_string(routed->state));
+  if (!node_login) return "login_not_tried";
+  const auto& n = *node_login;
+  if (n.failed_at == tdsprobe::Stage::Connect || n.failed_at == tdsprobe::Stage::Prelogin ||
+      n.failed_at == tdsprobe::Stage::Tls)
+    return "handshake_failed";
+  if (!n.login_withheld.empty()) return "login_withheld";
+  if (n.failed_at != tdsprobe::Stage::Complete || n.reached != tdsprobe::Stage::Complete)
+    return n.options.login ? "login_failed" : "login_not_tried";
+  if (n.outcome == tdsprobe::LoginOutcome::Routing) return "redirect_loop";
+  if (n.outcome == tdsprobe::LoginOutcome::Error) return "login_failed";
+  if (n.outcome != tdsprobe::LoginOutcome::LoginAck) return "no_loginack";
   return "ok";
 }
 
@@ -121,6 +132,24 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
                                tls_ev));
     if (blackhole == Blackhole::Cut) out.back().caused_by = Code::PathMtuBlackhole;
   }
+  const std::string withheld =
+      r.login_withheld.empty() ? "" : " mi-diag withheld the real login: " + r.login_withheld + ".";
+  if (r.negotiated == tds::Negotiated::None || r.negotiated == tds::Negotiated::Terminate) {
+    const std::string enc = r.prelogin && r.prelogin->encryption
+                                ? std::string(tds::to_string(*r.prelogin->encryption))
+                                : std::string("absent");
+    auto f = make_finding(
+        Code::TlsNotOffered, cap(who) + " " + where(r) + " offered no TLS (PRELOGIN ENCRYPTION " + enc + ")",
+        "A Managed Instance always offers TLS; a driver with Encrypt=True (the default) refuses this "
+        "server." +
+            (withheld.empty() ? (r.dummy_credentials ? std::string(" Only the probe's dummy credentials were sent.")
+                                                     : std::string())
+                              : withheld),
+        {probe_line(r, "PRELOGIN answered ENCRYPTION " + enc + ", negotiated " +
+                           std::string(tds::to_string(*r.negotiated)))});
+    f.addresses = {r.options.address};
+    out.push_back(std::move(f));
+  }
   if (!r.tls) return;
   const auto& t = *r.tls;
   std::vector<std::string> cert_ev;
@@ -133,10 +162,17 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
     cert_ev.push_back("certificate valid " + leaf.not_before + " to " + leaf.not_after);
     cert_ev.push_back("certificate issuer: " + leaf.issuer);
   }
-  if (!t.chain.empty() && !name_is_literal && !t.name_matches)
+  const std::string& checked_name =
+      r.options.host_name_in_certificate.empty() ? r.options.server_name : r.options.host_name_in_certificate;
+  // Connecting by address never matches a certificate; that is TARGET_IS_IP_LITERAL's to say,
+  // unless it is why the real login was withheld.
+  if (!t.chain.empty() && !t.name_matches && (!name_is_literal || !r.login_withheld.empty())) {
     out.push_back(make_finding(Code::TlsCertNameMismatch,
-                               cap(who) + " certificate does not cover " + r.options.server_name,
-                               "Drivers check the certificate against the server name they were given.", cert_ev));
+                               cap(who) + " certificate does not cover " + checked_name,
+                               "Drivers check the certificate against the server name they were given." + withheld,
+                               cert_ev));
+    if (name_is_literal) out.back().caused_by = Code::TargetIsIpLiteral;
+  }
   if (t.expired)
     out.push_back(make_finding(Code::TlsCertExpired, cap(who) + " certificate is outside its validity period",
                                "The certificate's notBefore/notAfter do not include the current time.", cert_ev));
@@ -144,14 +180,21 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
     auto ev = cert_ev;
     ev.push_back("verification: " + t.verify_error);
     out.push_back(make_finding(Code::TlsCertUntrusted, cap(who) + " certificate chain does not verify: " + t.verify_error,
-                               "Checked against " + (r.options.ca_file.empty() ? std::string("the system trust store") : r.options.ca_file) + ".",
+                               "Checked against " + (r.options.ca_file.empty() ? std::string("the system trust store") : r.options.ca_file) + "." +
+                                   (name_is_literal || t.name_matches ? withheld : std::string()),
                                ev));
   }
   if (t.version_number != 0 && t.version_number < 0x0303)
     out.push_back(make_finding(Code::TlsProtocolObsolete, cap(who) + " negotiated " + t.version,
-                               "TLS 1.2 is the minimum for Managed Instance.",
+                               "TLS 1.2 is the minimum for Managed Instance." + withheld,
                                {probe_line(r, "negotiated " + t.version + " " + t.cipher)}));
 }
+
+// Until the login-error table lands: only 18456 proves the path with dummy credentials.
+bool dummy_login_proves_path(std::int32_t number) {
+  return number == 18456;
+}
+void enrich_login_error(Finding& /*f*/, const tds::ServerMessage& /*e*/) {}
 
 void explain_login(const tdsprobe::Result& r, const std::string& who, bool at_gateway, std::vector<Finding>& out) {
   if (r.failed_at == tdsprobe::Stage::Login) {
@@ -160,13 +203,25 @@ void explain_login(const tdsprobe::Result& r, const std::string& who, bool at_ga
                                {probe_line(r, "LOGIN7: " + r.failure)}));
     return;
   }
+  if (r.failed_at != tdsprobe::Stage::Complete || r.reached != tdsprobe::Stage::Complete) return;
+  if (r.outcome == tdsprobe::LoginOutcome::None) {
+    // An answer with neither LOGINACK nor ERROR (empty, or only DONE) lets no driver in.
+    out.push_back(make_finding(Code::LoginFailed,
+                               cap(who) + " " + where(r) + " answered LOGIN7 with neither LOGINACK nor an error",
+                               "The login response held " + r.login_answer +
+                                   ": no driver can continue from it. A server of the instance always answers "
+                                   "with LOGINACK (and a redirect) or an ERROR.",
+                               {probe_line(r, "LOGIN7 -> " + r.login_answer)}));
+    return;
+  }
   if (r.outcome != tdsprobe::LoginOutcome::Error || !r.error) return;
   const auto& e = *r.error;
   std::string line = "error " + std::to_string(e.number) + " state " + std::to_string(e.state) + " class " +
                      std::to_string(e.severity) + ": " + e.message;
   Finding f = make_finding(Code::LoginFailed, cap(who) + " rejected the login: " + line,
                            "The server answered LOGIN7 with an ERROR token.", {probe_line(r, "LOGIN7 -> " + line)});
-  if (r.dummy_credentials) {
+  enrich_login_error(f, e);
+  if (r.dummy_credentials && dummy_login_proves_path(e.number)) {
     f.severity = Severity::Info;
     f.title = cap(who) + " answered the probe's dummy login with error " + std::to_string(e.number) + " (expected)";
     f.detail = "The probe logged in with dummy credentials on purpose: this answer proves DNS, TCP, TLS and the "
@@ -176,6 +231,10 @@ void explain_login(const tdsprobe::Result& r, const std::string& who, bool at_ga
                                         "connects."
                                       : "");
     f.remediation = "Nothing to fix on the network path.";
+  } else if (r.dummy_credentials) {
+    // Only 18456 means "your (dummy) credentials were checked": anything else is a real problem.
+    f.title = cap(who) + " answered the probe's dummy login with error " + std::to_string(e.number) +
+              ", not the expected 18456: " + e.message;
   }
   out.push_back(std::move(f));
 }
@@ -206,42 +265,80 @@ std::vector<Finding> explain_tds(const Evidence& ev) {
                                "The routing token names a host this machine cannot resolve.", evidence));
     return out;
   }
+  if (state == "invalid") {
+    auto f = make_finding(Code::RedirectTargetUnreachable,
+                          "The gateway redirects to " + node + ", which cannot be followed: " + rd.invalid,
+                          "No driver can connect to what this routing token names.", evidence);
+    out.push_back(std::move(f));
+    return out;
+  }
   const tcp::Result* routed = nullptr;
-  int blocked = 0, swept = 0;
+  int open = 0, refused = 0, blocked = 0, swept = 0;
   for (const auto& t : rd.tcp) {
-    if (t.target.port == rd.port && routed == nullptr) routed = &t;
-    if (t.target.role == tcp::Role::Sweep) {
-      ++swept;
-      // A reset proves the path reaches the node; only silence or ICMP means "blocked".
-      if (t.state != tcp::State::Open && t.state != tcp::State::Refused) ++blocked;
-    }
+    if (t.target.role == tcp::Role::Redirect && routed == nullptr) routed = &t;
+    if (t.target.role != tcp::Role::Sweep || t.state == tcp::State::NotProbed) continue;
+    ++swept;
+    // A reset proves the path reaches the node; only silence or ICMP means "blocked".
+    if (t.state == tcp::State::Open) ++open;
+    else if (t.state == tcp::State::Refused) ++refused;
+    else ++blocked;
   }
   if (routed != nullptr)
     evidence.push_back("tcp " + routed->target.address + ":" + std::to_string(rd.port) + " -> " +
                        std::string(tcp::to_string(routed->state)) + " after " + format_ms(routed->rtt_ms) +
                        (routed->detail.empty() ? "" : ": " + routed->detail));
+  const std::string range = std::to_string(rd.sweep_from) + "-" + std::to_string(rd.sweep_to);
   if (swept > 0)
-    evidence.push_back("sweep " + std::to_string(rd.sweep_from) + "-" + std::to_string(rd.sweep_to) + " on " +
-                       rd.addresses.front() + ": " + std::to_string(blocked) + " of " + std::to_string(swept) +
-                       " ports blocked");
+    evidence.push_back("sweep " + range + " on " + rd.addresses.front() + ": " + std::to_string(open) +
+                       " open, " + std::to_string(refused) + " reset, " + std::to_string(blocked) +
+                       " silent or ICMP-rejected, of " + std::to_string(swept));
+  if (!rd.sweep_withheld.empty()) evidence.push_back("sweep not run: " + rd.sweep_withheld);
   if (state == "filtered" || state == "refused" || state == "unreachable") {
-    std::string scope = swept == 0 ? "" : blocked == swept ? " — the whole range " + std::to_string(rd.sweep_from) + "-" + std::to_string(rd.sweep_to) + " is blocked"
-                                          : blocked <= 1 ? " — only this port is blocked, the rest of the range answers"
-                                                         : " — " + std::to_string(blocked) + " of " + std::to_string(swept) + " ports in the range are blocked";
-    out.push_back(make_finding(Code::RedirectPortsFiltered, "Redirect to " + node + " is " + state + scope,
-                               "The gateway answered the login with a redirect to the node; the client's second "
-                               "connection cannot get there.",
-                               evidence));
+    std::string scope;
+    if (swept > 0 && state == "refused") {
+      scope = refused == swept ? " — every port of the range " + range +
+                                     " answers with a reset too: the path reaches the node's address, but nothing "
+                                     "listens there (or a firewall resets)"
+              : blocked == swept ? " — the rest of the range " + range + " is blocked (silent or ICMP)"
+                                 : " — the rest of the range: " + std::to_string(open) + " open, " +
+                                       std::to_string(refused) + " reset, " + std::to_string(blocked) + " blocked";
+    } else if (swept > 0) {
+      scope = blocked == swept ? " — the whole range " + range + " is blocked"
+              : blocked == 0   ? " — only this port is blocked; the rest of the range answers (" +
+                                   std::to_string(open) + " open, " + std::to_string(refused) + " reset)"
+                               : " — " + std::to_string(blocked) + " of " + std::to_string(swept) +
+                                   " ports in the range are blocked";
+    }
+    auto f = make_finding(Code::RedirectPortsFiltered, "Redirect to " + node + " is " + state + scope,
+                          "The gateway answered the login with a redirect to the node; the client's second "
+                          "connection cannot get there.",
+                          evidence);
+    f.addresses = {rd.addresses.front()};
+    out.push_back(std::move(f));
   } else if (state == "no_route") {
-    out.push_back(make_finding(Code::RedirectTargetUnreachable, "No route to the redirect target " + node,
-                               "The gateway's address is reachable but the node's is not routed from here.", evidence));
-  } else if (state == "login_failed" && rd.node_login) {
+    auto f = make_finding(Code::RedirectTargetUnreachable, "No route to the redirect target " + node,
+                          "The gateway's address is reachable but the node's is not routed from here.", evidence);
+    f.addresses = {rd.addresses.front()};
+    out.push_back(std::move(f));
+  } else if (state == "redirect_loop" && rd.node_login && rd.node_login->routing) {
+    const auto& again = *rd.node_login->routing;
+    evidence.push_back("routing ENVCHANGE from the node " + where(*rd.node_login) + " -> " + again.host + ":" +
+                       std::to_string(again.port));
+    out.push_back(make_finding(Code::RedirectLoop,
+                               "The redirect node " + node + " routed the login again, to " + again.host + ":" +
+                                   std::to_string(again.port),
+                               "Drivers follow one redirect; a second routing token ends the login. mi-diag did "
+                               "not follow it either.",
+                               evidence));
+  } else if ((state == "handshake_failed" || state == "login_withheld" || state == "login_failed" ||
+              state == "no_loginack") &&
+             rd.node_login) {
     explain_exchange(*rd.node_login, ev, false, "the redirect node", out);
     explain_login(*rd.node_login, "the redirect node", false, out);
-  } else {
+  } else if (state == "ok") {
     out.push_back(make_finding(Code::ConnectionPath, "Redirect connection: gateway " + where(g) + " -> node " + node,
                                "The gateway routed the login to the node (redirect connection type) and the node "
-                               "accepted it.",
+                               "accepted it (LOGINACK).",
                                evidence));
   }
   return out;

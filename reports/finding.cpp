@@ -237,7 +237,8 @@ Finding make_finding(Code code, std::string title, std::string detail,
                  std::move(evidence),
                  std::string(e.remediation),
                  std::string(e.reference),
-                 std::nullopt};
+                 std::nullopt,
+                 {}};
 }
 
 Verdict verdict_of(const std::vector<Finding>& findings) {

@@ -64,6 +64,8 @@ struct Finding {
   std::string remediation;
   std::string reference;
   std::optional<Code> caused_by;  // set when another finding explains this one
+  // The addresses this finding is about, so rules link findings by subject, not by title text.
+  std::vector<std::string> addresses;
 
   [[nodiscard]] std::string_view name() const { return catalogue(code).name; }
 };

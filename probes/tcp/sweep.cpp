@@ -33,6 +33,9 @@ std::vector<SweepSummary> summarize_sweeps(const std::vector<Result>& results) {
       case State::NoRoute:
         ++it->no_route;
         break;
+      case State::NotProbed:
+        ++it->not_probed;
+        break;
     }
   }
   return out;

@@ -31,6 +31,8 @@ std::string_view to_string(State s) {
       return "unreachable";
     case State::NoRoute:
       return "no_route";
+    case State::NotProbed:
+      return "not_probed";
   }
   return "unknown";
 }
@@ -234,10 +236,11 @@ Error fd_error(int err, std::size_t opened, std::size_t total, rlim_t need) {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   return make_error("cannot open TCP probe socket " + std::to_string(opened + 1) + " of " +
-                    std::to_string(total) + " (" + std::system_category().message(err) +
-                    "): the batch needs about " + std::to_string(need) +
-                    " file descriptors; RLIMIT_NOFILE is " + std::to_string(lim.rlim_cur) +
-                    " (hard " + std::to_string(lim.rlim_max) + ")");
+                        std::to_string(total) + " (" + std::system_category().message(err) +
+                        "): the batch needs about " + std::to_string(need) +
+                        " file descriptors; RLIMIT_NOFILE is " + std::to_string(lim.rlim_cur) +
+                        " (hard " + std::to_string(lim.rlim_max) + ")",
+                    ErrorKind::Resource);
 }
 
 std::string address_string(const sockaddr* sa, std::uint8_t origin) {
@@ -396,33 +399,61 @@ Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
   Batch b{results, std::vector<Slot>(targets.size()), Fd(epoll_create1(EPOLL_CLOEXEC))};
   if (b.ep.get() < 0) return fd_error(errno, 0, targets.size(), need);
 
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (auto e = b.start(i, dests[i], need)) return *e;
-    // Early answers are taken while SYNs still go out, so setup time does not inflate RTTs.
-    if (i % 32 == 31) {
-      if (auto e = b.collect(0)) return *e;
+  // Batches: as many sockets as the descriptor limit allows, then wait for them, then the next
+  // ones. Each batch costs at most one timeout; with enough descriptors there is one batch.
+  auto not_probed = [&](std::size_t from, const std::string& why) {
+    for (std::size_t i = from; i < targets.size(); ++i) {
+      results[i].state = State::NotProbed;
+      results[i].detail = why;
     }
-  }
-
-  // The deadline starts once every SYN is out, so each probe gets at least the full timeout.
-  const auto deadline = Clock::now() + options.timeout;
-  while (b.pending > 0) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) break;
-    if (auto e = b.collect(static_cast<int>(left.count()))) return *e;
-  }
-
-  auto end = Clock::now();
-  std::string silent =
+  };
+  const std::string silent =
       "no answer within " + std::to_string(options.timeout.count()) + " ms (silent drop)";
-  for (std::size_t i = 0; i < b.slots.size(); ++i) {
-    if (!b.slots[i].pending) continue;
-    Result& r = results[i];
-    r.state = State::Filtered;
-    r.rtt_ms = ms_since(b.slots[i].started, end);
-    r.error_number = 0;
-    r.detail = silent;
-    b.slots[i].fd.reset();
+  std::size_t next = 0;
+  while (next < targets.size()) {
+    std::optional<Error> starved;
+    const std::size_t first = next;
+    while (next < targets.size()) {
+      if (options.stop_starting_at && Clock::now() >= *options.stop_starting_at) break;
+      if (auto e = b.start(next, dests[next], need)) {
+        if (e->kind != ErrorKind::Resource) return *e;
+        starved = std::move(e);
+        break;
+      }
+      ++next;
+      // Early answers are taken while SYNs still go out, so setup time does not inflate RTTs.
+      if ((next - first) % 32 == 0) {
+        if (auto e = b.collect(0)) return *e;
+      }
+    }
+    if (b.pending == 0 && next < targets.size()) {
+      // Nothing of ours is holding a descriptor: waiting would not free one.
+      if (starved) {
+        not_probed(next, "no socket: " + starved->message);
+      } else {
+        not_probed(next, "not probed: the check's time budget ran out");
+      }
+      break;
+    }
+    // The deadline starts once the batch's SYNs are out, so each probe gets the full timeout.
+    const auto deadline = Clock::now() + options.timeout;
+    while (b.pending > 0) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      if (auto e = b.collect(static_cast<int>(left.count()))) return *e;
+    }
+    const auto end = Clock::now();
+    for (std::size_t i = first; i < next; ++i) {
+      if (!b.slots[i].pending) continue;
+      Result& r = results[i];
+      r.state = State::Filtered;
+      r.rtt_ms = ms_since(b.slots[i].started, end);
+      r.error_number = 0;
+      r.detail = silent;
+      b.slots[i].fd.reset();
+      b.slots[i].pending = false;
+    }
+    b.pending = 0;
   }
   return results;
 }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,9 @@
 
 namespace midiag::tcp {
 
-enum class State { Open, Refused, Filtered, Unreachable, NoRoute };
-std::string_view to_string(State s);  // open|refused|filtered|unreachable|no_route
+// NotProbed: no attempt was made (no socket to be had, or the check's budget ran out).
+enum class State { Open, Refused, Filtered, Unreachable, NoRoute, NotProbed };
+std::string_view to_string(State s);  // open|refused|filtered|unreachable|no_route|not_probed
 
 enum class Role { Gateway, Public, Link, Redirect, Sweep, Custom };
 std::string_view to_string(Role r);  // gateway|public|link|redirect|sweep|custom
@@ -39,11 +41,15 @@ struct Result {
 };
 
 struct Options {
-  std::chrono::milliseconds timeout{3000};  // one deadline for the whole batch
+  std::chrono::milliseconds timeout{3000};  // one deadline per batch
+  // No new connection attempt after this (the check's budget); the rest are NotProbed.
+  std::optional<std::chrono::steady_clock::time_point> stop_starting_at;
 };
 
 // Probes every target at once. Results are in the order of `targets`. Raises RLIMIT_NOFILE to
-// what the batch needs (up to the hard limit); fails only if sockets cannot be had at all.
+// what the batch needs (up to the hard limit); when descriptors are short it probes in batches
+// that fit, each one timeout long. Targets no socket could be had for are NotProbed. Fails only
+// when probing cannot go on at all (epoll).
 Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
                                         const Options& options);
 
@@ -55,7 +61,7 @@ struct SweepSummary {
   std::string address;
   std::uint16_t from = 0;
   std::uint16_t to = 0;
-  int open = 0, refused = 0, filtered = 0, unreachable = 0, no_route = 0;
+  int open = 0, refused = 0, filtered = 0, unreachable = 0, no_route = 0, not_probed = 0;
 };
 
 // One summary per address over the Sweep-role results, in order of first appearance.

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <system_error>
 
+#include <openssl/crypto.h>
+
 #include "decoders/tds/login7.h"
 #include "decoders/tds/packet.h"
 #include "probes/net/address.h"
@@ -37,6 +39,68 @@ std::string_view to_string(LoginOutcome o) {
     case LoginOutcome::Error: return "error";
   }
   return "none";
+}
+
+void wipe(std::string& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
+}
+
+void wipe(std::vector<std::uint8_t>& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
+}
+
+Credentials& Credentials::operator=(const Credentials& other) {
+  if (this != &other) {
+    wipe(password);
+    user = other.user;
+    password = other.password;
+  }
+  return *this;
+}
+
+// A moved-from string may keep its heap buffer (or its inline bytes): wipe what stays behind.
+Credentials::Credentials(Credentials&& other) noexcept
+    : user(std::move(other.user)), password(other.password) {
+  wipe(other.password);
+}
+
+Credentials& Credentials::operator=(Credentials&& other) noexcept {
+  if (this != &other) {
+    wipe(password);
+    user = std::move(other.user);
+    password = other.password;
+    wipe(other.password);
+  }
+  return *this;
+}
+
+Credentials::~Credentials() {
+  wipe(password);
+}
+
+std::optional<std::string> withhold_reason(const Options& options, tds::Negotiated negotiated,
+                                           const std::optional<TlsFacts>& tls) {
+  if (!options.credentials) return std::nullopt;
+  if (negotiated == tds::Negotiated::None || negotiated == tds::Negotiated::Terminate)
+    return "the server offered no TLS: the password would cross the network only XOR-obfuscated, "
+           "readable by anyone on the path";
+  if (!tls) return "no TLS session was established";
+  if (tls->version_number != 0 && tls->version_number < 0x0303)
+    return "the session negotiated " + tls->version + ", below the TLS 1.2 minimum";
+  if (options.trust_server_certificate) return std::nullopt;
+  if (tls->chain.empty()) return "the server presented no certificate";
+  if (!tls->trusted)
+    return "the server certificate does not verify (" + tls->verify_error +
+           "); a driver that validates refuses it (--trust-server-certificate relaxes this)";
+  if (!tls->name_matches) {
+    const auto& name = options.host_name_in_certificate.empty() ? options.server_name
+                                                                : options.host_name_in_certificate;
+    return "the server certificate does not cover " + name +
+           "; a driver that validates refuses it (--trust-server-certificate relaxes this)";
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -101,7 +165,8 @@ class Conn {
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
       return make_error(std::system_category().message(errno));
-    if (!wait(POLLOUT)) return make_error("no answer to the connection attempt before the deadline");
+    if (!wait(POLLOUT))
+      return make_error("no answer to the connection attempt before the deadline", ErrorKind::TimedOut);
     int err = 0;
     socklen_t elen = sizeof err;
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &elen);
@@ -118,18 +183,22 @@ class Conn {
         continue;
       }
       if (n < 0 && errno != EAGAIN && errno != EINTR)
-        return make_error("send failed: " + std::system_category().message(errno));
-      if (!wait(POLLOUT)) return make_error("the server stopped accepting data before the deadline");
+        return make_error("send failed: " + std::system_category().message(errno),
+                          errno == ECONNRESET || errno == EPIPE ? ErrorKind::Reset : ErrorKind::Io);
+      if (!wait(POLLOUT))
+        return make_error("the server stopped accepting data before the deadline", ErrorKind::TimedOut);
     }
     return true;
   }
 
   // Some bytes, or an empty vector at EOF; an Error on reset or at the deadline.
   Expected<std::vector<std::uint8_t>> recv_some() {
-    if (!wait(POLLIN)) return make_error("deadline");
+    if (!wait(POLLIN)) return make_error("no data before the deadline", ErrorKind::TimedOut);
     std::vector<std::uint8_t> buf(16384);
     ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    if (n < 0) return make_error(errno == ECONNRESET ? "reset" : std::system_category().message(errno));
+    if (n < 0)
+      return errno == ECONNRESET ? make_error("reset", ErrorKind::Reset)
+                                 : make_error(std::system_category().message(errno), ErrorKind::Io);
     buf.resize(static_cast<std::size_t>(n));
     return buf;
   }
@@ -184,6 +253,11 @@ class Channel {
 
   Expected<bool> send(tds::PacketType type, std::span<const std::uint8_t> payload) {
     auto framed = tds::frame(type, payload);
+    // The framed copy of a LOGIN7 holds the (obfuscated) password: wipe it once sent.
+    struct Wiper {
+      std::vector<std::uint8_t>& bytes;
+      ~Wiper() { wipe(bytes); }
+    } wiper{framed};
     if (tls_ == nullptr) return conn_.send_all(framed);
     if (auto w = tls_->write(framed); !w) return w.error();
     return conn_.send_all(tls_->take_output());
@@ -195,11 +269,14 @@ class Channel {
       if (reader_.failed()) return fail("not TDS: " + reader_.error(), Ending::Malformed);
       auto got = conn_.recv_some();
       if (!got) {
-        if (got.error().message == "deadline")
-          return fail(seen_.empty() ? "no answer before the deadline" : "the answer stopped arriving before the deadline",
-                      Ending::TimedOut);
-        return fail("connection " + got.error().message + " by the server",
-                    got.error().message == "reset" ? Ending::Closed : Ending::Malformed);
+        switch (got.error().kind) {
+          case ErrorKind::TimedOut:
+            return fail(seen_.empty() ? "no answer before the deadline"
+                                      : "the answer stopped arriving before the deadline",
+                        Ending::TimedOut);
+          case ErrorKind::Reset: return fail("connection reset by the server", Ending::Closed);
+          default: return fail("receive failed: " + got.error().message, Ending::Malformed);
+        }
       }
       if (got->empty()) return fail("the server closed the connection", Ending::Closed);
       if (seen_.size() < 64) seen_.insert(seen_.end(), got->begin(), got->end());
@@ -297,8 +374,8 @@ bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
     if (*done) return true;
     auto got = conn.recv_some();
     if (!got || got->empty()) {
-      r.timed_out = !got && got.error().message == "deadline";
-      r.closed_by_peer = got ? true : got.error().message == "reset";
+      r.timed_out = !got && got.error().kind == ErrorKind::TimedOut;
+      r.closed_by_peer = got ? true : got.error().kind == ErrorKind::Reset;
       r.stalled = r.timed_out && r.bytes_received > 0;
       return failed(!got ? (r.timed_out ? (r.bytes_received > 0 ? "the server's TLS answer stopped arriving before the deadline"
                                                                 : "no TLS answer before the deadline")
@@ -312,13 +389,13 @@ bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
   return failed("the TLS handshake did not finish in 32 rounds");
 }
 
-tds::Prelogin client_prelogin(bool encrypt) {
+tds::Prelogin client_prelogin(tds::Encryption encrypt) {
   tds::Prelogin p;
   tds::Version v;
   v.major = 0;
   v.minor = 1;
   p.version = v;
-  p.encryption = encrypt ? tds::Encryption::On : tds::Encryption::NotSup;
+  p.encryption = encrypt;
   p.instance = "";
   p.thread_id = static_cast<std::uint32_t>(getpid());
   p.thread_id_present = true;
@@ -333,6 +410,17 @@ void decode_login_response(Result& r, const tds::Message& m) {
     r.failure = "undecodable login response: " + tokens.error().message;
     return;
   }
+  // What the answer held, for a login that got neither LOGINACK nor ERROR.
+  std::string held;
+  auto add = [&](std::size_t n, std::string_view what) {
+    if (n > 0) held += (held.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(what);
+  };
+  add(tokens->login_ack ? 1 : 0, "LOGINACK");
+  add(tokens->env_changes.size(), "ENVCHANGE");
+  add(tokens->messages.size(), "INFO/ERROR");
+  add(tokens->dones.size(), "DONE");
+  add(tokens->skipped_tokens.size(), "other token(s)");
+  r.login_answer = std::to_string(m.payload.size()) + " bytes" + (held.empty() ? ", no token" : ": " + held);
   r.login_ack = tokens->login_ack;
   r.routing = tokens->routing;
   if (const auto* e = tokens->first_error()) r.error = *e;
@@ -366,7 +454,8 @@ Result run_tds_probe(const Options& options) {
 
   std::unique_ptr<TlsClient> tls;
   auto make_tls = [&](std::vector<std::string> alpn) {
-    auto t = TlsClient::create({options.server_name, options.ca_file, std::move(alpn)});
+    auto t = TlsClient::create(
+        {options.server_name, options.ca_file, std::move(alpn), options.host_name_in_certificate});
     if (!t) {
       r.failed_at = Stage::Tls;
       r.failure = t.error().message;
@@ -388,10 +477,11 @@ Result run_tds_probe(const Options& options) {
     if (!timed_tls([&] { return make_tls({"tds/8.0"}) && handshake_raw(r, conn, *tls); })) return finish();
     r.tls_used = true;
     r.tls = tls->facts();
+    r.negotiated = tds::Negotiated::Full;
     ch.use_tls(tls.get());
   }
 
-  auto pre = tds::build_prelogin(client_prelogin(true));
+  auto pre = tds::build_prelogin(client_prelogin(options.encrypt));
   const auto prelogin_sent = Clock::now();
   if (auto s = ch.send(tds::PacketType::Prelogin, pre); !s) {
     r.failed_at = Stage::Prelogin;
@@ -417,7 +507,9 @@ Result run_tds_probe(const Options& options) {
   r.prelogin_rtt_ms = std::chrono::duration<double, std::milli>(Clock::now() - prelogin_sent).count();
 
   const auto server_enc = parsed->encryption.value_or(tds::Encryption::NotSup);
-  if (!options.strict && server_enc != tds::Encryption::NotSup) {
+  if (!options.strict) r.negotiated = tds::negotiate(options.encrypt, server_enc);
+  const bool tls_in_tds = r.negotiated == tds::Negotiated::Full || r.negotiated == tds::Negotiated::LoginOnly;
+  if (!options.strict && tls_in_tds) {
     if (!timed_tls([&] { return make_tls({}) && handshake_in_tds(r, conn, ch, *tls); })) {
       // What a failed handshake learnt is only worth reporting once the server's certificate
       // came: before that OpenSSL's version and verification fields describe nothing.
@@ -427,11 +519,16 @@ Result run_tds_probe(const Options& options) {
     }
     r.tls_used = true;
     r.tls = tls->facts();
-    r.login_only_encrypted = server_enc == tds::Encryption::Off;
+    r.login_only_encrypted = r.negotiated == tds::Negotiated::LoginOnly;
     ch.use_tls(tls.get());
   }
   r.reached = Stage::Tls;
   if (!options.login) return finish();
+  // A driver that validates sends a real password only over verified TLS 1.2+: so do we.
+  if (auto why = withhold_reason(options, *r.negotiated, r.tls)) {
+    r.login_withheld = std::move(*why);
+    return finish();
+  }
 
   tds::Login7 login;
   login.server_name = options.server_name;
@@ -441,7 +538,7 @@ Result run_tds_probe(const Options& options) {
   login.client_pid = static_cast<std::uint32_t>(getpid());
   if (options.credentials) {
     login.user_name = options.credentials->user;
-    login.password = options.credentials->password;
+    login.password = options.credentials->password;  // wiped below, after building the payload
   } else {
     // Dummy credentials: the server's 18456 answer proves the path without logging anyone in.
     r.dummy_credentials = true;
@@ -449,13 +546,13 @@ Result run_tds_probe(const Options& options) {
     login.password = "not-a-password";
   }
   auto payload = tds::build_login7(login);
-  std::fill(login.password.begin(), login.password.end(), '\0');
+  wipe(login.password);
   if (auto s = ch.send(tds::PacketType::Login7, payload); !s) {
     r.failed_at = Stage::Login;
     r.failure = s.error().message;
     return finish();
   }
-  std::fill(payload.begin(), payload.end(), 0);
+  wipe(payload);
   if (r.login_only_encrypted) ch.use_tls(nullptr);  // ENCRYPT_OFF: the response comes back in clear
   auto resp = ch.read_message();
   if (auto* f = std::get_if<ReadFailure>(&resp)) {

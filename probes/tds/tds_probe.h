@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "decoders/tds/encryption.h"
 #include "decoders/tds/prelogin.h"
 #include "decoders/tds/tokens.h"
 #include "decoders/tls/progress.h"
@@ -15,10 +16,23 @@
 
 namespace midiag::tdsprobe {
 
+// A real login. The password is wiped (OPENSSL_cleanse) by every copy when it goes away.
 struct Credentials {
   std::string user;
   std::string password;  // never logged, never reported
+
+  Credentials() = default;
+  Credentials(std::string u, std::string p) : user(std::move(u)), password(std::move(p)) {}
+  Credentials(const Credentials&) = default;
+  Credentials& operator=(const Credentials& other);
+  Credentials(Credentials&& other) noexcept;
+  Credentials& operator=(Credentials&& other) noexcept;
+  ~Credentials();
 };
+
+// Wipes a secret's bytes in place (OPENSSL_cleanse), then empties it.
+void wipe(std::string& secret);
+void wipe(std::vector<std::uint8_t>& secret);
 
 struct Options {
   std::string address;  // numeric
@@ -29,7 +43,18 @@ struct Options {
   bool login = true;  // send LOGIN7
   std::optional<Credentials> credentials;  // none: dummy credentials
   std::string ca_file;
+  // What the client puts in PRELOGIN ENCRYPTION: On for Encrypt=True/Mandatory (the default of
+  // current drivers), Off for Encrypt=False/Optional.
+  tds::Encryption encrypt = tds::Encryption::On;
+  // The driver option: relaxes the chain and name checks before a real login, never TLS itself.
+  bool trust_server_certificate = false;
+  std::string host_name_in_certificate;  // the name the certificate must cover; empty: server_name
 };
+
+// Why a real password must not be sent over what the handshake gave, as a driver that
+// validates would refuse it; nullopt when it may be sent. Dummy credentials are never withheld.
+std::optional<std::string> withhold_reason(const Options& options, tds::Negotiated negotiated,
+                                           const std::optional<TlsFacts>& tls);
 
 enum class Stage { Connect, Prelogin, Tls, Login, Complete };
 std::string_view to_string(Stage s);
@@ -59,11 +84,17 @@ struct Result {
   // which messages came whole and which was cut off (a stall at the certificate flight).
   std::optional<tls::HandshakeProgress> server_handshake;
 
+  // What PRELOGIN ENCRYPTION decided (MS-TDS 2.2.6.5); strict is always Full.
+  std::optional<tds::Negotiated> negotiated;
+  // Not empty when LOGIN7 with real credentials was not sent: why (untrusted certificate, no TLS).
+  std::string login_withheld;
+
   bool tls_used = false;
   bool login_only_encrypted = false;  // ENCRYPT_OFF both sides: only LOGIN7 inside TLS
   std::optional<TlsFacts> tls;
 
   LoginOutcome outcome = LoginOutcome::None;
+  std::string login_answer;  // what the login response held, e.g. "8 bytes: 1 DONE"
   std::optional<tds::LoginAck> login_ack;
   std::optional<tds::Routing> routing;
   std::optional<tds::ServerMessage> error;

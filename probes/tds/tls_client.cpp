@@ -85,7 +85,7 @@ Expected<std::unique_ptr<TlsClient>> TlsClient::create(const Options& options) {
   std::unique_ptr<TlsClient> c(new TlsClient());
   c->impl_ = std::make_unique<Impl>();
   auto& im = *c->impl_;
-  im.server_name = options.server_name;
+  im.server_name = options.certificate_name.empty() ? options.server_name : options.certificate_name;
   im.ctx = SSL_CTX_new(TLS_client_method());
   if (im.ctx == nullptr) return make_error("cannot create a TLS context: " + openssl_errors("?"));
   // Accept whatever the server offers so an obsolete version is seen and reported, not refused.

@@ -37,6 +37,7 @@ class TlsClient {
     std::string server_name;  // SNI and the name the certificate must cover
     std::string ca_file;  // empty: the system store
     std::vector<std::string> alpn;  // e.g. {"tds/8.0"} for strict
+    std::string certificate_name;  // HostNameInCertificate: checked instead of server_name
   };
   static Expected<std::unique_ptr<TlsClient>> create(const Options& options);
   ~TlsClient();

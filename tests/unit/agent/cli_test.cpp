@@ -192,7 +192,7 @@ TEST(Cli, PasswordFromTheEnvironmentNeverReachesTheReport) {
   for (const char* format : {"json", "markdown", "text"}) {
     auto r = cli({"check", "127.0.0.1:" + std::to_string((*inst)->gateway_port()), "--format",
                   format, "-v", "--user", "sim", "--password-env", "MIDIAG_TEST_PW", "--timeout-ms",
-                  "2000", "--log-level", "trace"});
+                  "2000", "--log-level", "trace", "--trust-server-certificate"});
     // The login really used the password: the simulated gateway accepted it (proxy path).
     EXPECT_NE(r.out.find("CONNECTION_PATH"), std::string::npos) << format << r.out;
     EXPECT_EQ(r.out.find("s3cret-Pa55word"), std::string::npos) << format;

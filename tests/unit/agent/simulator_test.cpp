@@ -468,7 +468,7 @@ std::unique_ptr<TlsClient> tls_handshake(const Client& c, const SimulatedInstanc
   c.send_message(tds::PacketType::Prelogin, client_prelogin(tds::Encryption::On));
   if (!c.message()) return nullptr;
   std::string ca = temp_path(sim.ca_pem());
-  auto tls = TlsClient::create({server_name, ca, {}});
+  auto tls = TlsClient::create({server_name, ca, {}, {}});
   std::filesystem::remove(ca);
   if (!tls) return nullptr;
   for (int round = 0; round < 8; ++round) {
