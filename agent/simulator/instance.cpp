@@ -106,6 +106,7 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
   CertRequest request{cfg.cert_name, {}, cfg.cert_expired};
   // The default certificate also covers the public endpoint's names, one label deeper.
   if (cfg.cert_name == "*." + zone) request.extra_sans.push_back("*.public." + zone);
+  for (const auto& n : cfg.extra_cert_names) request.extra_sans.push_back(n);
   auto certs = make_certificates(request);
   if (!certs) return certs.error();
   impl->certs = std::move(*certs);
@@ -136,7 +137,8 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
                        version,
                        impl->ssl.get(),
                        impl->strict_ssl.get(),
-                       impl->node_port,
+                       cfg.routed_port.value_or(impl->node_port),
+                       impl->gateway_port,
                        cfg.routed_host,
                        &impl->counters.gateway,
                        &impl->counters.redirects};

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/simulator/stats.h"
 #include "decoders/common/expected.h"
@@ -50,6 +52,17 @@ struct InstanceConfig {
   int idle_timeout_ms = 10'000;     // a connection with no traffic either way is closed
   int max_connection_ms = 120'000;  // no connection lives longer (Slowloris included)
   std::uint32_t seed = 1;           // for the Garbage bytes: tests see the same bytes every run
+
+  // Hostile servers for the trust tests: things no Managed Instance does, each of which must
+  // become a finding rather than a false "ok" or a broken report.
+  std::optional<std::uint16_t> routed_port;  // what the routing token names instead (0 included)
+  bool node_routes_again = false;  // the node answers a good login with another routing token
+  enum class LoginAnswer { Normal, Empty, DoneOnly };
+  LoginAnswer login_answer = LoginAnswer::Normal;  // an answer to LOGIN7 with neither ACK nor ERROR
+  std::int32_t login_error_number = 18456;  // the ERROR a rejected login gets
+  std::string login_error_message;  // empty: "Login failed for user '<user>'."
+  std::string prelogin_instance;  // raw bytes of the PRELOGIN INSTOPT answer (empty: a lone NUL)
+  std::vector<std::string> extra_cert_names;  // more DNS SANs on the server certificate
 };
 
 class SimulatedInstance {

@@ -62,7 +62,8 @@ ServerVersion parse_server_version(const std::string& dotted) {
           static_cast<std::uint16_t>(parts[2]), static_cast<std::uint16_t>(parts[3])};
 }
 
-std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encryption answer) {
+std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encryption answer,
+                                            const std::string& instance) {
   tds::Prelogin p;
   tds::Version version;
   version.major = v.major;
@@ -77,7 +78,7 @@ std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encrypt
                  static_cast<std::uint8_t>(v.sub_build >> 8)};
   p.version = version;
   p.encryption = answer;
-  p.instance = std::string();  // a lone NUL: the instance name matched
+  p.instance = instance;  // empty: a lone NUL, the instance name matched
   p.thread_id_present = true;  // empty, as SQL Server sends it
   p.mars = false;
   return tds::build_prelogin(p);
@@ -103,13 +104,18 @@ std::vector<std::uint8_t> login_routed(const ServerVersion& v, const std::string
   return out;
 }
 
-std::vector<std::uint8_t> login_failed(const std::string& user, const std::string& server) {
+std::vector<std::uint8_t> done_only() {
+  return done();
+}
+
+std::vector<std::uint8_t> login_failed(const std::string& user, const std::string& server,
+                                       std::int32_t number, const std::string& message) {
   tds::ServerMessage m;
   m.is_error = true;
-  m.number = 18456;
+  m.number = number;
   m.state = 1;
   m.severity = 14;
-  m.message = "Login failed for user '" + user + "'.";
+  m.message = message.empty() ? "Login failed for user '" + user + "'." : message;
   m.server_name = server;
   m.line = 1;
   std::vector<std::uint8_t> out = tds::build_server_message(m);

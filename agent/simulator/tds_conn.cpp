@@ -139,7 +139,7 @@ void TdsConnection::on_prelogin(const std::vector<std::uint8_t>& payload) {
   Encryption answer = ctx_.config->encryption;
   // Like SQL Server: a client without TLS and a server that does not insist means no TLS at all.
   if (client == Encryption::NotSup && answer == Encryption::Off) answer = Encryption::NotSup;
-  reply(PacketType::TabularResult, prelogin_response(ctx_.version, answer));
+  reply(PacketType::TabularResult, prelogin_response(ctx_.version, answer, ctx_.config->prelogin_instance));
 
   encryption_required_ = answer == Encryption::On || answer == Encryption::Req;
   stage_ = Stage::Login;
@@ -153,6 +153,7 @@ void TdsConnection::on_prelogin(const std::vector<std::uint8_t>& payload) {
 }
 
 void TdsConnection::on_login7(const std::vector<std::uint8_t>& payload) {
+  ctx_.counters->login7s++;
   if (encryption_required_ && transport_ == Transport::Clear) return abort();
   // The server must see the password to check it; it is compared, never stored or logged.
   auto login = tds::parse_login7(payload, /*reveal_password=*/true);
@@ -163,12 +164,25 @@ void TdsConnection::on_login7(const std::vector<std::uint8_t>& payload) {
     transport_ = Transport::Clear;
   }
   const InstanceConfig& cfg = *ctx_.config;
+  if (cfg.login_answer != InstanceConfig::LoginAnswer::Normal && ctx_.role == Role::Gateway) {
+    reply(PacketType::TabularResult, cfg.login_answer == InstanceConfig::LoginAnswer::DoneOnly
+                                         ? done_only()
+                                         : std::vector<std::uint8_t>{});
+    return close_after_send();
+  }
   if (login->user_name != cfg.user || login->password != cfg.password) {
     ctx_.counters->logins_failed++;
-    reply(PacketType::TabularResult, login_failed(login->user_name, cfg.instance));
+    reply(PacketType::TabularResult,
+          login_failed(login->user_name, cfg.instance, cfg.login_error_number, cfg.login_error_message));
     return close_after_send();
   }
   ctx_.counters->logins_ok++;
+  if (ctx_.role == Role::Node && cfg.node_routes_again) {
+    // Back to the gateway: a loop no driver follows.
+    reply(PacketType::TabularResult, login_routed(ctx_.version, ctx_.routed_host, ctx_.gateway_port));
+    stage_ = Stage::Routed;
+    return;
+  }
   if (ctx_.role == Role::Gateway && cfg.redirect) {
     ctx_.redirects->fetch_add(1);
     reply(PacketType::TabularResult, login_routed(ctx_.version, ctx_.routed_host, ctx_.node_port));
