@@ -4,6 +4,7 @@
 
 #include "decoders/tls/records.h"
 #include "reports/explain.h"
+#include "reports/login_errors.h"
 
 namespace midiag::reports {
 
@@ -190,11 +191,22 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
                                {probe_line(r, "negotiated " + t.version + " " + t.cipher)}));
 }
 
-// Until the login-error table lands: only 18456 proves the path with dummy credentials.
 bool dummy_login_proves_path(std::int32_t number) {
-  return number == 18456;
+  return proves_path_with_dummy_credentials(number);
 }
-void enrich_login_error(Finding& /*f*/, const tds::ServerMessage& /*e*/) {}
+
+// The login-error table's meaning, fix and Microsoft reference for this number and state.
+void enrich_login_error(Finding& f, const tds::ServerMessage& e) {
+  const auto* info = find_login_error(e.number, e.state);
+  if (info == nullptr) {
+    f.detail += " Error " + std::to_string(e.number) + " is not in mi-diag's table of login errors: "
+                "search Microsoft's documentation for it.";
+    return;
+  }
+  f.detail += " " + std::string(info->meaning) + " (" + std::string(to_string(info->cls)) + ")";
+  f.remediation = std::string(info->remediation);
+  f.reference = std::string(info->reference);
+}
 
 void explain_login(const tdsprobe::Result& r, const std::string& who, bool at_gateway, std::vector<Finding>& out) {
   if (r.failed_at == tdsprobe::Stage::Login) {
