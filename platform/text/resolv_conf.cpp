@@ -1,24 +1,20 @@
 #include "platform/text/resolv_conf.h"
 
 #include "decoders/dns/message.h"
+#include "platform/text/input_file.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
-#include <memory>
 #include <optional>
-#include <system_error>
 
 namespace midiag::platform {
 namespace {
 
-constexpr std::size_t kMaxNameservers = 3;        // glibc MAXNS: later nameserver lines are ignored
-constexpr int kMaxTimeout = 30;                   // glibc RES_MAXRETRANS
-constexpr int kMaxAttempts = 5;                   // glibc RES_MAXRETRY
-constexpr std::size_t kMaxFileBytes = 64u << 20;  // ad-blocking hosts files run to megabytes
+constexpr std::size_t kMaxNameservers = 3;  // glibc MAXNS: later nameserver lines are ignored
+constexpr int kMaxTimeout = 30;             // glibc RES_MAXRETRANS
+constexpr int kMaxAttempts = 5;             // glibc RES_MAXRETRY
 
 std::vector<std::string_view> split_lines(std::string_view text) {
   std::vector<std::string_view> lines;
@@ -64,24 +60,6 @@ std::optional<int> option_value(std::string_view word, std::string_view key) {
   return value;
 }
 
-
-Expected<std::string> read_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  auto reason = [&path] {
-    return make_error("cannot read " + path + ": " + std::generic_category().message(errno));
-  };
-  if (!f) return reason();
-  std::string text;
-  char buf[8192];
-  while (text.size() < kMaxFileBytes) {
-    const std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
-    text.append(buf, n);
-    if (n < sizeof buf) break;
-  }
-  if (std::ferror(f.get())) return reason();  // e.g. EISDIR: fopen succeeds on a directory
-  return text;
-}
-
 }  // namespace
 
 ResolvConf parse_resolv_conf(std::string_view text) {
@@ -108,7 +86,7 @@ ResolvConf parse_resolv_conf(std::string_view text) {
 }
 
 Expected<ResolvConf> load_resolv_conf(const std::string& path) {
-  auto text = read_file(path);
+  auto text = read_input_file(path, kMaxResolvConfBytes, "resolv.conf");
   if (!text) return text.error();
   return parse_resolv_conf(*text);
 }
@@ -127,7 +105,7 @@ std::vector<HostsEntry> parse_hosts(std::string_view text) {
 }
 
 Expected<std::vector<HostsEntry>> load_hosts(const std::string& path) {
-  auto text = read_file(path);
+  auto text = read_input_file(path, kMaxHostsBytes, "hosts file");
   if (!text) return text.error();
   return parse_hosts(*text);
 }

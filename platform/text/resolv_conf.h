@@ -2,6 +2,7 @@
 // can be reproduced and a hosts-file override named.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,15 @@ struct ResolvConf {
 };
 
 ResolvConf parse_resolv_conf(std::string_view text);
-// Reads and parses; a missing or unreadable file is an Error naming the path and the reason.
+// Largest resolv.conf read: glibc uses three nameservers and a short search list, so a
+// megabyte is already absurd; a bigger file is refused (ErrorKind::Usage), never cut.
+inline constexpr std::size_t kMaxResolvConfBytes = std::size_t{1} << 20;
+// Largest hosts file read: ad-blocking hosts files run to tens of megabytes; a bigger file is
+// refused (ErrorKind::Usage), never cut, so an override at its end cannot be missed.
+inline constexpr std::size_t kMaxHostsBytes = std::size_t{64} << 20;
+
+// Reads (see read_input_file: regular files only, whole or not at all) and parses; an Error names
+// the path and the reason.
 Expected<ResolvConf> load_resolv_conf(const std::string& path);
 
 struct HostsEntry {
