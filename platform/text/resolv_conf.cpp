@@ -42,7 +42,7 @@ std::string_view strip_comment(std::string_view line, std::string_view markers) 
   return line.substr(0, std::min(line.find_first_of(markers), line.size()));
 }
 
-// Numeric IPv4/IPv6, optionally with a %scope (fe80::1%eth0), as both files allow.
+// Numeric IPv4/IPv6, optionally with a %scope (fe80::1%eth0), as hosts files allow.
 bool is_address(std::string_view text) {
   const std::string addr(text.substr(0, std::min(text.find('%'), text.size())));
   unsigned char buf[16];
@@ -60,6 +60,25 @@ std::optional<int> option_value(std::string_view word, std::string_view key) {
   return value;
 }
 
+enum class Nameserver { Usable, Scoped, Invalid };
+
+// glibc takes "fe80::1%eth0" as IPv6 with a zone (interface name or index); IPv4 has no zone.
+Nameserver classify_nameserver(std::string_view text, bool& link_local) {
+  const auto pct = text.find('%');
+  const std::string addr(text.substr(0, pct));
+  unsigned char buf[16];
+  link_local = false;
+  if (pct == std::string_view::npos) {
+    const bool ok =
+        inet_pton(AF_INET, addr.c_str(), buf) == 1 || inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+    return ok ? Nameserver::Usable : Nameserver::Invalid;
+  }
+  if (pct + 1 == text.size() || inet_pton(AF_INET6, addr.c_str(), buf) != 1)
+    return Nameserver::Invalid;
+  link_local = buf[0] == 0xfe && (buf[1] & 0xc0) == 0x80;  // fe80::/10
+  return Nameserver::Scoped;
+}
+
 }  // namespace
 
 ResolvConf parse_resolv_conf(std::string_view text) {
@@ -68,8 +87,20 @@ ResolvConf parse_resolv_conf(std::string_view text) {
     const auto w = words(strip_comment(line, "#;"));
     if (w.size() < 2) continue;  // blank, comment, or a keyword with nothing after it
     if (w[0] == "nameserver") {
-      if (is_address(w[1]) && conf.nameservers.size() < kMaxNameservers) {
-        conf.nameservers.emplace_back(w[1]);
+      if (conf.nameservers.size() + conf.skipped.size() >= kMaxNameservers) continue;
+      bool link_local = false;
+      switch (classify_nameserver(w[1], link_local)) {
+        case Nameserver::Usable:
+          conf.nameservers.emplace_back(w[1]);
+          break;
+        case Nameserver::Scoped:
+          conf.skipped.push_back(
+              {std::string(w[1]),
+               std::string(link_local ? "scoped link-local nameserver " : "scoped nameserver ") +
+                   std::string(w[1]) + ": c-ares 1.18 cannot use it; skipped"});
+          break;
+        case Nameserver::Invalid:
+          break;  // glibc ignores it too
       }
     } else if (w[0] == "search" || w[0] == "domain") {
       // The last search/domain line wins, as in glibc; "domain" is a one-entry search list.

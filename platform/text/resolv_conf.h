@@ -11,11 +11,23 @@
 
 namespace midiag::platform {
 
+// A nameserver line the tool reads but cannot use, and the sentence that says so.
+struct SkippedNameserver {
+  std::string address;  // as written: "fe80::1%eth0"
+  // "scoped link-local nameserver fe80::1%eth0: c-ares 1.18 cannot use it; skipped", fit to show
+  // as a limitation of the check
+  std::string reason;
+};
+
 struct ResolvConf {
-  std::vector<std::string> nameservers;  // as written (IPv4 / IPv6, possibly with %scope)
+  std::vector<std::string> nameservers;  // usable ones, as written (numeric IPv4 / IPv6)
   std::vector<std::string> search;
   int timeout_s = 5;
   int attempts = 2;
+  // Nameservers glibc would use but c-ares 1.18 cannot (IPv6 with a %scope); they still count
+  // towards glibc's three. Kept out of `nameservers` so one cannot break the others' channel.
+  // The `{}` lets callers brace-initialise the fields above and leave this one out.
+  std::vector<SkippedNameserver> skipped{};
 };
 
 ResolvConf parse_resolv_conf(std::string_view text);

@@ -21,8 +21,9 @@ TEST(ResolvConf, ParsesServersSearchAndOptions) {
       "nameserver fe80::1%eth0\n"
       "search reddog.microsoft.com corp.contoso.com\n"
       "options ndots:2 timeout:3 attempts:4 rotate\n");
-  EXPECT_EQ(conf.nameservers,
-            (std::vector<std::string>{"168.63.129.16", "10.250.1.53", "fe80::1%eth0"}));
+  EXPECT_EQ(conf.nameservers, (std::vector<std::string>{"168.63.129.16", "10.250.1.53"}));
+  ASSERT_EQ(conf.skipped.size(), 1u);
+  EXPECT_EQ(conf.skipped[0].address, "fe80::1%eth0");
   EXPECT_EQ(conf.search, (std::vector<std::string>{"reddog.microsoft.com", "corp.contoso.com"}));
   EXPECT_EQ(conf.timeout_s, 3);
   EXPECT_EQ(conf.attempts, 4);
@@ -51,6 +52,27 @@ TEST(ResolvConf, LastSearchOrDomainWins) {
             std::vector<std::string>{"c.test"});
   EXPECT_EQ(parse_resolv_conf("domain c.test\nsearch a.test b.test\n").search,
             (std::vector<std::string>{"a.test", "b.test"}));
+}
+
+// glibc uses a scoped nameserver; c-ares 1.18 cannot, and one such server made c-ares refuse the
+// whole list, so every lookup failed against servers nobody had asked about.
+TEST(ResolvConf, ScopedNameserverIsSkippedWithTheReason) {
+  const auto conf = parse_resolv_conf(
+      "nameserver fe80::1%eth0\n"
+      "nameserver 10.0.0.1\n"
+      "nameserver fd00::53%2\n"
+      "nameserver 10.0.0.2\n"       // glibc's fourth: ignored, scoped ones count towards three
+      "nameserver 10.0.0.9%eth0\n"  // IPv4 takes no zone: not a nameserver to glibc either
+      "nameserver fe80::1%\n");
+  EXPECT_EQ(conf.nameservers, std::vector<std::string>{"10.0.0.1"});
+  ASSERT_EQ(conf.skipped.size(), 2u);
+  EXPECT_EQ(conf.skipped[0].address, "fe80::1%eth0");
+  EXPECT_EQ(conf.skipped[0].reason,
+            "scoped link-local nameserver fe80::1%eth0: c-ares 1.18 cannot use it; skipped");
+  EXPECT_EQ(conf.skipped[1].address, "fd00::53%2");
+  EXPECT_EQ(conf.skipped[1].reason,
+            "scoped nameserver fd00::53%2: c-ares 1.18 cannot use it; skipped");
+  EXPECT_TRUE(parse_resolv_conf("nameserver 10.9.9.9%eth0\n").nameservers.empty());
 }
 
 TEST(ResolvConf, LoadMissingFileNamesPathAndReason) {
