@@ -14,6 +14,7 @@
 
 #include "agent/check.h"
 #include "agent/demo.h"
+#include "probes/tds/ca_file.h"
 
 namespace po = boost::program_options;
 
@@ -214,7 +215,8 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   opt.trust_server_certificate = c.trust_server_certificate;
   opt.strict = c.strict;
   if (!c.ca_file.empty()) {
-    if (access(c.ca_file.c_str(), R_OK) != 0) return usage_error(err, "check", "cannot read --ca-file " + c.ca_file);
+    // A file the TLS step could not load is bad input, not a handshake failure (exit 2, no traffic).
+    if (auto ca = tdsprobe::load_ca_file(c.ca_file); !ca) return usage_error(err, "check", ca.error().message);
     opt.ca_file = c.ca_file;
   }
   if (!c.user.empty() || !c.password_env.empty()) {

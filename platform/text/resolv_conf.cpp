@@ -1,24 +1,20 @@
 #include "platform/text/resolv_conf.h"
 
 #include "decoders/dns/message.h"
+#include "platform/text/input_file.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
-#include <memory>
 #include <optional>
-#include <system_error>
 
 namespace midiag::platform {
 namespace {
 
-constexpr std::size_t kMaxNameservers = 3;        // glibc MAXNS: later nameserver lines are ignored
-constexpr int kMaxTimeout = 30;                   // glibc RES_MAXRETRANS
-constexpr int kMaxAttempts = 5;                   // glibc RES_MAXRETRY
-constexpr std::size_t kMaxFileBytes = 64u << 20;  // ad-blocking hosts files run to megabytes
+constexpr std::size_t kMaxNameservers = 3;  // glibc MAXNS: later nameserver lines are ignored
+constexpr int kMaxTimeout = 30;             // glibc RES_MAXRETRANS
+constexpr int kMaxAttempts = 5;             // glibc RES_MAXRETRY
 
 std::vector<std::string_view> split_lines(std::string_view text) {
   std::vector<std::string_view> lines;
@@ -46,7 +42,7 @@ std::string_view strip_comment(std::string_view line, std::string_view markers) 
   return line.substr(0, std::min(line.find_first_of(markers), line.size()));
 }
 
-// Numeric IPv4/IPv6, optionally with a %scope (fe80::1%eth0), as both files allow.
+// Numeric IPv4/IPv6, optionally with a %scope (fe80::1%eth0), as hosts files allow.
 bool is_address(std::string_view text) {
   const std::string addr(text.substr(0, std::min(text.find('%'), text.size())));
   unsigned char buf[16];
@@ -64,22 +60,23 @@ std::optional<int> option_value(std::string_view word, std::string_view key) {
   return value;
 }
 
+enum class Nameserver { Usable, Scoped, Invalid };
 
-Expected<std::string> read_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  auto reason = [&path] {
-    return make_error("cannot read " + path + ": " + std::generic_category().message(errno));
-  };
-  if (!f) return reason();
-  std::string text;
-  char buf[8192];
-  while (text.size() < kMaxFileBytes) {
-    const std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
-    text.append(buf, n);
-    if (n < sizeof buf) break;
+// glibc takes "fe80::1%eth0" as IPv6 with a zone (interface name or index); IPv4 has no zone.
+Nameserver classify_nameserver(std::string_view text, bool& link_local) {
+  const auto pct = text.find('%');
+  const std::string addr(text.substr(0, pct));
+  unsigned char buf[16];
+  link_local = false;
+  if (pct == std::string_view::npos) {
+    const bool ok =
+        inet_pton(AF_INET, addr.c_str(), buf) == 1 || inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+    return ok ? Nameserver::Usable : Nameserver::Invalid;
   }
-  if (std::ferror(f.get())) return reason();  // e.g. EISDIR: fopen succeeds on a directory
-  return text;
+  if (pct + 1 == text.size() || inet_pton(AF_INET6, addr.c_str(), buf) != 1)
+    return Nameserver::Invalid;
+  link_local = buf[0] == 0xfe && (buf[1] & 0xc0) == 0x80;  // fe80::/10
+  return Nameserver::Scoped;
 }
 
 }  // namespace
@@ -90,8 +87,20 @@ ResolvConf parse_resolv_conf(std::string_view text) {
     const auto w = words(strip_comment(line, "#;"));
     if (w.size() < 2) continue;  // blank, comment, or a keyword with nothing after it
     if (w[0] == "nameserver") {
-      if (is_address(w[1]) && conf.nameservers.size() < kMaxNameservers) {
-        conf.nameservers.emplace_back(w[1]);
+      if (conf.nameservers.size() + conf.skipped.size() >= kMaxNameservers) continue;
+      bool link_local = false;
+      switch (classify_nameserver(w[1], link_local)) {
+        case Nameserver::Usable:
+          conf.nameservers.emplace_back(w[1]);
+          break;
+        case Nameserver::Scoped:
+          conf.skipped.push_back(
+              {std::string(w[1]),
+               std::string(link_local ? "scoped link-local nameserver " : "scoped nameserver ") +
+                   std::string(w[1]) + ": c-ares 1.18 cannot use it; skipped"});
+          break;
+        case Nameserver::Invalid:
+          break;  // glibc ignores it too
       }
     } else if (w[0] == "search" || w[0] == "domain") {
       // The last search/domain line wins, as in glibc; "domain" is a one-entry search list.
@@ -108,7 +117,7 @@ ResolvConf parse_resolv_conf(std::string_view text) {
 }
 
 Expected<ResolvConf> load_resolv_conf(const std::string& path) {
-  auto text = read_file(path);
+  auto text = read_input_file(path, kMaxResolvConfBytes, "resolv.conf");
   if (!text) return text.error();
   return parse_resolv_conf(*text);
 }
@@ -127,7 +136,7 @@ std::vector<HostsEntry> parse_hosts(std::string_view text) {
 }
 
 Expected<std::vector<HostsEntry>> load_hosts(const std::string& path) {
-  auto text = read_file(path);
+  auto text = read_input_file(path, kMaxHostsBytes, "hosts file");
   if (!text) return text.error();
   return parse_hosts(*text);
 }

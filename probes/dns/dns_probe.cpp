@@ -77,15 +77,13 @@ int per_try_ms(milliseconds budget, std::size_t servers) {
   return static_cast<int>(std::clamp<long long>(ms, 1, 1'000'000));
 }
 
-Expected<Channel> open_channel(const Resolver& r, milliseconds budget) {
-  auto csv = servers_csv(r.servers);
-  if (!csv) return csv.error();
+Expected<Channel> open_channel(const ServerList& servers, milliseconds budget) {
   ares_options opts{};
   char lookups[] = "b";          // DNS only: never answer from /etc/hosts
   char no_conf[] = "/dev/null";  // nothing from /etc/resolv.conf (options, search, rotate)
   // NOCHECKRESP: c-ares 1.18 otherwise drops SERVFAIL/REFUSED answers and reports ECONNREFUSED.
   opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
-  opts.timeout = per_try_ms(budget, r.servers.size());
+  opts.timeout = per_try_ms(budget, servers.count);
   opts.tries = kTries;
   opts.lookups = lookups;
   opts.resolvconf_path = no_conf;
@@ -96,9 +94,9 @@ Expected<Channel> open_channel(const Resolver& r, milliseconds budget) {
   const int rc = ares_init_options(&raw, &opts, mask);
   Channel channel(raw);
   if (rc != ARES_SUCCESS) return make_error(std::string("c-ares init: ") + ares_strerror(rc));
-  const int set = ares_set_servers_ports_csv(raw, csv->c_str());
+  const int set = ares_set_servers_ports_csv(raw, servers.csv.c_str());
   if (set != ARES_SUCCESS) {
-    return make_error("c-ares rejected servers " + *csv + ": " + ares_strerror(set));
+    return make_error("c-ares rejected servers " + servers.csv + ": " + ares_strerror(set));
   }
   return Expected<Channel>(std::move(channel));
 }
@@ -165,9 +163,12 @@ std::vector<Lookup> resolve_all(const std::vector<Resolver>& resolvers,
   const auto start = Clock::now();
   std::size_t next = 0;
   for (const auto& r : resolvers) {
-    auto channel = open_channel(r, options.timeout);
+    auto servers = usable_servers(r.servers);
+    auto channel =
+        servers ? open_channel(*servers, options.timeout) : Expected<Channel>(servers.error());
     for (std::size_t i = 0; i < names.size() * 2; ++i, ++next) {
       Lookup& l = lookups[next];
+      if (servers) l.skipped_servers = servers->skipped;
       if (!channel) {
         l.error = channel.error().message;
         continue;

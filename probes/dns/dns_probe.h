@@ -43,6 +43,9 @@ struct Lookup {
   std::vector<CnameLink> cname_chain;
   std::vector<ResolvedAddress> addresses;
   double elapsed_ms = 0;
+  // Servers of this resolver that were not asked, one sentence each (a scoped fe80::1%eth0 that
+  // c-ares 1.18 cannot use); the others were asked as usual.
+  std::vector<std::string> skipped_servers;
 };
 
 struct Query {

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 #include "probes/net/address.h"
 
@@ -10,7 +12,12 @@ namespace {
 
 constexpr int kDnsPort = 53;
 
-Expected<std::string> one_server(std::string_view text) {
+// Marks a server left out rather than a bad one.
+struct Skipped {
+  std::string why;
+};
+
+std::variant<std::string, Skipped, Error> one_server(std::string_view text) {
   const auto bad = [&text](std::string_view why) {
     return make_error("invalid DNS server '" + std::string(text) + "': " + std::string(why));
   };
@@ -28,8 +35,10 @@ Expected<std::string> one_server(std::string_view text) {
   }
   const bool has_port = !port.empty();
   if (has_port) port.remove_prefix(1);
-  if (host.find('%') != std::string_view::npos) {
-    return bad("scoped addresses (%zone) are not supported by c-ares 1.18");
+  if (const auto pct = host.find('%'); pct != std::string_view::npos) {
+    if (!net::parse_ip(host.substr(0, pct))) return bad("not a numeric IPv4 or IPv6 address");
+    return Skipped{"DNS server " + std::string(text) +
+                   ": scoped address (%zone), which c-ares 1.18 cannot use; skipped"};
   }
   auto ip = net::parse_ip(host);
   if (!ip) return bad("not a numeric IPv4 or IPv6 address");
@@ -46,15 +55,25 @@ Expected<std::string> one_server(std::string_view text) {
 
 }  // namespace
 
-Expected<std::string> servers_csv(const std::vector<std::string>& servers) {
+Expected<ServerList> usable_servers(const std::vector<std::string>& servers) {
   if (servers.empty()) return make_error("no DNS server to ask");
-  std::string csv;
+  ServerList list;
   for (const auto& s : servers) {
     auto one = one_server(s);
-    if (!one) return one.error();
-    csv += (csv.empty() ? "" : ",") + *one;
+    if (auto* error = std::get_if<Error>(&one)) return *error;
+    if (auto* skipped = std::get_if<Skipped>(&one)) {
+      list.skipped.push_back(std::move(skipped->why));
+      continue;
+    }
+    list.csv += (list.csv.empty() ? "" : ",") + std::get<std::string>(one);
+    ++list.count;
   }
-  return csv;
+  if (list.count == 0) {
+    std::string why = "no usable DNS server";
+    for (const auto& s : list.skipped) why += "; " + s;
+    return make_error(why);
+  }
+  return list;
 }
 
 }  // namespace midiag::dns

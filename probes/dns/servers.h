@@ -2,6 +2,7 @@
 // is reported by name rather than as c-ares's "bad string".
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -9,8 +10,16 @@
 
 namespace midiag::dns {
 
+struct ServerList {
+  std::string csv;                   // for ares_set_servers_ports_csv
+  std::size_t count = 0;             // servers in `csv`
+  std::vector<std::string> skipped;  // one sentence per server left out, naming it and why
+};
+
 // "IP", "IP:port", "[IPv6]" or "[IPv6]:port" each → "a.b.c.d:port" / "[v6]:port" (port 53 if
-// absent), comma-joined for ares_set_servers_ports_csv.
-Expected<std::string> servers_csv(const std::vector<std::string>& servers);
+// absent), comma-joined. A scoped address ("fe80::1%eth0", "[fe80::1%eth0]:53") is skipped, not
+// an error: c-ares 1.18 cannot use one, and passing it would make c-ares reject the whole list.
+// An Error when a string is not an address at all, or when no usable server is left.
+Expected<ServerList> usable_servers(const std::vector<std::string>& servers);
 
 }  // namespace midiag::dns

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -18,8 +21,9 @@ TEST(ResolvConf, ParsesServersSearchAndOptions) {
       "nameserver fe80::1%eth0\n"
       "search reddog.microsoft.com corp.contoso.com\n"
       "options ndots:2 timeout:3 attempts:4 rotate\n");
-  EXPECT_EQ(conf.nameservers,
-            (std::vector<std::string>{"168.63.129.16", "10.250.1.53", "fe80::1%eth0"}));
+  EXPECT_EQ(conf.nameservers, (std::vector<std::string>{"168.63.129.16", "10.250.1.53"}));
+  ASSERT_EQ(conf.skipped.size(), 1u);
+  EXPECT_EQ(conf.skipped[0].address, "fe80::1%eth0");
   EXPECT_EQ(conf.search, (std::vector<std::string>{"reddog.microsoft.com", "corp.contoso.com"}));
   EXPECT_EQ(conf.timeout_s, 3);
   EXPECT_EQ(conf.attempts, 4);
@@ -50,11 +54,70 @@ TEST(ResolvConf, LastSearchOrDomainWins) {
             (std::vector<std::string>{"a.test", "b.test"}));
 }
 
+// glibc uses a scoped nameserver; c-ares 1.18 cannot, and one such server made c-ares refuse the
+// whole list, so every lookup failed against servers nobody had asked about.
+TEST(ResolvConf, ScopedNameserverIsSkippedWithTheReason) {
+  const auto conf = parse_resolv_conf(
+      "nameserver fe80::1%eth0\n"
+      "nameserver 10.0.0.1\n"
+      "nameserver fd00::53%2\n"
+      "nameserver 10.0.0.2\n"       // glibc's fourth: ignored, scoped ones count towards three
+      "nameserver 10.0.0.9%eth0\n"  // IPv4 takes no zone: not a nameserver to glibc either
+      "nameserver fe80::1%\n");
+  EXPECT_EQ(conf.nameservers, std::vector<std::string>{"10.0.0.1"});
+  ASSERT_EQ(conf.skipped.size(), 2u);
+  EXPECT_EQ(conf.skipped[0].address, "fe80::1%eth0");
+  EXPECT_EQ(conf.skipped[0].reason,
+            "scoped link-local nameserver fe80::1%eth0: c-ares 1.18 cannot use it; skipped");
+  EXPECT_EQ(conf.skipped[1].address, "fd00::53%2");
+  EXPECT_EQ(conf.skipped[1].reason,
+            "scoped nameserver fd00::53%2: c-ares 1.18 cannot use it; skipped");
+  EXPECT_TRUE(parse_resolv_conf("nameserver 10.9.9.9%eth0\n").nameservers.empty());
+}
+
 TEST(ResolvConf, LoadMissingFileNamesPathAndReason) {
   auto r = load_resolv_conf("/nonexistent/mi-diag/resolv.conf");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message,
-            "cannot read /nonexistent/mi-diag/resolv.conf: No such file or directory");
+            "resolv.conf /nonexistent/mi-diag/resolv.conf: cannot be read: No such file or "
+            "directory");
+}
+
+TEST(ResolvConf, LoadRefusesAFifoPromptly) {
+  char dir[] = "/tmp/midiag-resolv-dir-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/resolv.conf";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = load_resolv_conf(fifo);  // no writer: the old fopen() waited forever
+  const auto took = std::chrono::steady_clock::now() - start;
+  unlink(fifo.c_str());
+  rmdir(dir);
+  EXPECT_LT(took, std::chrono::seconds(1));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, midiag::ErrorKind::Usage);
+  EXPECT_NE(r.error().message.find("is a FIFO"), std::string::npos) << r.error().message;
+}
+
+// The old reader kept the first 64 MiB and parsed that: "names no nameserver" for a huge file.
+TEST(ResolvConf, LoadRefusesAnOversizedFileInsteadOfCuttingIt) {
+  char path[] = "/tmp/midiag-resolv-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 100 << 20), 0);  // sparse
+  close(fd);
+  auto r = load_resolv_conf(path);
+  std::remove(path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, midiag::ErrorKind::Usage);
+  EXPECT_NE(r.error().message.find("104857600 bytes"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("1 MiB limit"), std::string::npos) << r.error().message;
+}
+
+TEST(ResolvConf, DevNullIsAnEmptyConfiguration) {
+  auto r = load_resolv_conf("/dev/null");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->nameservers.empty());
 }
 
 TEST(ResolvConf, LoadReadsAFile) {
@@ -108,11 +171,38 @@ TEST(Hosts, EntriesForNameIgnoreCaseAndTrailingDot) {
 TEST(Hosts, LoadMissingFile) {
   auto r = load_hosts("/nonexistent/mi-diag/hosts");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message, "cannot read /nonexistent/mi-diag/hosts: No such file or directory");
+  EXPECT_EQ(r.error().message,
+            "hosts file /nonexistent/mi-diag/hosts: cannot be read: No such file or directory");
 }
 
 TEST(Hosts, LoadDirectoryIsAnError) {
   auto r = load_hosts("/tmp");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("cannot read /tmp: "), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message, "hosts file /tmp: is a directory, not a file");
+}
+
+// An override on the last line of a big (ad-blocking) hosts file is found: the file is read whole.
+TEST(Hosts, LoadReadsABigFileToTheEnd) {
+  char path[] = "/tmp/midiag-hosts-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    std::ofstream f(path);
+    for (int i = 0; i < 100000; ++i) f << "0.0.0.0 ads" << i << ".example\n";  // ~2.4 MiB
+    f << "10.250.1.4 sqlmi1.abc123.database.windows.net\n";
+  }
+  auto r = load_hosts(path);
+  ASSERT_TRUE(r) << r.error().message;
+  auto found = hosts_entries_for(*r, "sqlmi1.abc123.database.windows.net");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].line, 100001);
+
+  // Past the limit the file is refused, never cut: an override beyond a cut would be missed.
+  ASSERT_EQ(truncate(path, static_cast<off_t>(kMaxHostsBytes) + 1), 0);
+  auto big = load_hosts(path);
+  std::remove(path);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().kind, midiag::ErrorKind::Usage);
+  EXPECT_NE(big.error().message.find("64 MiB limit"), std::string::npos) << big.error().message;
 }

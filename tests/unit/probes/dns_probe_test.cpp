@@ -201,16 +201,56 @@ TEST(DnsProbe, StatusNames) {
 }
 
 TEST(DnsProbe, ServerStringsNormalised) {
-  auto csv = servers_csv({"127.0.0.1", "127.0.0.2:5353", "[::1]:53", "[fd00::53]", "2001:db8::1"});
-  ASSERT_TRUE(csv) << csv.error().message;
-  EXPECT_EQ(*csv, "127.0.0.1:53,127.0.0.2:5353,[::1]:53,[fd00::53]:53,[2001:db8::1]:53");
-  for (const char* bad :
-       {"dns.example", "127.0.0.1:0", "127.0.0.1:", "[::1", "[::1]x", "fe80::1%eth0"}) {
-    auto r = servers_csv({bad});
+  auto list =
+      usable_servers({"127.0.0.1", "127.0.0.2:5353", "[::1]:53", "[fd00::53]", "2001:db8::1"});
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(list->csv, "127.0.0.1:53,127.0.0.2:5353,[::1]:53,[fd00::53]:53,[2001:db8::1]:53");
+  EXPECT_EQ(list->count, 5u);
+  EXPECT_TRUE(list->skipped.empty());
+  for (const char* bad : {"dns.example", "127.0.0.1:0", "127.0.0.1:", "[::1", "[::1]x",
+                          "fe80::1%eth0", "bogus%eth0"}) {
+    auto r = usable_servers({bad});
     ASSERT_FALSE(r) << bad;
     EXPECT_NE(r.error().message.find(bad), std::string::npos) << r.error().message;
   }
-  EXPECT_FALSE(servers_csv({}));
+  EXPECT_FALSE(usable_servers({}));
+}
+
+// c-ares 1.18 rejects a whole server list for one scoped address: that one is left out, by name.
+TEST(DnsProbe, ScopedServerIsSkippedNotFatal) {
+  auto list = usable_servers({"fe80::1%eth0", "127.0.0.1", "[fe80::2%2]:5353"});
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(list->csv, "127.0.0.1:53");
+  EXPECT_EQ(list->count, 1u);
+  ASSERT_EQ(list->skipped.size(), 2u);
+  EXPECT_EQ(list->skipped[0],
+            "DNS server fe80::1%eth0: scoped address (%zone), which c-ares 1.18 cannot use; "
+            "skipped");
+  EXPECT_NE(list->skipped[1].find("[fe80::2%2]:5353"), std::string::npos) << list->skipped[1];
+  // A typo next to a scoped address is still a typo.
+  EXPECT_FALSE(usable_servers({"fe80::1%eth0", "dns.example"}));
+}
+
+TEST(DnsProbe, ScopedServerDoesNotPoisonTheOthers) {
+  FakeDns server;
+  Options opts;
+  opts.timeout = std::chrono::milliseconds(2000);
+  auto all =
+      resolve_all({{"mixed", {"fe80::1%eth0", server.answering()}}}, {{"chain.mi.test"}}, opts);
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& l : all) {
+    EXPECT_EQ(l.status, Status::Ok) << l.error;
+    ASSERT_EQ(l.skipped_servers.size(), 1u);
+    EXPECT_NE(l.skipped_servers[0].find("fe80::1%eth0"), std::string::npos);
+  }
+  EXPECT_EQ(find(all, "chain.mi.test", "A").addresses.size(), 2u);
+
+  auto only_scoped = resolve_all({{"scoped", {"fe80::1%eth0"}}}, {{"chain.mi.test"}}, opts);
+  ASSERT_EQ(only_scoped.size(), 2u);
+  EXPECT_EQ(only_scoped[0].status, Status::Error);
+  EXPECT_NE(only_scoped[0].error.find("no usable DNS server"), std::string::npos)
+      << only_scoped[0].error;
+  EXPECT_NE(only_scoped[0].error.find("fe80::1%eth0"), std::string::npos);
 }
 
 TEST(DnsProbe, ChainNxDomainServFailRefusedNoData) {
