@@ -250,7 +250,16 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
               {},
               {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
     Step dns_step(ev, clock, "dns");
-    if (conf->nameservers.empty()) {
+    // A server c-ares cannot use (a scoped link-local address) is skipped by name, not allowed
+    // to break the whole channel.
+    for (const auto& sk : conf->skipped) ev.limitations.push_back(sk.reason);
+    if (conf->nameservers.empty() && !conf->skipped.empty()) {
+      dns_step.end(reports::CollectorStatus::Failed,
+                   "no nameserver in " + options.resolv_conf + " is usable by this tool (" +
+                       conf->skipped.front().reason + "); name one with --resolver IP",
+                   Shortfall::ToolFailure);
+    }
+    if (conf->nameservers.empty() && conf->skipped.empty()) {
       // glibc and c-ares both fall back to the local host then; say so rather than guess.
       conf->nameservers.push_back("127.0.0.1");
       ev.limitations.push_back(options.resolv_conf +
@@ -265,8 +274,9 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       ev.hosts_entries = platform::hosts_entries_for(*hosts, ev.target.host);
     }
 
-    std::vector<dns::Resolver> resolvers{
-        {std::string(reports::kSystemResolver), conf->nameservers}};
+    std::vector<dns::Resolver> resolvers;
+    if (!conf->nameservers.empty())
+      resolvers.push_back({std::string(reports::kSystemResolver), conf->nameservers});
     for (const auto& r : options.resolvers) resolvers.push_back({r, {r}});
     dns::Options dopt;
     dopt.timeout = options.timeout;
