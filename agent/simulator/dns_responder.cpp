@@ -103,9 +103,9 @@ std::optional<std::vector<std::uint8_t>> dns_reply(std::span<const std::uint8_t>
   return out;
 }
 
-DnsResponder::DnsResponder(int udp_fd, int stop_fd, DnsZone zone,
+DnsResponder::DnsResponder(UniqueFd udp, int stop_fd, DnsZone zone,
                            std::atomic<std::uint64_t>* queries)
-    : fd_(udp_fd), stop_fd_(stop_fd), zone_(std::move(zone)), queries_(queries) {
+    : fd_(std::move(udp)), stop_fd_(stop_fd), zone_(std::move(zone)), queries_(queries) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -120,7 +120,7 @@ void DnsResponder::join() {
 void DnsResponder::run() {
   std::uint8_t buf[1500];
   for (;;) {
-    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {fd_, POLLIN, 0}};
+    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {fd_.get(), POLLIN, 0}};
     int rc = poll(fds, 2, 1000);
     if (rc < 0 && errno != EINTR) break;
     if (fds[0].revents != 0) break;
@@ -128,18 +128,18 @@ void DnsResponder::run() {
     for (int i = 0; i < kDatagramsPerWake; ++i) {
       sockaddr_storage from{};
       socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                           &from_len);
+      ssize_t n = recvfrom(fd_.get(), buf, sizeof buf, MSG_DONTWAIT,
+                           reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) break;
       queries_->fetch_add(1);
       auto reply = dns_reply(std::span(buf, static_cast<std::size_t>(n)), zone_);
       if (reply) {
-        sendto(fd_, reply->data(), reply->size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-               from_len);
+        sendto(fd_.get(), reply->data(), reply->size(), MSG_DONTWAIT,
+               reinterpret_cast<sockaddr*>(&from), from_len);
       }
     }
   }
-  close(fd_);
+  fd_.reset();  // closed when the loop ends, as before, not when the owner destroys us
 }
 
 }  // namespace midiag::sim

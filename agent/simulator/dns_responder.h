@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "platform/posix/unique_fd.h"
+
 namespace midiag::sim {
 
 struct DnsZone {
@@ -27,8 +29,8 @@ std::optional<std::vector<std::uint8_t>> dns_reply(std::span<const std::uint8_t>
 
 class DnsResponder {
  public:
-  // `udp_fd` is bound; the responder closes it. `stop_fd` is not owned.
-  DnsResponder(int udp_fd, int stop_fd, DnsZone zone, std::atomic<std::uint64_t>* queries);
+  // `udp` is bound; the responder owns it. `stop_fd` is not owned.
+  DnsResponder(UniqueFd udp, int stop_fd, DnsZone zone, std::atomic<std::uint64_t>* queries);
   ~DnsResponder();  // joins
   DnsResponder(const DnsResponder&) = delete;
   DnsResponder& operator=(const DnsResponder&) = delete;
@@ -36,7 +38,8 @@ class DnsResponder {
 
  private:
   void run();
-  int fd_, stop_fd_;
+  UniqueFd fd_;
+  int stop_fd_;
   DnsZone zone_;
   std::atomic<std::uint64_t>* queries_;
   std::thread thread_;

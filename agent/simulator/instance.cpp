@@ -19,6 +19,7 @@
 #include "agent/simulator/tcp_server.h"
 #include "agent/simulator/tds_conn.h"
 #include "agent/simulator/tls_session.h"
+#include "platform/posix/unique_fd.h"
 
 namespace midiag::sim {
 
@@ -26,38 +27,16 @@ namespace {
 
 constexpr int kBacklog = 64;
 
-// Closes on scope exit unless released to a server that owns it from then on.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
 Error sys_error(const std::string& what) {
   return make_error(what + ": " + std::strerror(errno));
 }
 
 // A socket bound to address:port (0 = ephemeral); `listening` for a TCP listener.
-Expected<std::pair<Fd, std::uint16_t>> bind_socket(int type, in_addr address, std::uint16_t port,
-                                                   bool listening, const std::string& what) {
-  Fd fd(socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return sys_error("creating the " + what + " socket");
+Expected<std::pair<UniqueFd, std::uint16_t>> bind_socket(int type, in_addr address,
+                                                         std::uint16_t port, bool listening,
+                                                         const std::string& what) {
+  UniqueFd fd(socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return sys_error("creating the " + what + " socket");
   int one = 1;
   if (type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
@@ -70,7 +49,7 @@ Expected<std::pair<Fd, std::uint16_t>> bind_socket(int type, in_addr address, st
   if (listening && listen(fd.get(), kBacklog) != 0) return sys_error("listening on the " + what);
   socklen_t len = sizeof a;
   getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return std::pair<Fd, std::uint16_t>(std::move(fd), ntohs(a.sin_port));
+  return std::pair<UniqueFd, std::uint16_t>(std::move(fd), ntohs(a.sin_port));
 }
 
 }  // namespace
@@ -81,7 +60,7 @@ struct SimulatedInstance::Impl {
   SslCtxPtr ssl, strict_ssl;  // strict_ssl: TDS 8, null unless config.accepts_strict
   Counters counters;
   TdsContext gateway_ctx, node_ctx;
-  Fd stop_fd, refused_node;  // refused_node: bound, never listening, so connects get RST
+  UniqueFd stop_fd, refused_node;  // refused_node: bound, never listening, so connects get RST
   std::uint16_t gateway_port = 0, node_port = 0, dns_port = 0;
   std::unique_ptr<TcpServer> gateway, node;
   std::unique_ptr<DnsResponder> dns;
@@ -153,7 +132,6 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
   common.max_lifetime = std::chrono::milliseconds(cfg.max_connection_ms);
 
   TcpServerOptions gw = common;
-  gw.listen_fd = gateway->first.release();
   gw.on_accept = [self] { self->counters.gateway.connections++; };
   gw.make_handler = [self, version]() -> std::unique_ptr<Handler> {
     const InstanceConfig& c = self->config;
@@ -162,16 +140,15 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
     if (odd) return odd;
     return std::make_unique<TdsConnection>(self->gateway_ctx);
   };
-  impl->gateway = std::make_unique<TcpServer>(std::move(gw));
+  impl->gateway = std::make_unique<TcpServer>(std::move(gateway->first), std::move(gw));
 
   if (cfg.node_refuses) {
     impl->refused_node = std::move(node->first);
   } else {
     TcpServerOptions nd = common;
-    nd.listen_fd = node->first.release();
     nd.on_accept = [self] { self->counters.node.connections++; };
     nd.make_handler = [self] { return std::make_unique<TdsConnection>(self->node_ctx); };
-    impl->node = std::make_unique<TcpServer>(std::move(nd));
+    impl->node = std::make_unique<TcpServer>(std::move(node->first), std::move(nd));
   }
 
   DnsZone dns_zone;
@@ -181,7 +158,7 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
     for (char& ch : *s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
   dns_zone.address = address;
-  impl->dns = std::make_unique<DnsResponder>(dns->first.release(), impl->stop_fd.get(),
+  impl->dns = std::make_unique<DnsResponder>(std::move(dns->first), impl->stop_fd.get(),
                                              std::move(dns_zone), &impl->counters.dns_queries);
   return std::unique_ptr<SimulatedInstance>(new SimulatedInstance(std::move(impl)));
 }

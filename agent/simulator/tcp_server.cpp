@@ -19,7 +19,7 @@ constexpr milliseconds kDrainTime{1000};  // after our FIN, wait this long for t
 constexpr milliseconds kMaxPollWait{1000};
 
 struct Conn {
-  int fd = -1;
+  UniqueFd fd;
   std::unique_ptr<Handler> handler;
   Clock::time_point opened, last_activity, drain_deadline;
   bool draining = false;  // we sent FIN after the last byte; reading until the client closes
@@ -34,7 +34,7 @@ struct Conn {
 
 void read_once(Conn& c, Clock::time_point now) {
   std::vector<std::uint8_t> buf(kReadChunk);
-  ssize_t n = recv(c.fd, buf.data(), buf.size(), MSG_DONTWAIT);
+  ssize_t n = recv(c.fd.get(), buf.data(), buf.size(), MSG_DONTWAIT);
   if (n > 0) {
     c.last_activity = now;
     // Closing connections ignore input: their answer is already decided.
@@ -50,7 +50,8 @@ void flush(Conn& c, Clock::time_point now) {
   auto& out = c.handler->outbox();
   std::size_t sent = 0;
   while (!c.dead && sent < out.size()) {
-    ssize_t n = ::send(c.fd, out.data() + sent, out.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(c.fd.get(), out.data() + sent, out.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       c.last_activity = now;
@@ -63,7 +64,7 @@ void flush(Conn& c, Clock::time_point now) {
   out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(sent));
   if (!c.dead && !c.draining && c.handler->closing() && out.empty()) {
     // FIN, not close(): unread input at close() would turn into a RST that can eat our answer.
-    shutdown(c.fd, SHUT_WR);
+    shutdown(c.fd.get(), SHUT_WR);
     c.draining = true;
     c.drain_deadline = now + kDrainTime;
   }
@@ -71,7 +72,8 @@ void flush(Conn& c, Clock::time_point now) {
 
 }  // namespace
 
-TcpServer::TcpServer(TcpServerOptions options) : options_(std::move(options)) {
+TcpServer::TcpServer(UniqueFd listener, TcpServerOptions options)
+    : listener_(std::move(listener)), options_(std::move(options)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -92,12 +94,12 @@ void TcpServer::run() {
     fds.clear();
     fds.push_back({o.stop_fd, POLLIN, 0});
     fds.push_back(
-        {o.listen_fd, static_cast<short>(conns.size() < o.max_connections ? POLLIN : 0), 0});
+        {listener_.get(), static_cast<short>(conns.size() < o.max_connections ? POLLIN : 0), 0});
     auto wake = now + kMaxPollWait;
     for (auto& c : conns) {
       short events = POLLIN;
       if (!c.handler->outbox().empty()) events |= POLLOUT;
-      fds.push_back({c.fd, events, 0});
+      fds.push_back({c.fd.get(), events, 0});
       wake = std::min(wake, c.deadline(o));
       if (auto t = c.handler->timer()) wake = std::min(wake, *t);
     }
@@ -114,22 +116,19 @@ void TcpServer::run() {
       flush(c, now);
       if (now >= c.deadline(o)) c.dead = true;
     }
-    std::erase_if(conns, [](const Conn& c) {
-      if (c.dead) close(c.fd);
-      return c.dead;
-    });
+    std::erase_if(conns, [](const Conn& c) { return c.dead; });  // each closes as it goes
 
     if ((fds[1].revents & POLLIN) != 0) {
       for (int i = 0; i < kAcceptsPerWake && conns.size() < o.max_connections; ++i) {
-        int fd = accept4(o.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
+        UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd) break;
         if (o.on_accept) o.on_accept();
-        conns.push_back(Conn{fd, o.make_handler(), now, now, now});
+        conns.push_back(Conn{std::move(fd), o.make_handler(), now, now, now});
       }
     }
   }
-  for (auto& c : conns) close(c.fd);
-  close(o.listen_fd);
+  conns.clear();  // closes every connection, then the listener: the loop is over
+  listener_.reset();
 }
 
 }  // namespace midiag::sim

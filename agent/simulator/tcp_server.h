@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "platform/posix/unique_fd.h"
+
 namespace midiag::sim {
 
 using Clock = std::chrono::steady_clock;
@@ -41,8 +43,7 @@ class Handler {
 };
 
 struct TcpServerOptions {
-  int listen_fd = -1;  // bound and listening; the server closes it
-  int stop_fd = -1;    // readable once the owner wants the loop to end; not owned
+  int stop_fd = -1;  // readable once the owner wants the loop to end; not owned
   std::function<std::unique_ptr<Handler>()> make_handler;
   std::function<void()> on_accept;  // counts connections
   std::chrono::milliseconds idle_timeout{10'000};
@@ -52,7 +53,8 @@ struct TcpServerOptions {
 
 class TcpServer {
  public:
-  explicit TcpServer(TcpServerOptions options);
+  // `listener` is bound and listening; the server owns it from now on.
+  TcpServer(UniqueFd listener, TcpServerOptions options);
   ~TcpServer();  // joins
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
@@ -60,6 +62,7 @@ class TcpServer {
 
  private:
   void run();
+  UniqueFd listener_;
   TcpServerOptions options_;
   std::thread thread_;
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "decoders/common/byte_reader.h"
+
 namespace midiag::dns {
 namespace {
 
@@ -33,108 +35,103 @@ class Parser {
 
   Expected<Message> run() {
     Message m;
-    if (!need(0, kHeaderBytes, "header needs 12 bytes")) return failure();
-    m.header = {u16(0), u16(2), u16(4), u16(6), u16(8), u16(10)};
-    std::size_t pos = kHeaderBytes;
+    ByteReader r(wire_);
+    ByteReader h = r.sub(kHeaderBytes);
+    if (!r.ok()) return failure(r.fail_offset(), "header needs 12 bytes");
+    // A braced list is evaluated left to right: the six words in wire order.
+    m.header = {h.u16(), h.u16(), h.u16(), h.u16(), h.u16(), h.u16()};
     std::string ignored;
     for (int i = 0; i < m.header.qdcount; ++i) {
-      if (!name(pos, ignored, pos) || !need(pos, 4, "question type/class cut short")) {
-        return failure();
-      }
-      pos += 4;
+      if (!name(r, ignored)) return failure();
+      if (!r.skip(4)) return failure(r.fail_offset(), "question type/class cut short");
     }
     m.answers.reserve(std::min<std::size_t>(m.header.ancount, wire_.size() / 11));
     for (int i = 0; i < m.header.ancount; ++i) {
       ResourceRecord rr;
-      if (!record(pos, rr)) return failure();
+      if (!record(r, rr)) return failure();
       m.answers.push_back(std::move(rr));
     }
     return m;
   }
 
  private:
-  Error failure() const { return make_error(error_); }
+  Error failure() const { return make_error(error_, ErrorKind::Malformed, error_at_); }
+  Error failure(std::size_t at, std::string_view what) {
+    fail(at, what);
+    return failure();
+  }
 
   bool fail(std::size_t at, std::string_view what) {
+    error_at_ = at;
     error_ = "malformed DNS message at byte " + std::to_string(at) + ": " + std::string(what) +
              " (message is " + std::to_string(wire_.size()) + " bytes)";
     return false;
   }
 
-  bool need(std::size_t at, std::size_t n, std::string_view what) {
-    if (at <= wire_.size() && n <= wire_.size() - at) return true;
-    return fail(at, what);
-  }
-
-  [[nodiscard]] std::uint16_t u16(std::size_t at) const {
-    return static_cast<std::uint16_t>(wire_[at] << 8 | wire_[at + 1]);
-  }
-  [[nodiscard]] std::uint32_t u32(std::size_t at) const {
-    return static_cast<std::uint32_t>(u16(at)) << 16 | u16(at + 2);
-  }
-
-  // Decodes the name at `at`; `end` gets the offset just past its in-line part (the first
+  // Decodes the name where `r` stands and leaves `r` just past its in-line part (the first
   // pointer ends it). Each step either jumps (bounded) or consumes a label (bounded by 255).
-  bool name(std::size_t at, std::string& out, std::size_t& end) {
+  bool name(ByteReader& r, std::string& out) {
     out.clear();
-    std::size_t pos = at;
+    ByteReader jumped(wire_);
+    ByteReader* cur = &r;
     std::size_t encoded = 1;  // the terminating root label
     int jumps = 0;
-    bool jumped = false;
     while (true) {
-      if (!need(pos, 1, "name runs past the end")) return false;
-      const std::uint8_t len = wire_[pos];
+      const std::size_t pos = cur->offset();
+      const std::uint8_t len = cur->u8();
+      if (!cur->ok()) return fail(pos, "name runs past the end");
       if ((len & 0xC0) == 0xC0) {
-        if (!need(pos, 2, "compression pointer cut short")) return false;
+        const std::uint8_t low = cur->u8();
+        if (!cur->ok()) return fail(pos, "compression pointer cut short");
         if (++jumps > kMaxJumps) return fail(pos, "too many compression pointers (a loop)");
-        const std::size_t target = static_cast<std::size_t>(len & 0x3F) << 8 | wire_[pos + 1];
+        const std::size_t target = static_cast<std::size_t>(len & 0x3F) << 8 | low;
         if (target >= wire_.size()) return fail(pos, "compression pointer out of bounds");
-        if (!jumped) end = pos + 2;
-        jumped = true;
-        pos = target;
+        jumped.seek(target);
+        cur = &jumped;
         continue;
       }
       if ((len & 0xC0) != 0) return fail(pos, "reserved label type");
-      if (len == 0) {
-        if (!jumped) end = pos + 1;
-        return true;
-      }
-      if (!need(pos + 1, len, "label runs past the end")) return false;
+      if (len == 0) return true;
+      const auto label = cur->bytes(len);
+      if (!cur->ok()) return fail(cur->fail_offset(), "label runs past the end");
       encoded += 1u + len;
       if (encoded > kMaxNameBytes) return fail(pos, "name longer than 255 bytes");
       if (!out.empty()) out += '.';
-      append_label(out, wire_.subspan(pos + 1, len));
-      pos += 1u + len;
+      append_label(out, label);
     }
   }
 
-  bool record(std::size_t& pos, ResourceRecord& rr) {
-    if (!name(pos, rr.name, pos) || !need(pos, 10, "record header cut short")) return false;
-    rr.type = u16(pos);
-    rr.cls = u16(pos + 2);
-    rr.ttl = u32(pos + 4);
+  bool record(ByteReader& r, ResourceRecord& rr) {
+    if (!name(r, rr.name)) return false;
+    ByteReader h = r.sub(10);
+    if (!r.ok()) return fail(r.fail_offset(), "record header cut short");
+    rr.type = h.u16();
+    rr.cls = h.u16();
+    rr.ttl = h.u32();
     if (rr.ttl > 0x7FFFFFFFu) rr.ttl = 0;  // RFC 2181 §8: a TTL with the top bit set means 0
-    const std::size_t rdlen = u16(pos + 8);
-    pos += 10;
-    if (!need(pos, rdlen, "record data runs past the end")) return false;
+    const std::size_t rdlen = h.u16();
+    const std::size_t at = r.offset();
+    ByteReader data = r.sub(rdlen);
+    if (!r.ok()) return fail(at, "record data runs past the end");
     if (rr.type == kTypeA || rr.type == kTypeAaaa) {
       const std::size_t want = rr.type == kTypeA ? 4 : 16;
-      if (rdlen != want)
-        return fail(pos, "address record with " + std::to_string(rdlen) + " bytes");
-      std::copy_n(wire_.begin() + static_cast<std::ptrdiff_t>(pos), want, rr.address.begin());
+      if (rdlen != want) return fail(at, "address record with " + std::to_string(rdlen) + " bytes");
+      const auto address = data.bytes(want);
+      std::copy(address.begin(), address.end(), rr.address.begin());
     } else if (rr.type == kTypeCname) {
-      std::size_t end = pos;
-      if (!name(pos, rr.target, end)) return false;
-      if (end > pos + rdlen) return fail(pos, "CNAME target runs past its record");
+      // The target may point anywhere in the message, but its in-line part must fit the record.
+      ByteReader target(wire_);
+      target.seek(at);
+      if (!name(target, rr.target)) return false;
+      if (target.offset() > at + rdlen) return fail(at, "CNAME target runs past its record");
     }
-    pos += rdlen;
     return true;
   }
 
   std::span<const std::uint8_t> wire_;
   std::string error_;
+  std::size_t error_at_ = 0;
 };
-
 
 }  // namespace
 

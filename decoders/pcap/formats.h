@@ -4,11 +4,12 @@
 #include <cstdint>
 #include <span>
 
+#include "decoders/common/byte_reader.h"
 #include "decoders/pcap/pcap_file.h"
 
 namespace midiag::pcap::detail {
 
-CaptureFile read_classic(std::span<const std::uint8_t> bytes, bool big_endian, bool nanoseconds);
+CaptureFile read_classic(std::span<const std::uint8_t> bytes, ByteOrder order, bool nanoseconds);
 CaptureFile read_pcapng(std::span<const std::uint8_t> bytes);
 
 // Marks a capture as cut short at `offset`, explaining why.

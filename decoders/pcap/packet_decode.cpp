@@ -3,13 +3,12 @@
 #include <cstdio>
 #include <string>
 
-#include "decoders/pcap/cursor.h"
+#include "decoders/common/byte_reader.h"
 #include "decoders/pcap/flows.h"
 
 namespace midiag::pcap {
 namespace {
 
-using detail::Cursor;
 using Bytes = std::span<const std::uint8_t>;
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD;
@@ -17,7 +16,12 @@ constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD;
 struct Network {
   std::uint16_t ethertype = 0;  // 0: decide by the IP version nibble
   Bytes bytes;
+  std::size_t at = 0;  // where `bytes` start in the frame
 };
+
+Error malformed(const std::string& what, std::size_t at) {
+  return make_error(what, ErrorKind::Malformed, at);
+}
 
 std::string hex16(std::uint32_t v) {
   char buf[8];
@@ -27,7 +31,7 @@ std::string hex16(std::uint32_t v) {
 
 Expected<Network> strip_link(const Frame& frame) {
   const Bytes data(frame.data);
-  Cursor c(data);
+  ByteReader c(data);
   switch (frame.link_type) {
     case kLinkEthernet: {
       c.skip(12);  // destination and source MAC
@@ -37,17 +41,17 @@ Expected<Network> strip_link(const Frame& frame) {
         c.skip(2);
         type = c.u16();
       }
-      if (!c.ok()) return make_error("Ethernet header truncated");
-      return Network{type, c.rest()};
+      if (!c.ok()) return malformed("Ethernet header truncated", c.fail_offset());
+      return Network{type, c.rest(), c.offset()};
     }
     case kLinkNull: {
       // The family is in the capturing host's byte order: accept either.
       const std::uint32_t be = c.u32();
-      if (!c.ok()) return make_error("loopback header truncated");
-      const std::uint32_t le = Cursor(data, false).u32();
+      if (!c.ok()) return malformed("loopback header truncated", c.fail_offset());
+      const std::uint32_t le = ByteReader(data).u32le();
       auto is = [&](std::uint32_t f) { return be == f || le == f; };
-      if (is(2)) return Network{kEtherIpv4, c.rest()};
-      if (is(10) || is(24) || is(28) || is(30)) return Network{kEtherIpv6, c.rest()};
+      if (is(2)) return Network{kEtherIpv4, c.rest(), c.offset()};
+      if (is(10) || is(24) || is(28) || is(30)) return Network{kEtherIpv6, c.rest(), c.offset()};
       return make_error("loopback family " + std::to_string(le) + " is not IP");
     }
     case kLinkRaw:
@@ -59,14 +63,14 @@ Expected<Network> strip_link(const Frame& frame) {
     case kLinkLinuxSll: {
       c.skip(14);
       const std::uint16_t type = c.u16();
-      if (!c.ok()) return make_error("Linux cooked header truncated");
-      return Network{type, c.rest()};
+      if (!c.ok()) return malformed("Linux cooked header truncated", c.fail_offset());
+      return Network{type, c.rest(), c.offset()};
     }
     case kLinkLinuxSll2: {
       const std::uint16_t type = c.u16();
       c.skip(18);
-      if (!c.ok()) return make_error("Linux cooked v2 header truncated");
-      return Network{type, c.rest()};
+      if (!c.ok()) return malformed("Linux cooked v2 header truncated", c.fail_offset());
+      return Network{type, c.rest(), c.offset()};
     }
     default:
       return make_error("unsupported link type " + std::to_string(frame.link_type));
@@ -78,10 +82,11 @@ struct IpLayer {
   std::uint8_t protocol = 0, ttl = 0;
   bool later_fragment = false;  // the transport header is in another fragment
   Bytes transport;
-  std::size_t uncaptured = 0;  // transport bytes the IP header declares but the capture lacks
+  std::size_t transport_at = 0;  // where `transport` starts in the frame
+  std::size_t uncaptured = 0;    // transport bytes the IP header declares but the capture lacks
 };
 
-Address read_address(Cursor& c, std::uint8_t family) {
+Address read_address(ByteReader& c, std::uint8_t family) {
   Address a;
   a.family = family;
   const auto b = c.bytes(family == 4 ? 4 : 16);
@@ -89,9 +94,10 @@ Address read_address(Cursor& c, std::uint8_t family) {
   return a;
 }
 
-Expected<IpLayer> parse_ipv4(Bytes data) {
+// `at`: where `data` starts in the frame, so errors name frame offsets.
+Expected<IpLayer> parse_ipv4(Bytes data, std::size_t at) {
   IpLayer ip;
-  Cursor c(data);
+  ByteReader c(data, at);
   const std::uint8_t vihl = c.u8();
   c.skip(1);  // DSCP/ECN
   const std::size_t total = c.u16();
@@ -104,20 +110,21 @@ Expected<IpLayer> parse_ipv4(Bytes data) {
   ip.dst = read_address(c, 4);
   const std::size_t ihl = (vihl & 0x0FU) * 4U;
   if (!c.ok() || (vihl >> 4) != 4 || ihl < 20 || ihl > data.size()) {
-    return make_error("malformed IPv4 header");
+    return malformed("malformed IPv4 header", c.ok() ? at : c.fail_offset());
   }
   // Total length 0 appears with TCP segmentation offload: trust the captured size then.
   const std::size_t end = total == 0 ? data.size() : std::min(total, data.size());
-  if (end < ihl) return make_error("IPv4 total length shorter than its header");
+  if (end < ihl) return malformed("IPv4 total length shorter than its header", at + 2);
   ip.later_fragment = (frag & 0x1FFFU) != 0;
   ip.transport = data.subspan(ihl, end - ihl);
+  ip.transport_at = at + ihl;
   ip.uncaptured = total > end ? total - end : 0;
   return ip;
 }
 
-Expected<IpLayer> parse_ipv6(Bytes data) {
+Expected<IpLayer> parse_ipv6(Bytes data, std::size_t at) {
   IpLayer ip;
-  Cursor c(data);
+  ByteReader c(data, at);
   const std::uint8_t version = c.u8() >> 4;
   c.skip(3);  // traffic class, flow label
   const std::size_t payload = c.u16();
@@ -125,9 +132,11 @@ Expected<IpLayer> parse_ipv6(Bytes data) {
   ip.ttl = c.u8();
   ip.src = read_address(c, 6);
   ip.dst = read_address(c, 6);
-  if (!c.ok() || version != 6) return make_error("malformed IPv6 header");
+  if (!c.ok() || version != 6) {
+    return malformed("malformed IPv6 header", c.ok() ? at : c.fail_offset());
+  }
   const std::size_t end = payload == 0 ? data.size() : std::min(40 + payload, data.size());
-  Cursor ext(data.subspan(40, end - 40));
+  ByteReader ext(data.subspan(40, end - 40), at + 40);
   ip.uncaptured = 40 + payload > end ? 40 + payload - end : 0;
   // Extension headers: hop-by-hop 0, routing 43, fragment 44, AH 51, destination options 60.
   for (int hops = 0; hops < 16 && ext.ok(); ++hops) {
@@ -149,22 +158,23 @@ Expected<IpLayer> parse_ipv6(Bytes data) {
       break;
     }
   }
-  if (!ext.ok()) return make_error("IPv6 extension headers truncated");
+  if (!ext.ok()) return malformed("IPv6 extension headers truncated", ext.fail_offset());
   ip.protocol = next;
   ip.transport = ext.rest();
+  ip.transport_at = ext.offset();
   return ip;
 }
 
-Expected<IpLayer> parse_ip(Bytes data, std::uint16_t ethertype) {
+Expected<IpLayer> parse_ip(Bytes data, std::uint16_t ethertype, std::size_t at) {
   if (ethertype == 0 && !data.empty()) ethertype = (data[0] >> 4) == 6 ? kEtherIpv6 : kEtherIpv4;
-  if (ethertype == kEtherIpv4) return parse_ipv4(data);
-  if (ethertype == kEtherIpv6) return parse_ipv6(data);
+  if (ethertype == kEtherIpv4) return parse_ipv4(data, at);
+  if (ethertype == kEtherIpv6) return parse_ipv6(data, at);
   return make_error("not an IP packet (ethertype " + hex16(ethertype) + ")");
 }
 
-Expected<TcpHeader> parse_tcp(Bytes data, Bytes& payload) {
+Expected<TcpHeader> parse_tcp(Bytes data, std::size_t at, Bytes& payload) {
   TcpHeader h;
-  Cursor c(data);
+  ByteReader c(data, at);
   h.src_port = c.u16();
   h.dst_port = c.u16();
   h.seq = c.u32();
@@ -172,8 +182,10 @@ Expected<TcpHeader> parse_tcp(Bytes data, Bytes& payload) {
   const std::size_t offset = (c.u8() >> 4) * 4U;
   h.flags = c.u8();
   h.window = c.u16();
-  if (!c.ok() || offset < 20 || offset > data.size()) return make_error("malformed TCP header");
-  Cursor opts(data.subspan(20, offset - 20));
+  if (!c.ok() || offset < 20 || offset > data.size()) {
+    return malformed("malformed TCP header", c.ok() ? at + 12 : c.fail_offset());
+  }
+  ByteReader opts(data.subspan(20, offset - 20));
   while (opts.remaining() > 0) {
     const std::uint8_t kind = opts.u8();
     if (kind == 0) break;     // end of options
@@ -190,13 +202,13 @@ Expected<TcpHeader> parse_tcp(Bytes data, Bytes& payload) {
 
 // The quoted packet in an ICMP error: its IP header and at least 8 bytes of transport.
 std::optional<IcmpUnreachable> parse_unreachable(Bytes quote, std::uint16_t ethertype) {
-  auto ip = parse_ip(quote, ethertype);
+  auto ip = parse_ip(quote, ethertype, 0);
   if (!ip) return std::nullopt;
   IcmpUnreachable u;
   u.protocol = ip->protocol;
   u.original_src.address = ip->src;
   u.original_dst.address = ip->dst;
-  Cursor ports(ip->transport);
+  ByteReader ports(ip->transport);
   const std::uint16_t sport = ports.u16(), dport = ports.u16();
   if (ports.ok() && !ip->later_fragment && (u.protocol == kProtoTcp || u.protocol == kProtoUdp)) {
     u.original_src.port = sport;
@@ -210,7 +222,7 @@ std::optional<IcmpUnreachable> parse_unreachable(Bytes quote, std::uint16_t ethe
 Expected<Packet> decode_packet(const Frame& frame) {
   auto link = strip_link(frame);
   if (!link) return link.error();
-  auto ip = parse_ip(link->bytes, link->ethertype);
+  auto ip = parse_ip(link->bytes, link->ethertype, link->at);
   if (!ip) return ip.error();
   if (ip->later_fragment) return make_error("a later IP fragment (no transport header)");
   Packet p;
@@ -221,13 +233,13 @@ Expected<Packet> decode_packet(const Frame& frame) {
   p.ttl = ip->ttl;
   if (p.protocol == kProtoTcp) {
     Bytes payload;
-    auto tcp = parse_tcp(ip->transport, payload);
+    auto tcp = parse_tcp(ip->transport, ip->transport_at, payload);
     if (!tcp) return tcp.error();
     p.tcp = *tcp;
     p.payload.assign(payload.begin(), payload.end());
     p.payload_length = payload.size() + ip->uncaptured;
   } else if (p.protocol == kProtoIcmp || p.protocol == kProtoIcmpv6) {
-    Cursor c(ip->transport);
+    ByteReader c(ip->transport);
     const std::uint8_t type = c.u8(), code = c.u8();
     c.skip(6);  // checksum, unused
     const bool v4 = p.protocol == kProtoIcmp;

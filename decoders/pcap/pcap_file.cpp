@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "decoders/pcap/cursor.h"
+#include "decoders/common/byte_reader.h"
 #include "decoders/pcap/formats.h"
 
 namespace midiag::pcap {
@@ -13,10 +13,10 @@ void stop_at(CaptureFile& file, std::size_t offset, const std::string& why) {
   file.message = "capture cut short at byte offset " + std::to_string(offset) + ": " + why;
 }
 
-CaptureFile read_classic(std::span<const std::uint8_t> bytes, bool big_endian, bool nanoseconds) {
+CaptureFile read_classic(std::span<const std::uint8_t> bytes, ByteOrder order, bool nanoseconds) {
   CaptureFile file;
   file.format = FileFormat::Pcap;
-  Cursor c(bytes, big_endian);
+  ByteReader c(bytes, order);
   c.skip(4 + 2 + 2 + 4 + 4 + 4);                      // magic, version, thiszone, sigfigs, snaplen
   const std::uint32_t link_type = c.u32() & 0xFFFFU;  // upper bits carry FCS information
   if (!c.ok()) {
@@ -52,17 +52,19 @@ CaptureFile read_classic(std::span<const std::uint8_t> bytes, bool big_endian, b
 }  // namespace detail
 
 Expected<CaptureFile> read_capture(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() < 4) return make_error("not a capture file: fewer than 4 bytes");
-  const std::uint32_t magic = detail::Cursor(bytes, true).u32();
+  if (bytes.size() < 4) {
+    return make_error("not a capture file: fewer than 4 bytes", ErrorKind::Malformed, 0);
+  }
+  const std::uint32_t magic = ByteReader(bytes).u32be();
   switch (magic) {
     case 0xA1B2C3D4:
-      return detail::read_classic(bytes, true, false);
+      return detail::read_classic(bytes, ByteOrder::Big, false);
     case 0xD4C3B2A1:
-      return detail::read_classic(bytes, false, false);
+      return detail::read_classic(bytes, ByteOrder::Little, false);
     case 0xA1B23C4D:
-      return detail::read_classic(bytes, true, true);
+      return detail::read_classic(bytes, ByteOrder::Big, true);
     case 0x4D3CB2A1:
-      return detail::read_classic(bytes, false, true);
+      return detail::read_classic(bytes, ByteOrder::Little, true);
     case 0x0A0D0D0A:
       return detail::read_pcapng(bytes);
     default:
@@ -70,7 +72,8 @@ Expected<CaptureFile> read_capture(std::span<const std::uint8_t> bytes) {
   }
   char hex[16];
   std::snprintf(hex, sizeof hex, "0x%08x", static_cast<unsigned>(magic));
-  return make_error(std::string("not a pcap or pcapng file: unknown magic ") + hex);
+  return make_error(std::string("not a pcap or pcapng file: unknown magic ") + hex,
+                    ErrorKind::Malformed, 0);
 }
 
 }  // namespace midiag::pcap

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "decoders/pcap/cursor.h"
+#include "decoders/common/byte_reader.h"
 #include "decoders/pcap/formats.h"
 
 namespace midiag::pcap::detail {
@@ -37,7 +37,7 @@ double to_seconds(std::uint64_t ts, const Interface& iface) {
 }
 
 // IDB options: code u16, length u16, value padded to 4 bytes.
-Interface read_idb(Cursor c) {
+Interface read_idb(ByteReader c) {
   Interface iface;
   iface.link_type = c.u16();
   c.skip(2);
@@ -45,7 +45,7 @@ Interface read_idb(Cursor c) {
   while (c.ok() && c.remaining() >= 4) {
     const std::uint16_t code = c.u16();
     const std::uint16_t length = c.u16();
-    Cursor value = c;  // same byte order, positioned at the value
+    ByteReader value = c;  // same byte order, positioned at the value
     c.skip((static_cast<std::size_t>(length) + 3U) & ~std::size_t{3});
     if (code == kOptEnd || !c.ok()) break;
     if (code == kOptTsResol && length >= 1) iface.tsresol = value.u8();
@@ -66,8 +66,8 @@ class NgReader {
     while (off < bytes_.size() && !file_.truncated) {
       const auto rest = bytes_.subspan(off);
       if (rest.size() < 12) return stop(off, "block header is incomplete");
-      if (Cursor(rest, true).u32() == kShb && !read_byte_order(rest, off)) break;
-      Cursor c(rest, big_);
+      if (ByteReader(rest).u32be() == kShb && !read_byte_order(rest, off)) break;
+      ByteReader c(rest, off, order_);
       const std::uint32_t type = c.u32();
       const std::uint32_t length = c.u32();
       if (length < 12 || length % 4 != 0) {
@@ -77,7 +77,7 @@ class NgReader {
         return stop(off, "block of " + std::to_string(length) + " bytes, " +
                              std::to_string(rest.size()) + " remain");
       }
-      block(type, Cursor(rest.subspan(8, length - 12), big_), off);
+      block(type, ByteReader(rest.subspan(8, length - 12), off + 8, order_), off);
       off += length;
     }
     return std::move(file_);
@@ -90,16 +90,16 @@ class NgReader {
   }
 
   bool read_byte_order(std::span<const std::uint8_t> rest, std::size_t off) {
-    const std::uint32_t bom = Cursor(rest.subspan(8), true).u32();
+    const std::uint32_t bom = ByteReader(rest.subspan(8)).u32be();
     if (bom != kByteOrderMagic && bom != 0x4D3C2B1A) {
       stop_at(file_, off, "section header has an unknown byte-order magic");
       return false;
     }
-    big_ = bom == kByteOrderMagic;
+    order_ = bom == kByteOrderMagic ? ByteOrder::Big : ByteOrder::Little;
     return true;
   }
 
-  void block(std::uint32_t type, Cursor body, std::size_t off) {
+  void block(std::uint32_t type, ByteReader body, std::size_t off) {
     if (type == kShb) {
       interfaces_.clear();  // interface ids are per section
     } else if (type == kIdb) {
@@ -141,7 +141,7 @@ class NgReader {
   std::span<const std::uint8_t> bytes_;
   CaptureFile file_;
   std::vector<Interface> interfaces_;
-  bool big_ = false;
+  ByteOrder order_ = ByteOrder::Little;
 };
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "decoders/tds/reader.h"
+#include "decoders/common/byte_reader.h"
 #include "decoders/tds/writer.h"
 
 namespace midiag::tds {
@@ -48,8 +48,9 @@ std::optional<Error> check(const Field& f, std::size_t limit) {
   const std::size_t bytes = static_cast<std::size_t>(f.count) * f.unit;
   auto fail = [&](const std::string& what) {
     return make_error(std::string("LOGIN7 ") + f.name + " (table entry at offset " +
-                      std::to_string(f.table_at) + "): offset " + std::to_string(f.ib) +
-                      ", length " + std::to_string(bytes) + " bytes " + what);
+                          std::to_string(f.table_at) + "): offset " + std::to_string(f.ib) +
+                          ", length " + std::to_string(bytes) + " bytes " + what,
+                      ErrorKind::Malformed, f.table_at);
   };
   if (f.ib + bytes > limit) {
     return fail("runs past the " + std::to_string(limit) + "-byte LOGIN7 structure");
@@ -104,14 +105,16 @@ std::vector<std::uint8_t> build_login7(const Login7& login) {
 Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal_password) {
   if (payload.size() < kFixedSize) {
     return make_error("LOGIN7 at offset 0: " + std::to_string(payload.size()) +
-                      " bytes, the fixed part alone needs 94");
+                          " bytes, the fixed part alone needs 94",
+                      ErrorKind::Malformed, 0);
   }
-  detail::Reader r(payload);
+  ByteReader r(payload);
   const std::uint32_t length = r.u32le();
   if (length < kFixedSize || length > payload.size()) {
     return make_error("LOGIN7 Length at offset 0: " + std::to_string(length) +
-                      " does not fit between 94 and the " + std::to_string(payload.size()) +
-                      "-byte payload");
+                          " does not fit between 94 and the " + std::to_string(payload.size()) +
+                          "-byte payload",
+                      ErrorKind::Malformed, 0);
   }
   Login7 l;
   l.tds_version = r.u32le();
@@ -148,12 +151,13 @@ Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal
     if (auto err = check(*field, limit)) return *err;
   }
   if ((l.option_flags3 & kExtensionFlag) != 0 && f[5].count >= 4) {
-    detail::Reader ext(payload.subspan(f[5].ib, 4), f[5].ib);
+    ByteReader ext(payload.subspan(f[5].ib, 4), f[5].ib);
     const std::uint32_t feature_at = ext.u32le();
     if (feature_at > limit || (feature_at != 0 && feature_at < kFixedSize)) {
       return make_error("LOGIN7 ibExtension at offset " + std::to_string(f[5].ib) +
-                        ": FeatureExt offset " + std::to_string(feature_at) +
-                        " lies outside the LOGIN7 structure");
+                            ": FeatureExt offset " + std::to_string(feature_at) +
+                            " lies outside the LOGIN7 structure",
+                        ErrorKind::Malformed, f[5].ib);
     }
   }
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "decoders/tds/reader.h"
+#include "decoders/common/byte_reader.h"
 #include "decoders/tds/writer.h"
 
 namespace midiag::tds {
@@ -27,27 +27,37 @@ struct Entry {
   std::size_t offset = 0, length = 0;
 };
 
-Error option_error(const Entry& e, const std::string& what) {
-  return make_error("PRELOGIN option " + detail::hex_byte(e.token) + " (table entry at offset " +
-                    std::to_string(e.table_at) + ", data at offset " + std::to_string(e.offset) +
-                    "): " + what);
+// `at` is the entry itself when it lies about its data, else the data it points at.
+Error option_error(const Entry& e, const std::string& what, std::size_t at) {
+  return make_error("PRELOGIN option " + hex_byte(e.token) + " (table entry at offset " +
+                        std::to_string(e.table_at) + ", data at offset " +
+                        std::to_string(e.offset) + "): " + what,
+                    ErrorKind::Malformed, at);
+}
+Error entry_error(const Entry& e, const std::string& what) {
+  return option_error(e, what, e.table_at);
+}
+Error data_error(const Entry& e, const std::string& what) {
+  return option_error(e, what, e.offset);
 }
 
 Expected<std::vector<Entry>> read_table(std::span<const std::uint8_t> payload, std::size_t& end) {
-  detail::Reader r(payload);
+  ByteReader r(payload);
   std::vector<Entry> entries;
   while (true) {
     const std::size_t at = r.offset();
     const std::uint8_t token = r.u8();
     if (!r.ok()) {
       return make_error("PRELOGIN option table at offset " + std::to_string(at) +
-                        ": payload ends before the terminator (0xFF)");
+                            ": payload ends before the terminator (0xFF)",
+                        ErrorKind::Malformed, r.fail_offset());
     }
     if (token == kTerminator) break;
     Entry e{token, at, r.u16be(), r.u16be()};
     if (!r.ok()) {
-      return make_error("PRELOGIN option " + detail::hex_byte(token) + " at offset " +
-                        std::to_string(at) + ": table entry truncated (needs 5 bytes)");
+      return make_error("PRELOGIN option " + hex_byte(token) + " at offset " + std::to_string(at) +
+                            ": table entry truncated (needs 5 bytes)",
+                        ErrorKind::Malformed, r.fail_offset());
     }
     entries.push_back(e);
   }
@@ -61,18 +71,18 @@ std::optional<Error> validate(const std::vector<Entry>& entries, std::size_t tab
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.offset + e.length > size) {
-      return option_error(e, "length " + std::to_string(e.length) + " runs past the " +
-                                 std::to_string(size) + "-byte payload");
+      return entry_error(e, "length " + std::to_string(e.length) + " runs past the " +
+                                std::to_string(size) + "-byte payload");
     }
     if (e.length == 0) continue;
     if (e.offset < table_end) {
-      return option_error(e, "data overlaps the option table (which ends at offset " +
-                                 std::to_string(table_end) + ")");
+      return data_error(e, "data overlaps the option table (which ends at offset " +
+                               std::to_string(table_end) + ")");
     }
     for (std::size_t j = 0; j < i; ++j) {
       const Entry& o = entries[j];
       if (o.length != 0 && e.offset < o.offset + o.length && o.offset < e.offset + e.length) {
-        return option_error(e, "data overlaps option " + detail::hex_byte(o.token));
+        return data_error(e, "data overlaps option " + hex_byte(o.token));
       }
     }
   }
@@ -81,12 +91,11 @@ std::optional<Error> validate(const std::vector<Entry>& entries, std::size_t tab
 
 std::optional<Error> need_length(const Entry& e, std::size_t want) {
   if (e.length == want) return std::nullopt;
-  return option_error(e,
-                      "length " + std::to_string(e.length) + ", expected " + std::to_string(want));
+  return data_error(e, "length " + std::to_string(e.length) + ", expected " + std::to_string(want));
 }
 
 std::optional<Error> decode(const Entry& e, std::span<const std::uint8_t> data, Prelogin& p) {
-  detail::Reader r(data, e.offset);
+  ByteReader r(data, e.offset);
   switch (e.token) {
     case kVersion: {
       if (auto err = need_length(e, 6)) return err;
@@ -104,7 +113,7 @@ std::optional<Error> decode(const Entry& e, std::span<const std::uint8_t> data, 
       const std::uint8_t b = r.u8();
       const std::uint8_t level = b & static_cast<std::uint8_t>(~kEncryptClientCertBit);
       if (level > static_cast<std::uint8_t>(Encryption::Req)) {
-        return option_error(e, "unknown encryption value " + detail::hex_byte(b));
+        return data_error(e, "unknown encryption value " + hex_byte(b));
       }
       p.encryption = static_cast<Encryption>(level);
       p.client_cert = (b & kEncryptClientCertBit) != 0;
@@ -122,7 +131,7 @@ std::optional<Error> decode(const Entry& e, std::span<const std::uint8_t> data, 
     case kThreadId:
       // Servers answer with an empty THREADID; the spec's example and FreeTDS send it LE.
       if (e.length != 0 && e.length != 4) {
-        return option_error(e, "length " + std::to_string(e.length) + ", expected 0 or 4");
+        return data_error(e, "length " + std::to_string(e.length) + ", expected 0 or 4");
       }
       p.thread_id_present = true;
       if (e.length == 4) p.thread_id = r.u32le();
@@ -178,7 +187,7 @@ Expected<Prelogin> parse_prelogin(std::span<const std::uint8_t> payload) {
   for (const Entry& e : *entries) {
     if (e.token <= kNonce) {
       for (std::uint8_t s : seen) {
-        if (s == e.token) return option_error(e, "the option appears twice");
+        if (s == e.token) return entry_error(e, "the option appears twice");
       }
       seen.push_back(e.token);
     }

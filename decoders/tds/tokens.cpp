@@ -3,8 +3,8 @@
 #include <optional>
 #include <string>
 
+#include "decoders/common/byte_reader.h"
 #include "decoders/tds/login7.h"
-#include "decoders/tds/reader.h"
 #include "decoders/tds/token_ids.h"
 
 namespace midiag::tds {
@@ -48,18 +48,20 @@ std::string token_name(std::uint8_t t) {
   for (const auto& n : kNames) {
     if (n.token == t) name = n.name;
   }
-  return name + " (" + detail::hex_byte(t) + ")";
+  return name + " (" + hex_byte(t) + ")";
 }
 
-Error token_error(std::uint8_t t, std::size_t at, const std::string& what) {
-  return make_error(token_name(t) + " token at offset " + std::to_string(at) + ": " + what);
+// `at` is where the token starts; `bad` is where decoding it failed.
+Error token_error(std::uint8_t t, std::size_t at, const std::string& what, std::size_t bad) {
+  return make_error(token_name(t) + " token at offset " + std::to_string(at) + ": " + what,
+                    ErrorKind::Malformed, bad);
 }
 
-std::string b_varchar(detail::Reader& r) {
+std::string b_varchar(ByteReader& r) {
   const std::size_t n = r.u8();
   return from_utf16le(r.bytes(2 * n));
 }
-std::string us_varchar(detail::Reader& r) {
+std::string us_varchar(ByteReader& r) {
   const std::size_t n = r.u16le();
   return from_utf16le(r.bytes(2 * n));
 }
@@ -71,7 +73,7 @@ void split_server(Routing& r) {
 }
 
 // Bodies: each reads from a reader bounded by the token's own length; false means it ran out.
-bool read_loginack(detail::Reader& b, TokenStream& ts) {
+bool read_loginack(ByteReader& b, TokenStream& ts) {
   LoginAck a;
   a.interface = b.u8();
   a.tds_version = b.u32be();
@@ -85,9 +87,9 @@ bool read_loginack(detail::Reader& b, TokenStream& ts) {
   return true;
 }
 
-bool read_routing(detail::Reader& b, EnvChange& ec) {
+bool read_routing(ByteReader& b, EnvChange& ec) {
   const std::uint16_t len = b.u16le();
-  detail::Reader v = b.sub(len);
+  ByteReader v = b.sub(len);
   Routing r;
   r.enhanced = ec.type == kEnvEnhancedRouting;
   r.protocol = v.u8();
@@ -104,7 +106,7 @@ bool read_routing(detail::Reader& b, EnvChange& ec) {
   return true;  // the old value (u16 0) is covered by the token length either way
 }
 
-bool read_envchange(detail::Reader& b, TokenStream& ts) {
+bool read_envchange(ByteReader& b, TokenStream& ts) {
   EnvChange ec;
   ec.type = b.u8();
   switch (ec.type) {
@@ -148,7 +150,7 @@ bool read_envchange(detail::Reader& b, TokenStream& ts) {
   return true;
 }
 
-bool read_message(detail::Reader& b, std::uint8_t t, TokenStream& ts) {
+bool read_message(ByteReader& b, std::uint8_t t, TokenStream& ts) {
   ServerMessage m;
   m.is_error = t == kError;
   m.number = static_cast<std::int32_t>(b.u32le());
@@ -163,7 +165,7 @@ bool read_message(detail::Reader& b, std::uint8_t t, TokenStream& ts) {
   return true;
 }
 
-bool read_done(detail::Reader& b, std::uint8_t t, TokenStream& ts) {
+bool read_done(ByteReader& b, std::uint8_t t, TokenStream& ts) {
   Done d;
   d.token = t;
   d.status = b.u16le();
@@ -175,32 +177,38 @@ bool read_done(detail::Reader& b, std::uint8_t t, TokenStream& ts) {
 }
 
 // Token with a u16 (or u32) byte length: hands back a reader over its body.
-std::optional<Error> length_prefixed(detail::Reader& r, std::uint8_t t, std::size_t at,
-                                     std::size_t width, detail::Reader& body) {
+std::optional<Error> length_prefixed(ByteReader& r, std::uint8_t t, std::size_t at,
+                                     std::size_t width, ByteReader& body) {
   const std::uint32_t len = width == 2 ? r.u16le() : r.u32le();
-  if (!r.ok()) return token_error(t, at, "the payload ends inside the length field");
+  if (!r.ok())
+    return token_error(t, at, "the payload ends inside the length field", r.fail_offset());
   const std::size_t left = r.remaining();
   body = r.sub(len);
   if (!r.ok()) {
     return token_error(t, at,
                        "its length " + std::to_string(len) + " is more than the " +
-                           std::to_string(left) + " bytes left in the payload");
+                           std::to_string(left) + " bytes left in the payload",
+                       r.fail_offset());
   }
   return std::nullopt;
 }
 
-std::optional<Error> skip_featureextack(detail::Reader& r, std::size_t at) {
+std::optional<Error> skip_featureextack(ByteReader& r, std::size_t at) {
   while (true) {
     const std::size_t entry = r.offset();
     const std::uint8_t id = r.u8();
-    if (!r.ok()) return token_error(kFeatureExtAck, at, "the payload ends before its terminator");
+    if (!r.ok()) {
+      return token_error(kFeatureExtAck, at, "the payload ends before its terminator",
+                         r.fail_offset());
+    }
     if (id == 0xFF) return std::nullopt;
     const std::uint32_t len = r.u32le();
     r.skip(len);
     if (!r.ok()) {
       return token_error(kFeatureExtAck, at,
-                         "feature " + detail::hex_byte(id) + " at offset " + std::to_string(entry) +
-                             " runs past the end of the payload");
+                         "feature " + hex_byte(id) + " at offset " + std::to_string(entry) +
+                             " runs past the end of the payload",
+                         r.fail_offset());
     }
   }
 }
@@ -216,11 +224,11 @@ const ServerMessage* TokenStream::first_error() const {
 
 Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
   TokenStream ts;
-  detail::Reader r(payload);
+  ByteReader r(payload);
   while (!r.at_end()) {
     const std::size_t at = r.offset();
     const std::uint8_t t = r.u8();
-    detail::Reader body({}, at);
+    ByteReader body({}, at);
     switch (t) {
       case kLoginAck:
       case kEnvChange:
@@ -233,7 +241,8 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
         if (!ok) {
           return token_error(t, at,
                              "its fields run past its own length (at offset " +
-                                 std::to_string(body.fail_offset()) + ")");
+                                 std::to_string(body.fail_offset()) + ")",
+                             body.fail_offset());
         }
         break;
       }
@@ -242,7 +251,8 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
       case kDoneInProc:
         body = r.sub(12);  // status u16, curcmd u16, row count u64 (TDS 7.2+)
         if (!r.ok() || !read_done(body, t, ts)) {
-          return token_error(t, at, "truncated: needs 12 bytes after the token byte");
+          return token_error(t, at, "truncated: needs 12 bytes after the token byte",
+                             r.ok() ? body.fail_offset() : r.fail_offset());
         }
         break;
       case kFeatureExtAck:
@@ -263,12 +273,15 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
         break;
       case kReturnStatus:
       case kOffset:
-        if (!r.skip(4)) return token_error(t, at, "truncated: needs 4 bytes after the token byte");
+        if (!r.skip(4)) {
+          return token_error(t, at, "truncated: needs 4 bytes after the token byte",
+                             r.fail_offset());
+        }
         ts.skipped_tokens.push_back(t);
         break;
       default:
         // Row data and metadata have no length of their own: nothing after them can be found.
-        return token_error(t, at, "not expected in a login response and cannot be skipped");
+        return token_error(t, at, "not expected in a login response and cannot be skipped", at);
     }
   }
   return ts;

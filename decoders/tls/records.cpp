@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "decoders/tls/byte_reader.h"
+#include "decoders/common/byte_reader.h"
 #include "decoders/tls/messages.h"
 
 namespace midiag::tls {
@@ -32,15 +32,17 @@ std::optional<Error> keep(Expected<T> parsed, Slot& slot) {
 
 Expected<std::optional<RecordHeader>> parse_record_header(std::span<const std::uint8_t> stream) {
   if (stream.size() < kRecordHeader) return std::optional<RecordHeader>{};
-  detail::ByteReader r(stream);
+  ByteReader r(stream);
   RecordHeader h;
   h.content_type = r.u8();
   h.version = r.u16();
   h.length = r.u16();
   if (!known_content_type(h.content_type))
-    return make_error("TLS record with unknown content type " + std::to_string(h.content_type));
+    return make_error("TLS record with unknown content type " + std::to_string(h.content_type),
+                      ErrorKind::Malformed, 0);
   if (h.length > kMaxFragment)
-    return make_error("TLS record length " + std::to_string(h.length) + " over the limit");
+    return make_error("TLS record length " + std::to_string(h.length) + " over the limit",
+                      ErrorKind::Malformed, 3);
   return std::optional<RecordHeader>(h);
 }
 
@@ -50,7 +52,9 @@ Expected<RecordSplit> split_records(std::span<const std::uint8_t> stream) {
     const auto rest = stream.subspan(split.consumed);
     auto header = parse_record_header(rest);
     if (!header) {
-      return make_error(header.error().message + " at stream offset " + std::to_string(split.consumed));
+      return make_error(
+          header.error().message + " at stream offset " + std::to_string(split.consumed),
+          ErrorKind::Malformed, split.consumed + header.error().offset);
     }
     if (!*header || rest.size() - kRecordHeader < (*header)->length) break;  // wait for more bytes
     Record rec;
@@ -95,7 +99,7 @@ std::optional<Error> HandshakeWalker::drain(Side& side) {
   std::optional<Error> error;
   std::size_t pos = 0;
   while (side.pending.size() - pos >= kHandshakeHeader) {
-    detail::ByteReader r(std::span<const std::uint8_t>(side.pending).subspan(pos));
+    ByteReader r(std::span<const std::uint8_t>(side.pending).subspan(pos));
     const std::uint8_t type = r.u8();
     const std::size_t length = r.u24();
     const auto body = r.bytes(length);
@@ -107,6 +111,7 @@ std::optional<Error> HandshakeWalker::drain(Side& side) {
     if (type == kCertificate) bad = keep(detail::parse_certificate(body), summary_.certificates);
     if (bad && !error) {
       bad->message += " at handshake byte " + std::to_string(side.consumed + pos);
+      bad->offset += side.consumed + pos + kHandshakeHeader;  // from the body to this side's stream
       error = std::move(bad);
     }
     pos += kHandshakeHeader + length;

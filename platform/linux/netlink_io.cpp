@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include "platform/posix/unique_fd.h"
+
 namespace midiag::platform::nl {
 namespace {
 
@@ -17,20 +19,6 @@ constexpr int kDumpAttempts = 3;  // dumps racing a route change are retried, th
 Error sys_error(const char* what) {
   return make_error(std::string("netlink ") + what + ": " + std::strerror(errno));
 }
-
-class Socket {
- public:
-  Socket() : fd_(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) {}
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  [[nodiscard]] int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct Outcome {
   Reply reply;
@@ -71,28 +59,28 @@ std::optional<Error> absorb(Bytes buf, std::uint32_t seq, std::uint32_t port, bo
 }
 
 Expected<Outcome> transact_once(const Request& req, bool strict) {
-  Socket s;
-  if (s.fd() < 0) return sys_error("socket");
+  const UniqueFd s(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!s) return sys_error("socket");
   const timeval tv{kRecvTimeoutSec, 0};
-  if (::setsockopt(s.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+  if (::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
     return sys_error("SO_RCVTIMEO");
   }
   const int one = 1;
-  if (strict) ::setsockopt(s.fd(), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  if (strict) ::setsockopt(s.get(), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
   sockaddr_nl local{};
   local.nl_family = AF_NETLINK;
   socklen_t len = sizeof local;
-  if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
     return sys_error("bind");
   }
-  if (::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+  if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) {
     return sys_error("getsockname");
   }
   const std::uint32_t seq = 1;  // fresh socket per request, so any constant is unique
   const auto wire = req.bytes(seq);
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(s.fd(), wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+  if (::sendto(s.get(), wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
                sizeof kernel) < 0) {
     return sys_error("send");
   }
@@ -105,7 +93,7 @@ Expected<Outcome> transact_once(const Request& req, bool strict) {
       return make_error("netlink: kernel answer took longer than 5s");
     }
     // Peek the datagram size first so no reply is ever truncated.
-    const ssize_t size = ::recv(s.fd(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
+    const ssize_t size = ::recv(s.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
     if (size < 0 && errno == EINTR) continue;
     if (size < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return make_error("netlink: no answer from the kernel within 1s");
@@ -114,7 +102,7 @@ Expected<Outcome> transact_once(const Request& req, bool strict) {
     buf.resize(static_cast<std::size_t>(size));
     sockaddr_nl from{};
     socklen_t from_len = sizeof from;
-    const ssize_t got = ::recvfrom(s.fd(), buf.data(), buf.size(), 0,
+    const ssize_t got = ::recvfrom(s.get(), buf.data(), buf.size(), 0,
                                    reinterpret_cast<sockaddr*>(&from), &from_len);
     if (got < 0) return sys_error("recv");
     if (from.nl_pid != 0) continue;  // only the kernel may answer

@@ -64,7 +64,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto hidden = midiag::tds::parse_login7(payload);
   auto revealed = midiag::tds::parse_login7(payload, /*reveal_password=*/true);
   FUZZ_CHECK(hidden.ok() == revealed.ok());
-  if (!revealed) return 0;
+  if (!revealed) {
+    FUZZ_CHECK(revealed.error().kind == midiag::ErrorKind::Malformed);
+    FUZZ_CHECK(revealed.error().offset <= size);
+    return 0;
+  }
   FUZZ_CHECK(hidden->password.empty());  // reports must never carry the password
   FUZZ_CHECK(hidden->user_name == revealed->user_name);
   check_round_trip(*revealed);

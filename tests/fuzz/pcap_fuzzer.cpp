@@ -67,12 +67,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   FUZZ_CHECK(!capture.error().message.empty());
+  FUZZ_CHECK(capture.error().kind == midiag::ErrorKind::Malformed);
+  FUZZ_CHECK(capture.error().offset <= size);
   if (size == 0) return 0;
 
   pcap::Frame frame;
   frame.link_type = kLinkTypes[data[0] % (sizeof kLinkTypes / sizeof kLinkTypes[0])];
   frame.data.assign(data + 1, data + size);
   frame.original_length = static_cast<std::uint32_t>(frame.data.size());
+  if (auto packet = pcap::decode_packet(frame); !packet) {
+    // Unsupported content (not IP, a later fragment) is Other; bad bytes name where they are.
+    const auto& e = packet.error();
+    FUZZ_CHECK(e.kind != midiag::ErrorKind::Malformed || e.offset <= frame.data.size());
+  }
   check_sessions({frame});
   return 0;
 }

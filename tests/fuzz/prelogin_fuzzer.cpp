@@ -54,6 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto parsed = midiag::tds::parse_prelogin(std::span<const std::uint8_t>(data, size));
   if (!parsed) {
     FUZZ_CHECK(!parsed.error().message.empty());
+    FUZZ_CHECK(parsed.error().kind == midiag::ErrorKind::Malformed);
+    FUZZ_CHECK(parsed.error().offset <= size);
     return 0;
   }
   if (parsed->version) (void)parsed->version->str();

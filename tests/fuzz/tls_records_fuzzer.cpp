@@ -37,6 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto split = tls::split_records(stream);
   if (!split) {
     FUZZ_CHECK(!split.error().message.empty());
+    FUZZ_CHECK(split.error().kind == midiag::ErrorKind::Malformed);
+    FUZZ_CHECK(split.error().offset <= size);
     return 0;
   }
   // Every record is its 5-byte header plus its fragment, and only whole records are consumed.
@@ -54,6 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     touch(*summary);
   } else {
     FUZZ_CHECK(!summary.error().message.empty());
+    FUZZ_CHECK(summary.error().kind == midiag::ErrorKind::Malformed);
+    FUZZ_CHECK(summary.error().offset <= size);  // an offset in the handshake bytes, fewer still
   }
 
   // Both directions interleaved: the low bit of each record's version picks the sender. The

@@ -125,6 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto parsed = tds::parse_tokens(payload);
   if (!parsed) {
     FUZZ_CHECK(!parsed.error().message.empty());
+    FUZZ_CHECK(parsed.error().kind == midiag::ErrorKind::Malformed);
+    FUZZ_CHECK(parsed.error().offset <= size);
     return 0;
   }
   check_round_trip(*parsed);

@@ -22,7 +22,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "platform/posix/unique_fd.h"
 
 namespace {
 
@@ -37,42 +40,40 @@ bool parse_port(std::string_view text, std::uint16_t& port) {
   return true;
 }
 
-int listen_on(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+midiag::UniqueFd listen_on(std::uint16_t port) {
+  midiag::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return fd;
   const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(fd, 128) != 0) {
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd.get(), 128) != 0) {
     const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    return -1;
+    fd.reset();
+    errno = saved;  // for the caller's message: close() may have changed it
   }
   return fd;
 }
 
 // Signals are read from a signalfd in the same poll() as the sockets: no race between
 // checking a flag and going to sleep.
-int block_stop_signals() {
+midiag::UniqueFd block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return -1;
-  return ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return midiag::UniqueFd();
+  return midiag::UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
 void accept_and_close_all(int listen_fd) {
   // Bounded: the backlog is finite and the socket is non-blocking.
   for (int i = 0; i < 1024; ++i) {
-    const int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) return;
-    ::close(conn);
+    const midiag::UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return;
   }
 }
 
@@ -83,27 +84,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: lab_tcp_listener PORT [PORT...]\n");
     return 2;
   }
-  const int sig_fd = block_stop_signals();
-  if (sig_fd < 0) {
+  const midiag::UniqueFd sig_fd = block_stop_signals();
+  if (!sig_fd) {
     std::perror("lab_tcp_listener: signalfd");
     return 1;
   }
 
+  std::vector<midiag::UniqueFd> listeners;  // owned here; `fds` only borrows them for poll()
   std::vector<pollfd> fds;
-  fds.push_back({sig_fd, POLLIN, 0});
+  fds.push_back({sig_fd.get(), POLLIN, 0});
   for (int i = 1; i < argc; ++i) {
     std::uint16_t port = 0;
     if (!parse_port(argv[i], port)) {
       std::fprintf(stderr, "lab_tcp_listener: bad port '%s'\n", argv[i]);
       return 2;
     }
-    const int fd = listen_on(port);
-    if (fd < 0) {
+    midiag::UniqueFd fd = listen_on(port);
+    if (!fd) {
       std::fprintf(stderr, "lab_tcp_listener: port %u: %s\n", static_cast<unsigned>(port),
                    std::strerror(errno));
       return 1;
     }
-    fds.push_back({fd, POLLIN, 0});
+    fds.push_back({fd.get(), POLLIN, 0});
+    listeners.push_back(std::move(fd));
   }
   std::printf("ready\n");
   std::fflush(stdout);

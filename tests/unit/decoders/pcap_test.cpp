@@ -39,6 +39,31 @@ std::optional<Bytes> load(const std::string& name) {
   }                                                                                     \
   const Bytes& var = *var##_opt
 
+// What any reassembly must satisfy, whatever the frames held: every frame is accounted for at
+// most once, malformed frames name an offset inside themselves, no stream holds bytes it did
+// not deliver.
+void expect_consistent(const std::vector<Frame>& frames, const FlowReport& report) {
+  std::size_t undecoded = 0;
+  for (const Frame& frame : frames) {
+    const auto packet = decode_packet(frame);
+    if (packet) continue;
+    ++undecoded;
+    if (packet.error().kind == midiag::ErrorKind::Malformed) {
+      EXPECT_LE(packet.error().offset, frame.data.size()) << packet.error().message;
+    }
+  }
+  EXPECT_EQ(report.undecoded_frames, undecoded);
+  std::size_t packets = 0;
+  for (const Session& s : report.sessions) {
+    EXPECT_FALSE(s.packets.empty());
+    packets += s.packets.size();
+    for (const StreamBytes* d : {&s.to_server, &s.to_client}) {
+      EXPECT_LE(d->bytes.size(), d->delivered);
+    }
+  }
+  EXPECT_LE(undecoded + report.unreachable.size() + packets, frames.size());
+}
+
 FlowReport sessions_of(const Bytes& file) {
   auto capture = read_capture(file);
   EXPECT_TRUE(capture.ok()) << capture.error().message;
@@ -183,7 +208,7 @@ TEST(PcapFixtures, EveryTruncationReturns) {
     }
     EXPECT_GE(capture->frames.size(), previous_frames);
     previous_frames = capture->frames.size();
-    (void)reassemble(capture->frames);
+    expect_consistent(capture->frames, reassemble(capture->frames));
   }
 }
 
@@ -527,6 +552,18 @@ TEST(PcapFile, MutatedInputsNeverCrash) {
       mutated[(rng >> 8) % mutated.size()] = static_cast<std::uint8_t>(rng >> 24);
     }
     auto capture = read_capture(mutated);
-    if (capture.ok()) (void)reassemble(capture->frames);
+    if (!capture.ok()) {
+      // Only the magic can be wrong: everything after it is a truncation, not an Error.
+      EXPECT_EQ(capture.error().kind, midiag::ErrorKind::Malformed);
+      EXPECT_EQ(capture.error().offset, 0U);
+      continue;
+    }
+    if (capture->truncated) {
+      EXPECT_NE(capture->message.find("offset"), std::string::npos);
+    }
+    for (const Frame& frame : capture->frames) {
+      EXPECT_LE(frame.data.size(), mutated.size());
+    }
+    expect_consistent(capture->frames, reassemble(capture->frames));
   }
 }

@@ -179,7 +179,13 @@ TEST(TlsRecords, EveryTruncationIsSafe) {
     auto split = split_records(cut);
     ASSERT_TRUE(split.ok()) << "at " << n;  // a cut never forges an impossible header here
     EXPECT_LE(split->consumed, n);
-    (void)summarize_handshake(split->records);
+    const auto summary = summarize_handshake(split->records);
+    if (summary.ok()) {
+      EXPECT_EQ(summary->records, split->records.size());
+    } else {
+      EXPECT_EQ(summary.error().kind, midiag::ErrorKind::Malformed) << "at " << n;
+      EXPECT_LE(summary.error().offset, n) << summary.error().message;
+    }
   }
   // Shorten the ClientHello body inside a consistent record: an Error or a partial hello.
   for (std::size_t body = 0; body < 109; ++body) {
