@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "decoders/common/utf8.h"
 #include "decoders/tds/reader.h"
 #include "decoders/tds/writer.h"
 
@@ -116,7 +117,7 @@ std::optional<Error> decode(const Entry& e, std::span<const std::uint8_t> data, 
         if (c == 0) break;
         name.push_back(static_cast<char>(c));
       }
-      p.instance = std::move(name);
+      p.instance = to_valid_utf8(name);  // server-controlled: valid UTF-8 when stored
       return std::nullopt;
     }
     case kThreadId:
