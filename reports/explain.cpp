@@ -341,7 +341,9 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
       groups[{r.target.address, r.state}].push_back(&r);
   }
   for (const auto& [key, results] : groups) {
-    const auto& [address, state] = key;
+    // Plain locals: lambdas below capture them (clang 14 cannot capture structured bindings).
+    const std::string address = key.first;
+    const tcp::State state = key.second;
     std::vector<std::uint16_t> ports;
     std::vector<std::string> evidence;
     for (const auto* r : results) {

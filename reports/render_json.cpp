@@ -2,6 +2,7 @@
 
 #include "reports/explain.h"
 #include "reports/report.h"
+#include "reports/safe_text.h"
 
 namespace midiag::reports {
 
@@ -147,11 +148,11 @@ json to_json(const Report& r) {
   const auto& ev = r.evidence;
   json findings = json::array();
   for (const auto& f : r.findings) {
-    json j = {{"code", f.name()},        {"severity", to_string(f.severity)},
+    json j = {{"code", code_name(f.code)},        {"severity", to_string(f.severity)},
               {"title", f.title},        {"detail", f.detail},
               {"evidence", f.evidence},  {"remediation", f.remediation},
               {"reference", f.reference}};
-    if (f.caused_by) j["caused_by"] = catalogue(*f.caused_by).name;
+    if (f.caused_by) j["caused_by"] = code_name(*f.caused_by);
     findings.push_back(std::move(j));
   }
   json doc = {
@@ -213,11 +214,42 @@ json to_json(const Report& r) {
   }
   doc["capture"] = {{"status", "off"}, {"packets", 0}};
   doc["limitations"] = ev.limitations;
+  // Server strings are valid UTF-8 when stored; this catches any that were not (spec §6).
+  make_strings_valid(doc);
   return doc;
 }
 
+namespace {
+
+// The last resort when the full document could not be built: still valid JSON that says so.
+std::string fallback_json(const Report& r, std::string_view what) noexcept {
+  try {
+    json findings = json::array();
+    for (const auto& f : r.findings)
+      findings.push_back({{"code", code_name(f.code)}, {"severity", to_string(f.severity)}});
+    json doc = {{"schema", kSchema},
+                {"tool", {{"name", "mi-diag"}, {"version", r.tool_version}}},
+                {"verdict", to_string(r.verdict)},
+                {"findings", findings},
+                {"render_error", std::string(what)}};
+    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  } catch (...) {
+    return "{\"schema\": \"mi-diag.report/1\", \"render_error\": \"unknown\"}\n";
+  }
+}
+
+}  // namespace
+
+// A renderer never throws: a report always comes out, in full or in the fallback form.
 std::string render_json(const Report& r) {
-  return to_json(r).dump(2) + "\n";
+  try {
+    // replace: belt and braces behind make_strings_valid, never type_error.316.
+    return to_json(r).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  } catch (const std::exception& e) {
+    return fallback_json(r, e.what());
+  } catch (...) {
+    return fallback_json(r, "unknown error");
+  }
 }
 
 }  // namespace midiag::reports

@@ -4,6 +4,7 @@
 
 #include "reports/explain.h"
 #include "reports/report.h"
+#include "reports/safe_text.h"
 
 namespace midiag::reports {
 
@@ -33,10 +34,13 @@ std::string pad(std::string s, size_t width) {
   return s;
 }
 
+// Every string from evidence or a finding goes through T() (safe_text) exactly once, here.
+std::string T(std::string_view s) { return safe_text(s); }
+
 std::string target_line(const Report& r) {
   const auto& t = r.evidence.target;
-  std::string s = t.host + ":" + std::to_string(t.port) + "  (" + std::string(to_string(t.kind));
-  if (!t.zone.empty()) s += ", zone " + t.zone;
+  std::string s = T(t.host) + ":" + std::to_string(t.port) + "  (" + std::string(to_string(t.kind));
+  if (!t.zone.empty()) s += ", zone " + T(t.zone);
   // Seconds from one second up; below it "0.00 s" would read as "did nothing".
   const double ms = r.evidence.duration_ms;
   return s + ", " + (ms < 1000.0 ? fixed(ms, 0) + " ms)" : fixed(ms / 1000.0, 2) + " s)");
@@ -46,38 +50,38 @@ void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
   const auto& ev = r.evidence;
   if (!ev.dns_ran) return;
   o << "\n" << p.bold("DNS") << "  (system servers:";
-  for (const auto& s : ev.system_servers) o << " " << s;
+  for (const auto& s : ev.system_servers) o << " " << T(s);
   o << ")\n";
   for (const auto& l : ev.lookups) {
-    o << "  " << pad(l.resolver, 18) << pad(l.type, 5) << l.name << " -> ";
+    o << "  " << pad(T(l.resolver), 18) << pad(T(l.type), 5) << T(l.name) << " -> ";
     if (l.status != dns::Status::Ok) {
-      o << dns::to_string(l.status) << (l.error.empty() ? "" : " (" + l.error + ")");
+      o << dns::to_string(l.status) << (l.error.empty() ? "" : " (" + T(l.error) + ")");
     } else if (l.addresses.empty()) {
       o << "no records";
     }
     for (size_t i = 0; i < l.addresses.size(); ++i)
-      o << (i ? ", " : "") << l.addresses[i].address << " [" << net::to_string(l.addresses[i].cls)
+      o << (i ? ", " : "") << T(l.addresses[i].address) << " [" << net::to_string(l.addresses[i].cls)
         << ", ttl " << l.addresses[i].ttl << "]";
     o << "  " << fixed(l.elapsed_ms, 1) << " ms\n";
     for (const auto& c : l.cname_chain)
-      o << "  " << pad("", 23) << "CNAME " << c.name << " -> " << c.target << " (ttl " << c.ttl
+      o << "  " << pad("", 23) << "CNAME " << T(c.name) << " -> " << T(c.target) << " (ttl " << c.ttl
         << ")\n";
   }
   for (const auto& h : ev.hosts_entries)
-    o << "  " << pad("hosts-file", 18) << "line " << h.line << ": " << h.address << "\n";
+    o << "  " << pad("hosts-file", 18) << "line " << h.line << ": " << T(h.address) << "\n";
 }
 
 void route_section(std::ostringstream& o, const Report& r, const Palette& p) {
   if (r.evidence.routes.empty()) return;
   o << "\n" << p.bold("Routes") << "\n";
   for (const auto& rt : r.evidence.routes) {
-    o << "  " << pad(rt.destination, 18) << rt.kind;
-    if (!rt.interface.empty()) o << " dev " << rt.interface;
-    if (!rt.gateway.empty()) o << " via " << rt.gateway;
-    if (!rt.source.empty()) o << " src " << rt.source;
+    o << "  " << pad(T(rt.destination), 18) << T(rt.kind);
+    if (!rt.interface.empty()) o << " dev " << T(rt.interface);
+    if (!rt.gateway.empty()) o << " via " << T(rt.gateway);
+    if (!rt.source.empty()) o << " src " << T(rt.source);
     if (rt.table) o << " table " << rt.table;
     if (rt.mtu) o << " mtu " << rt.mtu;
-    if (!rt.error.empty()) o << " (" << rt.error << ")";
+    if (!rt.error.empty()) o << " (" << T(rt.error) << ")";
     o << "\n";
   }
 }
@@ -92,32 +96,33 @@ void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
       sweep.push_back(t);
       continue;
     }
-    o << "  " << pad(t.target.address + ":" + std::to_string(t.target.port), 24)
+    o << "  " << pad(T(t.target.address) + ":" + std::to_string(t.target.port), 24)
       << pad(std::string(tcp::to_string(t.target.role)), 9)
       << pad(std::string(tcp::to_string(t.state)), 12) << fixed(t.rtt_ms, 1) << " ms"
-      << (t.detail.empty() ? "" : "  " + t.detail) << "\n";
+      << (t.detail.empty() ? "" : "  " + T(t.detail)) << "\n";
   }
   for (const auto& s : tcp::summarize_sweeps(sweep))
-    o << "  " << pad(s.address + ":" + std::to_string(s.from) + "-" + std::to_string(s.to), 24)
+    o << "  " << pad(T(s.address) + ":" + std::to_string(s.from) + "-" + std::to_string(s.to), 24)
       << pad("sweep", 9) << "open " << s.open << ", refused " << s.refused << ", filtered "
       << s.filtered << ", unreachable " << s.unreachable << ", no route " << s.no_route << "\n";
 }
 
 void login_lines(std::ostringstream& o, const tdsprobe::Result& t, std::string_view who) {
-  o << "  " << pad(std::string(who), 10) << t.options.address << ":" << t.options.port;
+  o << "  " << pad(std::string(who), 10) << T(t.options.address) << ":" << t.options.port;
   if (t.prelogin && t.prelogin->version) o << "  server " << t.prelogin->version->str();
   if (t.prelogin && t.prelogin->encryption) o << "  encryption " << tds::to_string(*t.prelogin->encryption);
   o << "  login " << tdsprobe::to_string(t.outcome) << (t.dummy_credentials ? " (dummy credentials)" : "");
-  if (t.error) o << " " << t.error->number << ": " << t.error->message;
-  if (t.failed_at != tdsprobe::Stage::Complete) o << "  FAILED at " << tdsprobe::to_string(t.failed_at) << ": " << t.failure;
+  if (t.error) o << " " << t.error->number << ": " << T(t.error->message);
+  if (t.failed_at != tdsprobe::Stage::Complete) o << "  FAILED at " << tdsprobe::to_string(t.failed_at) << ": " << T(t.failure);
   o << "  " << fixed(t.elapsed_ms, 1) << " ms\n";
   if (t.tls) {
-    o << "  " << pad("", 10) << "TLS " << t.tls->version << " " << t.tls->cipher
-      << (t.tls->alpn.empty() ? "" : " alpn " + t.tls->alpn) << (t.login_only_encrypted ? " (login only)" : "")
+    o << "  " << pad("", 10) << "TLS " << T(t.tls->version) << " " << T(t.tls->cipher)
+      << (t.tls->alpn.empty() ? "" : " alpn " + T(t.tls->alpn)) << (t.login_only_encrypted ? " (login only)" : "")
       << ", name " << (t.tls->name_matches ? "matches" : "MISMATCH") << ", chain "
-      << (t.tls->trusted ? "trusted" : "untrusted: " + t.tls->verify_error) << "\n";
+      << (t.tls->trusted ? "trusted" : "untrusted: " + T(t.tls->verify_error)) << "\n";
     if (!t.tls->chain.empty())
-      o << "  " << pad("", 10) << "cert " << t.tls->chain.front().subject << " until " << t.tls->chain.front().not_after << "\n";
+      o << "  " << pad("", 10) << "cert " << T(t.tls->chain.front().subject) << " until "
+        << T(t.tls->chain.front().not_after) << "\n";
   }
 }
 
@@ -128,13 +133,11 @@ void tds_section(std::ostringstream& o, const Report& r, const Palette& p) {
   login_lines(o, *ev.tds, "gateway");
   if (!ev.redirect) return;
   const auto& rd = *ev.redirect;
-  o << "  " << pad("redirect", 10) << rd.host << ":" << rd.port << " -> " << rd.state() << "\n";
+  o << "  " << pad("redirect", 10) << T(rd.host) << ":" << rd.port << " -> " << rd.state() << "\n";
   if (rd.node_login) login_lines(o, *rd.node_login, "node");
 }
 
-}  // namespace
-
-std::string render_text(const Report& r, const TextOptions& opt) {
+std::string text_report(const Report& r, const TextOptions& opt) {
   Palette p{opt.colour};
   std::ostringstream o;
   const auto verdict = r.verdict == Verdict::Ok     ? p.green("OK  ")
@@ -153,19 +156,18 @@ std::string render_text(const Report& r, const TextOptions& opt) {
     auto sev = f.severity == Severity::Error     ? p.red(pad("error", 8))
                : f.severity == Severity::Warning ? p.yellow(pad("warning", 8))
                                                  : pad("info", 8);
-    o << "  " << sev << pad(std::string(f.name()), 34) << f.title;
-    if (f.caused_by)
-      o << p.dim(" (follows from " + std::string(catalogue(*f.caused_by).name) + ")");
+    o << "  " << sev << pad(code_name(f.code), 34) << T(f.title);
+    if (f.caused_by) o << p.dim(" (follows from " + code_name(*f.caused_by) + ")");
     o << "\n";
     if (opt.verbose) {
-      o << "          " << f.detail << "\n";
-      for (const auto& e : f.evidence) o << "          " << p.dim("evidence: ") << e << "\n";
-      o << "          " << p.dim("fix: ") << f.remediation << "\n";
-      o << "          " << p.dim("see: ") << f.reference << "\n";
+      o << "          " << T(f.detail) << "\n";
+      for (const auto& e : f.evidence) o << "          " << p.dim("evidence: ") << T(e) << "\n";
+      o << "          " << p.dim("fix: ") << T(f.remediation) << "\n";
+      o << "          " << p.dim("see: ") << T(f.reference) << "\n";
     }
   }
   if (!r.findings.empty() && !opt.verbose) {
-    o << "\n" << p.bold("Fix: ") << r.findings.front().remediation << "\n";
+    o << "\n" << p.bold("Fix: ") << T(r.findings.front().remediation) << "\n";
     o << p.dim("(-v shows the evidence; --json for machines)") << "\n";
   }
   if (opt.verbose) {
@@ -176,41 +178,79 @@ std::string render_text(const Report& r, const TextOptions& opt) {
   }
   if (!r.evidence.limitations.empty()) {
     o << "\n" << p.dim("Not seen in this run:") << "\n";
-    for (const auto& l : r.evidence.limitations) o << "  - " << l << "\n";
+    for (const auto& l : r.evidence.limitations) o << "  - " << T(l) << "\n";
   }
   return o.str();
 }
 
-std::string render_markdown(const Report& r) {
+// Markdown for tickets: server strings as escaped prose, unclosable code spans, or inside a
+// fence they cannot close; no raw HTML but our own <details>.
+std::string markdown_report(const Report& r) {
   std::ostringstream o;
   const auto& t = r.evidence.target;
-  o << "# mi-diag report: `" << t.host << ":" << t.port << "`\n\n";
+  o << "# mi-diag report: " << safe_md_code(t.host + ":" + std::to_string(t.port)) << "\n\n";
   o << "**Verdict: " << to_string(r.verdict) << "** — endpoint kind `" << to_string(t.kind) << "`";
-  if (!t.zone.empty()) o << ", zone `" << t.zone << "`";
-  o << ", started " << r.evidence.started_at << ", took " << fixed(r.evidence.duration_ms, 0)
-    << " ms (mi-diag " << r.tool_version << ")\n\n";
+  if (!t.zone.empty()) o << ", zone " << safe_md_code(t.zone);
+  o << ", started " << safe_md_text(r.evidence.started_at) << ", took "
+    << fixed(r.evidence.duration_ms, 0) << " ms (mi-diag " << safe_md_text(r.tool_version)
+    << ")\n\n";
   if (r.findings.empty()) {
     o << "No problem found.\n";
   } else {
     o << "| severity | code | finding |\n|---|---|---|\n";
+    for (const auto& f : r.findings)
+      o << "| " << to_string(f.severity) << " | " << safe_md_code(code_name(f.code), true) << " | "
+        << safe_md_text(f.title) << " |\n";
     for (const auto& f : r.findings) {
-      std::string title = f.title;
-      for (size_t i = 0; (i = title.find('|', i)) != std::string::npos; i += 2)
-        title.replace(i, 1, "\\|");
-      o << "| " << to_string(f.severity) << " | `" << f.name() << "` | " << title << " |\n";
-    }
-    for (const auto& f : r.findings) {
-      o << "\n## " << f.name() << "\n\n" << f.detail << "\n";
-      if (f.caused_by) o << "\nFollows from `" << catalogue(*f.caused_by).name << "`.\n";
+      o << "\n## " << safe_md_text(code_name(f.code)) << "\n\n" << safe_md_text(f.detail) << "\n";
+      if (f.caused_by) o << "\nFollows from " << safe_md_code(code_name(*f.caused_by)) << ".\n";
       o << "\n**Evidence**\n\n";
-      for (const auto& e : f.evidence) o << "- `" << e << "`\n";
-      o << "\n**Fix:** " << f.remediation << "\n\n**Reference:** " << f.reference << "\n";
+      for (const auto& e : f.evidence) o << "- " << safe_md_code(e) << "\n";
+      o << "\n**Fix:** " << safe_md_text(f.remediation) << "\n\n**Reference:** "
+        << safe_md_text(f.reference) << "\n";
     }
   }
-  TextOptions plain{true, false};
-  std::string text = render_text(r, plain);
-  o << "\n<details><summary>Full evidence</summary>\n\n```\n" << text << "```\n</details>\n";
+  // The text report is already escaped (one line per field); the fence outlasts any run in it.
+  const std::string text = text_report(r, TextOptions{true, false});
+  const std::string fence = md_fence_for(text);
+  o << "\n<details><summary>Full evidence</summary>\n\n" << fence << "\n" << text
+    << (text.empty() || text.back() == '\n' ? "" : "\n") << fence << "\n</details>\n";
   return o.str();
+}
+
+// The last resort when a renderer failed anyway (no memory, a bug): still a report, and it says so.
+std::string fallback_text(const Report& r, std::string_view what) noexcept {
+  try {
+    std::string s = std::string(to_string(r.verdict)) + "  " + safe_text(r.evidence.target.host) +
+                  "  (the report could not be rendered in full: " + safe_text(what) + ")\n";
+    for (const auto& f : r.findings) s += "  " + code_name(f.code) + "\n";
+    return s;
+  } catch (...) {
+    return "fail\n";
+  }
+}
+
+}  // namespace
+
+// A renderer never throws: a report always comes out, in full or in the fallback form.
+std::string render_text(const Report& r, const TextOptions& opt) {
+  try {
+    return text_report(r, opt);
+  } catch (const std::exception& e) {
+    return fallback_text(r, e.what());
+  } catch (...) {
+    return fallback_text(r, "unknown error");
+  }
+}
+
+std::string render_markdown(const Report& r) {
+  try {
+    return markdown_report(r);
+  } catch (const std::exception& e) {
+    return "```\n" + fallback_text(r, e.what()) + "```\n";
+  } catch (...) {
+    return "```\n" + fallback_text(r, "unknown error") + "```\n";
+  }
 }
 
 }  // namespace midiag::reports

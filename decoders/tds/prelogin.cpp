@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "decoders/common/byte_reader.h"
+#include "decoders/common/utf8.h"
 #include "decoders/tds/writer.h"
 
 namespace midiag::tds {
@@ -125,7 +126,7 @@ std::optional<Error> decode(const Entry& e, std::span<const std::uint8_t> data, 
         if (c == 0) break;
         name.push_back(static_cast<char>(c));
       }
-      p.instance = std::move(name);
+      p.instance = to_valid_utf8(name);  // server-controlled: valid UTF-8 when stored
       return std::nullopt;
     }
     case kThreadId:

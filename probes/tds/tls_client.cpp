@@ -6,6 +6,8 @@
 
 #include <ctime>
 
+#include "decoders/common/utf8.h"
+
 namespace midiag::tdsprobe {
 
 namespace {
@@ -18,7 +20,7 @@ std::string openssl_errors(std::string_view fallback) {
     if (!out.empty()) out += "; ";
     out += buf;
   }
-  return out.empty() ? std::string(fallback) : out;
+  return to_valid_utf8(out.empty() ? fallback : std::string_view(out));
 }
 
 std::string name_text(X509_NAME* name) {
@@ -27,7 +29,8 @@ std::string name_text(X509_NAME* name) {
   X509_NAME_print_ex(bio, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio, &data);
-  std::string s(data, static_cast<size_t>(len));
+  // Without ESC_MSB, bytes >= 0x80 pass through as the certificate has them: maybe not UTF-8.
+  std::string s = to_valid_utf8(std::string_view(data, static_cast<size_t>(len)));
   BIO_free(bio);
   return s;
 }
@@ -59,8 +62,9 @@ CertInfo describe(X509* cert) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
     if (n->type == GEN_DNS) {
       const auto* s = ASN1_STRING_get0_data(n->d.dNSName);
-      c.subject_alt_names.emplace_back(reinterpret_cast<const char*>(s),
-                                       static_cast<size_t>(ASN1_STRING_length(n->d.dNSName)));
+      // An IA5String the server filled: any bytes at all.
+      c.subject_alt_names.push_back(to_valid_utf8(std::string_view(
+          reinterpret_cast<const char*>(s), static_cast<size_t>(ASN1_STRING_length(n->d.dNSName)))));
     }
   }
   GENERAL_NAMES_free(names);
@@ -170,13 +174,15 @@ Expected<std::vector<std::uint8_t>> TlsClient::read() {
 TlsFacts TlsClient::facts() const {
   TlsFacts f;
   SSL* ssl = impl_->ssl;
-  f.version = SSL_get_version(ssl);
+  f.version = to_valid_utf8(SSL_get_version(ssl));
   f.version_number = SSL_version(ssl);
-  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) f.cipher = SSL_CIPHER_get_name(c);
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl))
+    f.cipher = to_valid_utf8(SSL_CIPHER_get_name(c));
   const unsigned char* alpn = nullptr;
   unsigned alpn_len = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-  if (alpn != nullptr) f.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  if (alpn != nullptr)
+    f.alpn = to_valid_utf8(std::string_view(reinterpret_cast<const char*>(alpn), alpn_len));
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
     for (int i = 0; i < sk_X509_num(chain); ++i) f.chain.push_back(describe(sk_X509_value(chain, i)));
   if (X509* leaf = SSL_get1_peer_certificate(ssl)) {
@@ -188,7 +194,7 @@ TlsFacts TlsClient::facts() const {
   }
   long verify = SSL_get_verify_result(ssl);
   f.trusted = verify == X509_V_OK;
-  if (!f.trusted) f.verify_error = X509_verify_cert_error_string(verify);
+  if (!f.trusted) f.verify_error = to_valid_utf8(X509_verify_cert_error_string(verify));
   return f;
 }
 

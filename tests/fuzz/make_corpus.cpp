@@ -358,6 +358,50 @@ Bytes tiny_pcapng() {
   return cat({pcapng_block(0x0A0D0D0A, shb), pcapng_block(1, idb), pcapng_block(6, epb)});
 }
 
+// ---------------------------------------------------------------- reports
+
+// Strings that attack terminals and tickets: clear screen, set title, a forged green OK line, a
+// code-fence breakout into raw HTML, a table row split, bytes that are not UTF-8, C1 CSI.
+const std::string kHostile =
+    "\x1b[2J\x1b]0;pwned\x07\n\x1b[32mOK\x1b[0m ```\n</details><script>x</script>| a | b |\xff\xc2\x9b";
+
+// report_fuzzer input: flags, then PRELOGIN, token stream and strings separated by "@@@".
+Bytes report_seed(std::uint8_t flags, const Bytes& prelogin, const Bytes& tokens,
+                  std::initializer_list<std::string_view> strings) {
+  Bytes out{flags};
+  const Bytes sep = text("@@@");
+  out = cat({out, prelogin, sep, tokens});
+  for (auto s : strings) out = cat({out, sep, text(s)});
+  return out;
+}
+
+Bytes hostile_prelogin() {
+  tds::Prelogin p;
+  p.version = tds::Version{16, 0, 4105, 0, {}};
+  p.encryption = tds::Encryption::On;
+  p.instance = kHostile;
+  return tds::build_prelogin(p);
+}
+
+Bytes hostile_routing_response() {
+  tds::Routing r;
+  r.port = 11042;
+  r.server = "node|1\n" + kHostile + "\\inst";
+  tds::Done done;
+  return cat({tds::build_envchange_routing(r), tds::build_done(done)});
+}
+
+Bytes hostile_error_response() {
+  tds::ServerMessage err;
+  err.is_error = true;
+  err.number = 18456;
+  err.severity = 14;
+  err.message = "Login failed." + kHostile;
+  tds::Done done;
+  done.status = 0x0002;
+  return cat({tds::build_server_message(err), tds::build_done(done)});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -400,6 +444,21 @@ int main(int argc, char** argv) {
 
   write("pcap_fuzzer", "tiny.pcapng", tiny_pcapng());
   write("pcap_fuzzer", "raw_frame_ipv4_syn", cat({Bytes{2}, ipv4_syn()}));  // 2 -> LINKTYPE_RAW
+
+  // flags: 0x01 dummy credentials, 0x02 a failed stage (0x04 TLS, else login; 0x08 timed out),
+  // 0x10 TLS facts (0x20 name matches, 0x40 trusted), 0x80 the redirect port open.
+  write("report_fuzzer", "healthy_redirect",
+        report_seed(0x70, server_prelogin(tds::Encryption::Off), login_redirect_response(), {}));
+  write("report_fuzzer", "hostile_login_error",
+        report_seed(0x10, hostile_prelogin(), hostile_error_response(),
+                    {"", "ECDHE", "h2", kHostile, "CN = " + kHostile, "CN = CA", "*.x" + kHostile,
+                     "\xff\xfe", kHostile}));
+  write("report_fuzzer", "hostile_routing",
+        report_seed(0x10, hostile_prelogin(), hostile_routing_response(),
+                    {"", "", "", "", "", "", "", "", kHostile, kHostile, kHostile, kHostile,
+                     kHostile}));
+  write("report_fuzzer", "hostile_tls_failure",
+        report_seed(0x0e, server_prelogin(tds::Encryption::Req), Bytes{}, {kHostile}));
 
   std::printf("make_corpus: wrote %d seeds under %s\n", g_written, g_root.c_str());
   return 0;
