@@ -234,6 +234,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   ev.mode = options.mode;
   ev.class_overrides = options.class_overrides;
   ev.started_at = clock.wall_iso8601 ? clock.wall_iso8601() : utc_now_iso8601();
+  ev.limitations = options.notes;
   { Step target(ev, clock, "target"); }
 
   if (ev.target.kind == reports::EndpointKind::IpLiteral) {

@@ -33,6 +33,7 @@ struct CheckOptions {
   tds::Encryption encrypt = tds::Encryption::On;  // Encrypt=Optional/False sends OFF
   bool trust_server_certificate = false;
   std::string host_name_in_certificate;
+  std::vector<std::string> notes;  // what the command line knows the report should say (limitations)
   bool resolv_conf_given = false;
   bool hosts_file_given = false;
 };

@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 
 #include "agent/check.h"
+#include "agent/connection_string.h"
 #include "agent/demo.h"
 #include "probes/tds/ca_file.h"
 
@@ -69,6 +70,7 @@ struct CommonOptions {
   std::string password_env;
   std::string ca_file;
   bool trust_server_certificate = false;
+  std::string connection_string_env;
 };
 
 po::options_description check_options(CommonOptions& c) {
@@ -94,6 +96,10 @@ po::options_description check_options(CommonOptions& c) {
        "hosts file to check for overrides (default /etc/hosts)")
       ("user", po::value(&c.user)->value_name("NAME"),
        "SQL login to try (with --password-env); default: dummy credentials")
+      ("connection-string-env", po::value(&c.connection_string_env)->value_name("VAR"),
+       "environment variable holding the application's ADO.NET, ODBC or JDBC connection string: "
+       "server, port, user, password, Encrypt, TrustServerCertificate, HostNameInCertificate are "
+       "taken from it (explicit options win)")
       ("password-env", po::value(&c.password_env)->value_name("VAR"),
        "environment variable holding the password (never on the command line)")
       ("ca-file", po::value(&c.ca_file)->value_name("FILE"),
@@ -167,6 +173,26 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     check_help(out, desc);
     return kExitOk;
   }
+  // The application's own connection string, read as its driver reads it.
+  std::optional<ConnectionSettings> cs;
+  if (!c.connection_string_env.empty()) {
+    const char* raw = std::getenv(c.connection_string_env.c_str());
+    if (raw == nullptr)
+      return usage_error(err, "check", "environment variable " + c.connection_string_env +
+                                           " (from --connection-string-env) is not set");
+    std::string text = raw;
+    auto parsed = parse_connection_string(text);
+    tdsprobe::wipe(text);
+    if (!parsed)
+      return usage_error(err, "check", "--connection-string-env " + c.connection_string_env + ": " +
+                                           parsed.error().message);
+    cs = std::move(*parsed);
+    if (target_text.empty() && !cs->host.empty()) {
+      const bool v6 = cs->host.find(':') != std::string::npos;
+      target_text = v6 ? "[" + cs->host + "]" : cs->host;
+      if (cs->port) target_text += ":" + std::to_string(*cs->port);
+    }
+  }
   if (target_text.empty())
     return usage_error(err, "check", "no target given (e.g. mymi.abc123.database.windows.net)");
   if (!extra.empty())
@@ -214,6 +240,26 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   opt.login = !c.no_login;
   opt.trust_server_certificate = c.trust_server_certificate;
   opt.strict = c.strict;
+  if (cs) {
+    // As that driver would: Encrypt decides PRELOGIN and strict; Strict ignores
+    // TrustServerCertificate (Microsoft.Data.SqlClient); explicit options win.
+    if (cs->encrypt == EncryptMode::Strict) opt.strict = true;
+    if (cs->encrypt == EncryptMode::Optional) opt.encrypt = tds::Encryption::Off;
+    if (cs->trust_server_certificate && cs->encrypt != EncryptMode::Strict) opt.trust_server_certificate = true;
+    opt.host_name_in_certificate = cs->host_name_in_certificate;
+    if (cs->instance_name && !cs->port)
+      opt.notes.push_back("connection string names instance '" + cs->instance_name.value() +
+                          "' without a port: Managed Instance has no SQL Browser; port " +
+                          std::to_string(opt.target.port) + " was used");
+    if (cs->encrypt == EncryptMode::Optional)
+      opt.notes.push_back("connection string: Encrypt=False/Optional, so the probe asked ENCRYPT_OFF as that "
+                          "driver does; real credentials still need a verified certificate here");
+    if (!cs->ignored_keys.empty()) {
+      std::string keys;
+      for (const auto& k : cs->ignored_keys) keys += (keys.empty() ? "" : ", ") + k;
+      opt.notes.push_back("connection string keys not used by mi-diag: " + keys);
+    }
+  }
   if (!c.ca_file.empty()) {
     // A file the TLS step could not load is bad input, not a handshake failure (exit 2, no traffic).
     if (auto ca = tdsprobe::load_ca_file(c.ca_file); !ca) return usage_error(err, "check", ca.error().message);
@@ -226,6 +272,16 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     if (pw == nullptr)
       return usage_error(err, "check", "environment variable " + c.password_env + " (from --password-env) is not set");
     opt.credentials = tdsprobe::Credentials{c.user, pw};
+  } else if (cs && !cs->user.empty()) {
+    const auto& auth = cs->authentication;
+    if (auth.empty() || auth == "SqlPassword" || auth == "NotSpecified") {
+      opt.credentials = tdsprobe::Credentials{cs->user, cs->password};
+    } else {
+      // An Entra password is never sent as a SQL login: the probe uses dummy credentials.
+      opt.notes.push_back("connection string uses Authentication=" + auth +
+                          ": token-based logins are not tried; the probe logged in with dummy "
+                          "credentials");
+    }
   }
   if (!c.resolv_conf.empty()) {
     opt.resolv_conf = c.resolv_conf;
