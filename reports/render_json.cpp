@@ -92,6 +92,8 @@ json tds_json(const tdsprobe::Result& t) {
             {"elapsed_ms", t.elapsed_ms},
             {"strict", t.options.strict}};
   if (t.timed_out) j["timed_out"] = true;
+  if (t.negotiated) j["encryption_negotiated"] = tds::to_string(*t.negotiated);
+  if (!t.login_withheld.empty()) j["login_withheld"] = t.login_withheld;
   if (t.mss > 0) j["tcp_mss"] = t.mss;
   if (t.server_handshake) {
     const auto& h = *t.server_handshake;
@@ -122,6 +124,7 @@ json tds_json(const tdsprobe::Result& t) {
     login["error_message"] = t.error->message;
   }
   if (t.login_ack) login["server_program"] = t.login_ack->prog_name;
+  if (!t.login_answer.empty() && t.outcome == tdsprobe::LoginOutcome::None) login["answer"] = t.login_answer;
   if (t.routing) login["routing"] = {{"host", t.routing->host}, {"port", t.routing->port}, {"server", t.routing->server}};
   j["login"] = login;
   if (!t.first_bytes_hex.empty()) j["first_bytes_hex"] = t.first_bytes_hex;
@@ -153,6 +156,7 @@ json to_json(const Report& r) {
               {"evidence", f.evidence},  {"remediation", f.remediation},
               {"reference", f.reference}};
     if (f.caused_by) j["caused_by"] = code_name(*f.caused_by);
+    if (!f.addresses.empty()) j["addresses"] = f.addresses;
     findings.push_back(std::move(j));
   }
   json doc = {
@@ -214,6 +218,13 @@ json to_json(const Report& r) {
   }
   doc["capture"] = {{"status", "off"}, {"packets", 0}};
   doc["limitations"] = ev.limitations;
+  json collectors = json::array();
+  for (const auto& c : ev.collectors) {
+    json cj = {{"name", c.name}, {"status", to_string(c.status)}, {"duration_ms", c.duration_ms},
+               {"error", c.error.empty() ? json(nullptr) : json(c.error)}};
+    collectors.push_back(std::move(cj));
+  }
+  doc["collectors"] = collectors;
   // Server strings are valid UTF-8 when stored; this catches any that were not (spec §6).
   make_strings_valid(doc);
   return doc;

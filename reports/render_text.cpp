@@ -175,6 +175,12 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     route_section(o, r, p);
     tcp_section(o, r, p);
     tds_section(o, r, p);
+    if (!r.evidence.collectors.empty()) {
+      o << "\n" << p.bold("Steps") << "\n";
+      for (const auto& c : r.evidence.collectors)
+        o << "  " << pad(c.name, 10) << pad(std::string(to_string(c.status)), 9) << fixed(c.duration_ms, 1)
+          << " ms" << (c.error.empty() ? "" : "  " + T(c.error)) << "\n";
+    }
   }
   if (!r.evidence.limitations.empty()) {
     o << "\n" << p.dim("Not seen in this run:") << "\n";
