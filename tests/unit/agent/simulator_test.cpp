@@ -748,3 +748,38 @@ TEST(SimRealClients, TediousStrictFollowsTheRedirect) {
   if (tedious_missing()) GTEST_SKIP() << "node or tedious missing (cd tests/clients && npm ci)";
   expect_tedious_through_redirect("strict");
 }
+
+// What a real driver does with the pairs mi-diag refuses, measured (tedious 18): it does NOT
+// apply "client ON wins". Against a server answering ENCRYPT_OFF it starts no TLS and sends
+// LOGIN7 outside TLS -- which our simulator, honouring the MS-TDS table (client ON + server OFF
+// = full encryption), rejects; against ENCRYPT_NOT_SUP it logs in with the password merely
+// XOR-obfuscated. mi-diag's probe withholds a real password in both cases
+// (EncryptionMatrix.TheProbeFollowsTheTableWithARealLogin, HostileServer.NoTlsOfferedGetsNoPassword).
+TEST(SimRealClients, TediousEncryptTrueAgainstServerOffStartsNoTls) {
+  if (tedious_missing()) GTEST_SKIP() << "node or tedious missing (cd tests/clients && npm ci)";
+  auto sim = start(config_with(tds::Encryption::Off, /*redirect=*/false));
+  ASSERT_TRUE(sim);
+  ChildResult raw;
+  auto j = run_tedious(*sim, "true", &raw);
+  ASSERT_FALSE(raw.timed_out) << raw.output;
+  ASSERT_TRUE(j.is_object()) << raw.output;
+  EXPECT_EQ(j["ok"], false) << raw.output;
+  auto s = sim->stats();
+  EXPECT_EQ(s.gateway.prelogins, 1U);
+  EXPECT_EQ(s.gateway.tls_handshakes, 0U) << "tedious started TLS after ENCRYPT_OFF";
+  EXPECT_EQ(s.gateway.logins_ok, 0U);
+}
+
+TEST(SimRealClients, TediousEncryptTrueSendsItsLoginToAServerWithoutTls) {
+  if (tedious_missing()) GTEST_SKIP() << "node or tedious missing (cd tests/clients && npm ci)";
+  auto sim = start(config_with(tds::Encryption::NotSup, /*redirect=*/false));
+  ASSERT_TRUE(sim);
+  ChildResult raw;
+  auto j = run_tedious(*sim, "true", &raw);
+  ASSERT_FALSE(raw.timed_out) << raw.output;
+  ASSERT_TRUE(j.is_object()) << raw.output;
+  auto s = sim->stats();
+  EXPECT_EQ(s.gateway.tls_handshakes, 0U);
+  EXPECT_EQ(s.gateway.login7s, 1U) << "tedious now refuses NOT_SUP: update the comment above";
+  EXPECT_EQ(j["ok"], true) << raw.output;
+}
