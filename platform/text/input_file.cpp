@@ -1,5 +1,7 @@
 #include "platform/text/input_file.h"
 
+#include "platform/posix/unique_fd.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,20 +15,7 @@ namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
 
-// Closes the descriptor on every return path.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using FdGuard = UniqueFd;  // closes the descriptor on every return path
 
 std::string label(const std::string& path, std::string_view what) {
   return what.empty() ? path : std::string(what) + " " + path;

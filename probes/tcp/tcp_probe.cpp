@@ -15,6 +15,7 @@
 #include <system_error>
 #include <utility>
 
+#include "platform/posix/unique_fd.h"
 #include "probes/net/address.h"
 
 namespace midiag::tcp {
@@ -171,26 +172,7 @@ double ms_since(Clock::time_point from, Clock::time_point to) {
 }
 
 // Closes on scope exit so every early return still releases the descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 struct Slot {
   Fd fd;

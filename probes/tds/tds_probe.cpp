@@ -16,6 +16,7 @@
 
 #include "decoders/tds/login7.h"
 #include "decoders/tds/packet.h"
+#include "platform/posix/unique_fd.h"
 #include "probes/net/address.h"
 
 namespace midiag::tdsprobe {
@@ -134,10 +135,7 @@ std::string printable(std::span<const std::uint8_t> b) {
 // A socket with one deadline for everything done on it.
 class Conn {
  public:
-  Conn(Clock::time_point deadline) : deadline_(deadline) {}
-  ~Conn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
+  explicit Conn(Clock::time_point deadline) : deadline_(deadline) {}
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
@@ -159,17 +157,17 @@ class Conn {
       std::memcpy(&a->sin6_addr, ip->bytes.data(), 16);
       len = sizeof(sockaddr_in6);
     }
-    fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return make_error(std::system_category().message(errno));
+    fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_) return make_error(std::system_category().message(errno));
     int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
+    setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
       return make_error(std::system_category().message(errno));
     if (!wait(POLLOUT))
       return make_error("no answer to the connection attempt before the deadline", ErrorKind::TimedOut);
     int err = 0;
     socklen_t elen = sizeof err;
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &elen);
+    getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &elen);
     if (err != 0) return make_error(std::system_category().message(err));
     return true;
   }
@@ -177,7 +175,7 @@ class Conn {
   Expected<bool> send_all(std::span<const std::uint8_t> bytes) {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      ssize_t n = ::send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
         continue;
@@ -195,7 +193,7 @@ class Conn {
   Expected<std::vector<std::uint8_t>> recv_some() {
     if (!wait(POLLIN)) return make_error("no data before the deadline", ErrorKind::TimedOut);
     std::vector<std::uint8_t> buf(16384);
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
     if (n < 0)
       return errno == ECONNRESET ? make_error("reset", ErrorKind::Reset)
                                  : make_error(std::system_category().message(errno), ErrorKind::Io);
@@ -207,7 +205,7 @@ class Conn {
   [[nodiscard]] int mss() const {
     int v = 0;
     socklen_t len = sizeof v;
-    return getsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0 ? v : 0;
+    return getsockopt(fd_.get(), IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0 ? v : 0;
   }
 
  private:
@@ -215,7 +213,7 @@ class Conn {
     for (int guard = 0; guard < 100000; ++guard) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
       if (left <= 0) return false;
-      pollfd p{fd_, events, 0};
+      pollfd p{fd_.get(), events, 0};
       int rc = ::poll(&p, 1, static_cast<int>(left));
       if (rc > 0) return true;
       if (rc < 0 && errno != EINTR) return false;
@@ -223,7 +221,7 @@ class Conn {
     return false;
   }
   Clock::time_point deadline_;
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 // Why a read did not produce a message, for the report.
