@@ -253,11 +253,12 @@ TEST(Cli, PasswordNeverReachesTheRealBinarysStdoutOrStderrLog) {
   ASSERT_TRUE(inst) << inst.error().message;
   setenv("MIDIAG_TEST_PW", "s3cret-Pa55word", 1);
   auto err_path = temp_file("");
+  auto ca_path = temp_file((*inst)->ca_pem());  // trusted, so a healthy check exits 0
   std::string command = std::string("'") + MIDIAG_BINARY +
                         "' check 127.0.0.1:" + std::to_string((*inst)->gateway_port()) +
                         " --json --user sim --password-env MIDIAG_TEST_PW --timeout-ms 2000"
-                        " --log-level trace 2>'" +
-                        err_path + "'";
+                        " --log-level trace --ca-file '" +
+                        ca_path + "' 2>'" + err_path + "'";
   std::string out;
   FILE* child = popen(command.c_str(), "r");
   ASSERT_NE(child, nullptr);
@@ -266,8 +267,9 @@ TEST(Cli, PasswordNeverReachesTheRealBinarysStdoutOrStderrLog) {
   int status = pclose(child);
   auto logged = read_file(err_path);
   unlink(err_path.c_str());
+  unlink(ca_path.c_str());
   unsetenv("MIDIAG_TEST_PW");
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << logged;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << out << logged;
   EXPECT_NE(out.find("CONNECTION_PATH"), std::string::npos) << out;
   EXPECT_NE(logged.find("TDS exchange with 127.0.0.1:"), std::string::npos) << logged;
   EXPECT_EQ(out.find("s3cret-Pa55word"), std::string::npos);
