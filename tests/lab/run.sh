@@ -9,7 +9,7 @@
 #   LAB_KEEP_TMP=1 ...                                 keep dnsmasq/listener logs
 #   LAB_SANITIZED=1 ...                                mi-diag is an ASan+UBSan build: no
 #       address-space cap (ASan reserves terabytes of virtual memory), "max ms" bounds scaled by
-#       LAB_SANITIZED_SLOWDOWN (default 1.5), and a sanitizer report on the check's stderr or in
+#       LAB_SANITIZED_SLOWDOWN (default 1.25), and a sanitizer report on the check's stderr or in
 #       a simulator's output fails the scenario / the run
 #
 # Exit: 0 all passed; 1 a scenario failed (or CI=true and the lab cannot run);
@@ -26,7 +26,7 @@ readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=pub
 # Every check runs with its address space capped: a hostile server must not make it grow.
 if [[ "${LAB_SANITIZED:-0}" == 1 ]]; then
   readonly MEMORY_CAP=()
-  readonly DURATION_SCALE=${LAB_SANITIZED_SLOWDOWN:-1.5}
+  readonly DURATION_SCALE=${LAB_SANITIZED_SLOWDOWN:-1.25}
 else
   readonly MEMORY_CAP=(prlimit --as=$((256 * 1024 * 1024)) --)
   readonly DURATION_SCALE=1
@@ -237,11 +237,12 @@ run_scenario() {
 check_simulators_clean() {
   [[ "${LAB_SANITIZED:-0}" == 1 ]] || return 0
   lab_stop_processes
-  local f hit
+  local f f_name hit
   for f in "${LAB_TMP}"/sim-*.out; do
     hit=$(grep -m 1 -E "$SANITIZER_REPORT" "$f" || true)
     [[ -z "$hit" ]] && continue
-    echo "lab: simulator ${f##*/sim-}: FAIL (sanitizer: ${hit})"
+    f_name=${f##*/sim-}
+    echo "lab: simulator ${f_name%.out}: FAIL (sanitizer: ${hit})"
     sed 's/^/    /' "$f" | head -n 60
     FAILED=$((FAILED + 1))
   done
