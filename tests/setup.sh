@@ -2,7 +2,7 @@
 # Installs everything mi-diag needs to build, test and run its lab on Debian 12 (as root).
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang clang-format
   libpcap-dev libtins-dev libc-ares-dev libboost-program-options-dev libspdlog-dev
   libgtest-dev nlohmann-json3-dev libssl-dev libarchive-dev
   iproute2 iptables dnsmasq-base jq nmap

@@ -373,9 +373,18 @@ lab_stop_process() {
   wait "$pid" 2>/dev/null || true
 }
 
+# Stops every process this file started (by PID); idempotent.
+lab_stop_processes() {
+  local pid
+  for pid in "${LAB_PIDS[@]}"; do
+    lab_stop_process "$pid"
+  done
+  LAB_PIDS=()
+}
+
 # Idempotent and never fails: runs from the EXIT trap on every path.
 lab_teardown() {
-  local status=$? pid ns
+  local status=$? ns
   ((LAB_TORN_DOWN)) && return 0
   LAB_TORN_DOWN=1
   # A second Ctrl-C must not cut the cleanup short (it is bounded: <= 5 s per process),
@@ -386,9 +395,7 @@ lab_teardown() {
   if ((!LAB_SETUP_DONE && status != 0 && status != 130 && status != 143)); then
     lab_dump_logs
   fi
-  for pid in "${LAB_PIDS[@]}"; do
-    lab_stop_process "$pid"
-  done
+  lab_stop_processes
   for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE" "$LAB_NS_PROBE"; do
     if [[ -n "$ns" && -e "/run/netns/${ns}" ]]; then
       ip netns del "$ns" 2>/dev/null || log "lab: could not delete namespace ${ns}"

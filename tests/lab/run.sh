@@ -5,11 +5,15 @@
 # and exit code.
 #
 #   tests/lab/run.sh path/to/mi-diag path/to/lab_tcp_listener
-#   LAB_ONLY=healthy,nxdomain tests/lab/run.sh ...     run a subset
+#   LAB_ONLY=healthy,nxdomain tests/lab/run.sh ...     run a subset (names or globs: 'hostile-*')
 #   LAB_KEEP_TMP=1 ...                                 keep dnsmasq/listener logs
+#   LAB_SANITIZED=1 ...                                mi-diag is an ASan+UBSan build: no
+#       address-space cap (ASan reserves terabytes of virtual memory), "max ms" bounds scaled by
+#       LAB_SANITIZED_SLOWDOWN (default 1.25), and a sanitizer report on the check's stderr or in
+#       a simulator's output fails the scenario / the run
 #
 # Exit: 0 all passed; 1 a scenario failed (or CI=true and the lab cannot run);
-# 2 bad usage; 77 skipped (not root, or tools missing outside CI).
+# 2 bad usage; 77 skipped (not root, or tools missing, outside CI).
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +24,16 @@ readonly CHECK_TIMEOUT_S=60   # upper bound on one mi-diag run; the tool is told
 readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=public)
 # The simulators' test login; scenarios marked NOCREDS use the probe's dummy credentials.
 # Every check runs with its address space capped: a hostile server must not make it grow.
-readonly MEMORY_CAP=(prlimit --as=$((256 * 1024 * 1024)) --)
+if [[ "${LAB_SANITIZED:-0}" == 1 ]]; then
+  readonly MEMORY_CAP=()
+  readonly DURATION_SCALE=${LAB_SANITIZED_SLOWDOWN:-1.25}
+else
+  readonly MEMORY_CAP=(prlimit --as=$((256 * 1024 * 1024)) --)
+  readonly DURATION_SCALE=1
+fi
+# What ASan, LeakSanitizer and UBSan print when they find something.
+readonly SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
+
 readonly CREDS=(--user sim --password-env LAB_SIM_PASSWORD)
 export LAB_SIM_PASSWORD=sim-password
 
@@ -105,11 +118,8 @@ cannot_run() {
 require_prerequisites() {
   local missing
   missing=$(lab_missing_tools ip dnsmasq iptables jq timeout getent od dd awk prlimit)
-  if ((EUID != 0)); then
-    [[ -n "$missing" ]] && echo "lab: missing tools: ${missing}"
-    echo "lab: skipped: needs root (network namespaces)"
-    exit 77
-  fi
+  [[ -n "$missing" ]] && echo "lab: missing tools: ${missing}"
+  ((EUID == 0)) || cannot_run "needs root (network namespaces)"
   [[ -z "$missing" ]] || cannot_run "missing tools: ${missing}"
 }
 
@@ -127,9 +137,16 @@ normalise_codes() {
   tr ',' '\n' <<<"$1" | sed '/^$/d' | LC_ALL=C sort -u | paste -sd, -
 }
 
-selected() { # selected NAME: in LAB_ONLY, or LAB_ONLY unset
+selected() { # selected NAME: matches a name or glob in LAB_ONLY, or LAB_ONLY unset
+  local pattern
+  local -a patterns
   [[ -z "${LAB_ONLY:-}" ]] && return 0
-  [[ ",${LAB_ONLY}," == *",$1,"* ]]
+  IFS=, read -r -a patterns <<<"$LAB_ONLY"
+  for pattern in "${patterns[@]}"; do
+    # shellcheck disable=SC2053  # unquoted on purpose: the pattern may be a glob
+    [[ "$1" == $pattern ]] && return 0
+  done
+  return 1
 }
 
 check_lab_only_names() {
@@ -140,7 +157,8 @@ check_lab_only_names() {
   for want in "${wanted[@]}"; do
     known=0
     for line in "${SCENARIOS[@]}"; do
-      [[ "$(trim "${line%%|*}")" == "$want" ]] && known=1
+      # shellcheck disable=SC2053  # a glob must match at least one scenario
+      [[ "$(trim "${line%%|*}")" == $want ]] && known=1
     done
     if ((known == 0)); then
       echo "lab: LAB_ONLY names an unknown scenario: ${want}"
@@ -191,24 +209,44 @@ run_scenario() {
   local duration within=1
   duration=$(jq -r '.duration_ms // empty' <<<"$out" 2>/dev/null || true)
   if [[ -n "$max_ms" ]]; then
+    max_ms=$(awk -v m="$max_ms" -v s="$DURATION_SCALE" 'BEGIN { printf "%d", m * s }')
     within=$(awk -v d="${duration:-999999}" -v m="$max_ms" 'BEGIN { print (d <= m) ? 1 : 0 }')
   fi
+  local sanitizer=""
+  sanitizer=$(grep -m 1 -E "$SANITIZER_REPORT" "$err" || true)
   got="verdict=${verdict} codes={${codes}} exit=${rc} duration_ms=${duration%.*}"
+  [[ -n "$sanitizer" ]] && got+=" sanitizer: ${sanitizer}"
 
   if [[ "$verdict" == "$want_verdict" && "$codes" == "$want_codes" && "$rc" == "$want_exit" &&
-    "$within" == 1 ]]; then
+    "$within" == 1 && -z "$sanitizer" ]]; then
     echo "lab: ${name}: PASS (${got})"
     PASSED=$((PASSED + 1))
     return 0
   fi
   echo "lab: ${name}: FAIL (${got})"
-  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}${max_ms:+ duration_ms<=${max_ms}}"
+  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}${max_ms:+ duration_ms<=${max_ms}} (no sanitizer report)"
   echo "  command: mi-diag check ${check_args[*]} ${COMMON_ARGS[*]}"
   echo "  stdout:"
   { jq . <<<"$out" 2>/dev/null || printf '%s\n' "$out"; } | sed 's/^/    /'
   echo "  stderr:"
   sed 's/^/    /' "$err"
   FAILED=$((FAILED + 1))
+}
+
+# The simulators served the hostile behaviours: stopped now (so LeakSanitizer runs at their
+# exit), their output must hold no sanitizer report either.
+check_simulators_clean() {
+  [[ "${LAB_SANITIZED:-0}" == 1 ]] || return 0
+  lab_stop_processes
+  local f f_name hit
+  for f in "${LAB_TMP}"/sim-*.out; do
+    hit=$(grep -m 1 -E "$SANITIZER_REPORT" "$f" || true)
+    [[ -z "$hit" ]] && continue
+    f_name=${f##*/sim-}
+    echo "lab: simulator ${f_name%.out}: FAIL (sanitizer: ${hit})"
+    sed 's/^/    /' "$f" | head -n 60
+    FAILED=$((FAILED + 1))
+  done
 }
 
 usage() {
@@ -233,6 +271,7 @@ main() {
   for line in "${SCENARIOS[@]}"; do
     run_scenario "$line"
   done
+  check_simulators_clean
   echo "${PASSED} passed, ${FAILED} failed"
   ((FAILED == 0 && PASSED > 0))
 }

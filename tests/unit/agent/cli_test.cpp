@@ -7,12 +7,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 using midiag::agent::run_cli;
@@ -47,6 +52,38 @@ struct Listener {
   }
   ~Listener() { close(fd); }
 };
+
+// The product logs through spdlog's default logger (main() points it at stderr); for the test's
+// duration that logger writes here instead, so what was really logged can be searched.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()), previous_level_(spdlog::get_level()) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "test-capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(text_));
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::trace);
+  }
+  ~CapturedLog() {
+    spdlog::set_default_logger(previous_);
+    spdlog::set_level(previous_level_);
+  }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return text_.str();
+  }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::logger> previous_;
+  spdlog::level::level_enum previous_level_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 std::string temp_file(const std::string& content) {
   char path[] = "/tmp/midiag-cli-XXXXXX";
@@ -182,7 +219,7 @@ TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
   EXPECT_EQ(r.err.find("sim-password"), std::string::npos);
 }
 
-TEST(Cli, PasswordFromTheEnvironmentNeverReachesTheReport) {
+TEST(Cli, PasswordFromTheEnvironmentNeverReachesTheReportOrTheLog) {
   midiag::sim::InstanceConfig config;
   config.redirect = false;
   config.password = "s3cret-Pa55word";
@@ -190,14 +227,52 @@ TEST(Cli, PasswordFromTheEnvironmentNeverReachesTheReport) {
   ASSERT_TRUE(inst) << inst.error().message;
   setenv("MIDIAG_TEST_PW", "s3cret-Pa55word", 1);
   for (const char* format : {"json", "markdown", "text"}) {
+    CapturedLog log;
     auto r = cli({"check", "127.0.0.1:" + std::to_string((*inst)->gateway_port()), "--format",
                   format, "-v", "--user", "sim", "--password-env", "MIDIAG_TEST_PW", "--timeout-ms",
                   "2000", "--log-level", "trace", "--trust-server-certificate"});
+    auto logged = log.text();
     // The login really used the password: the simulated gateway accepted it (proxy path).
     EXPECT_NE(r.out.find("CONNECTION_PATH"), std::string::npos) << format << r.out;
+    // The capture is the real log: the check's own debug lines are in it.
+    EXPECT_NE(logged.find("TDS exchange with 127.0.0.1:"), std::string::npos) << logged;
     EXPECT_EQ(r.out.find("s3cret-Pa55word"), std::string::npos) << format;
     EXPECT_EQ(r.err.find("s3cret-Pa55word"), std::string::npos) << format;
+    EXPECT_EQ(logged.find("s3cret-Pa55word"), std::string::npos) << format << "\n" << logged;
   }
   EXPECT_EQ((*inst)->stats().gateway.logins_ok, 3u);
   unsetenv("MIDIAG_TEST_PW");
+}
+
+// The same through the real binary, whose main() installs the stderr sink.
+TEST(Cli, PasswordNeverReachesTheRealBinarysStdoutOrStderrLog) {
+  midiag::sim::InstanceConfig config;
+  config.redirect = false;
+  config.password = "s3cret-Pa55word";
+  auto inst = midiag::sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst) << inst.error().message;
+  setenv("MIDIAG_TEST_PW", "s3cret-Pa55word", 1);
+  auto err_path = temp_file("");
+  auto ca_path = temp_file((*inst)->ca_pem());  // trusted, so a healthy check exits 0
+  std::string command = std::string("'") + MIDIAG_BINARY +
+                        "' check 127.0.0.1:" + std::to_string((*inst)->gateway_port()) +
+                        " --json --user sim --password-env MIDIAG_TEST_PW --timeout-ms 2000"
+                        " --log-level trace --ca-file '" +
+                        ca_path + "' 2>'" + err_path + "'";
+  std::string out;
+  FILE* child = popen(command.c_str(), "r");
+  ASSERT_NE(child, nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = fread(buf, 1, sizeof buf, child)) > 0;) out.append(buf, n);
+  int status = pclose(child);
+  auto logged = read_file(err_path);
+  unlink(err_path.c_str());
+  unlink(ca_path.c_str());
+  unsetenv("MIDIAG_TEST_PW");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << out << logged;
+  EXPECT_NE(out.find("CONNECTION_PATH"), std::string::npos) << out;
+  EXPECT_NE(logged.find("TDS exchange with 127.0.0.1:"), std::string::npos) << logged;
+  EXPECT_EQ(out.find("s3cret-Pa55word"), std::string::npos);
+  EXPECT_EQ(logged.find("s3cret-Pa55word"), std::string::npos) << logged;
+  EXPECT_EQ((*inst)->stats().gateway.logins_ok, 1u);
 }
