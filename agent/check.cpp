@@ -54,7 +54,8 @@ std::vector<std::string> addresses_to_probe(const reports::Evidence& ev) {
 
 constexpr std::uint16_t kRedirectFrom = 11000, kRedirectTo = 11999;
 
-tdsprobe::Options tds_options(const CheckOptions& o, const std::string& address, std::uint16_t port) {
+tdsprobe::Options tds_options(const CheckOptions& o, const std::string& address,
+                              std::uint16_t port) {
   tdsprobe::Options t;
   t.address = address;
   t.port = port;
@@ -113,7 +114,8 @@ std::string sweep_withheld(const CheckOptions& o, const reports::Evidence& ev,
       return {};
   }
   const auto& t = ev.target;
-  if (!t.zone.empty() && !t.suffix.empty() && host.ends_with("." + t.zone + "." + t.suffix)) return {};
+  if (!t.zone.empty() && !t.suffix.empty() && host.ends_with("." + t.zone + "." + t.suffix))
+    return {};
   return "the routed address " + address + " is public, not the target's and " + host +
          " is outside the target's DNS zone: only the routed port was probed, not the range";
 }
@@ -168,7 +170,8 @@ void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Ro
       rd.sweep_from = kRedirectFrom;
       rd.sweep_to = kRedirectTo;
       for (std::uint32_t p = kRedirectFrom; p <= kRedirectTo; ++p)
-        if (p != rd.port) targets.push_back({address, static_cast<std::uint16_t>(p), tcp::Role::Sweep});
+        if (p != rd.port)
+          targets.push_back({address, static_cast<std::uint16_t>(p), tcp::Role::Sweep});
     }
   }
   tcp::Options topt;
@@ -176,7 +179,8 @@ void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Ro
   topt.stop_starting_at = budget_end;
   auto results = tcp::probe_all(targets, topt);
   if (!results)
-    return done(reports::CollectorStatus::Failed, "TCP probes of the node: " + results.error().message,
+    return done(reports::CollectorStatus::Failed,
+                "TCP probes of the node: " + results.error().message,
                 reports::Shortfall::ToolFailure);
   rd.tcp = std::move(*results);
   const bool open = !rd.tcp.empty() && rd.tcp.front().state == tcp::State::Open;
@@ -245,11 +249,10 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     // The demo names its own DNS server; everything else reads the system's resolv.conf.
     auto conf = options.system_servers.empty()
                     ? platform::load_resolv_conf(options.resolv_conf)
-                    : Expected<platform::ResolvConf>(platform::ResolvConf{options.system_servers, {}, 5, 2});
+                    : Expected<platform::ResolvConf>(
+                          platform::ResolvConf{options.system_servers, {}, 5, 2});
     if (!conf)
-      return {false,
-              {},
-              {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
+      return {false, {}, {2, conf.error().message + " (pass --resolver IP to name a DNS server)"}};
     Step dns_step(ev, clock, "dns");
     // A server c-ares cannot use (a scoped link-local address) is skipped by name, not allowed
     // to break the whole channel.
@@ -349,7 +352,8 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       spdlog::debug("probing {} TCP target(s)", targets.size());
       auto results = tcp::probe_all(targets, topt);
       if (!results) {
-        tcp_step.end(CollectorStatus::Failed, "TCP probes could not run: " + results.error().message,
+        tcp_step.end(CollectorStatus::Failed,
+                     "TCP probes could not run: " + results.error().message,
                      Shortfall::ToolFailure);
       } else {
         ev.tcp = std::move(*results);
@@ -360,9 +364,12 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
           tcp_step.end(CollectorStatus::Partial,
                        std::to_string(unprobed) + " of " + std::to_string(ev.tcp.size()) +
                            " connection attempts could not be made (" +
-                           std::find_if(ev.tcp.begin(), ev.tcp.end(), [](const tcp::Result& r) {
-                             return r.state == tcp::State::NotProbed;
-                           })->detail + ")",
+                           std::find_if(ev.tcp.begin(), ev.tcp.end(),
+                                        [](const tcp::Result& r) {
+                                          return r.state == tcp::State::NotProbed;
+                                        })
+                               ->detail +
+                           ")",
                        Shortfall::ToolFailure);
       }
     }
@@ -377,7 +384,8 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       tds_step.skip("TDS not requested", Shortfall::UserChoice);
     } else if (open == ev.tcp.end()) {
       // The TCP step already failed (a finding says why) or could not run (CHECK_INCOMPLETE).
-      tds_step.skip("no address answered on port " + std::to_string(gateway_port), Shortfall::Explained);
+      tds_step.skip("no address answered on port " + std::to_string(gateway_port),
+                    Shortfall::Explained);
     } else if (over_budget()) {
       tds_step.skip(budget_words, Shortfall::Budget);
     } else {
@@ -387,9 +395,11 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         tds_step.end(CollectorStatus::Partial, "login withheld: " + ev.tds->login_withheld,
                      Shortfall::Explained);
       else if (!options.login)
-        tds_step.end(CollectorStatus::Partial, "login not attempted (--no-login)", Shortfall::UserChoice);
+        tds_step.end(CollectorStatus::Partial, "login not attempted (--no-login)",
+                     Shortfall::UserChoice);
     }
-    if (!options.login) ev.limitations.push_back("login: not attempted (--no-login), so a redirect cannot be seen");
+    if (!options.login)
+      ev.limitations.push_back("login: not attempted (--no-login), so a redirect cannot be seen");
     if (ev.tds && !ev.tds->login_withheld.empty())
       ev.limitations.push_back("login: withheld at the gateway because " + ev.tds->login_withheld +
                                "; what follows the login (the redirect) was not seen");
@@ -401,9 +411,11 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       redirect.skip(budget_words, Shortfall::Budget);
     } else {
       if (ev.system_servers.empty())
-        if (auto conf = platform::load_resolv_conf(options.resolv_conf)) ev.system_servers = conf->nameservers;
+        if (auto conf = platform::load_resolv_conf(options.resolv_conf))
+          ev.system_servers = conf->nameservers;
       follow_redirect(options, ev, *ev.tds->routing, budget_end, over_budget, redirect);
-      if (ev.redirect && ev.redirect->node_login && !ev.redirect->node_login->login_withheld.empty())
+      if (ev.redirect && ev.redirect->node_login &&
+          !ev.redirect->node_login->login_withheld.empty())
         ev.limitations.push_back("login: withheld at the redirect node because " +
                                  ev.redirect->node_login->login_withheld);
       if (ev.redirect && !ev.redirect->sweep_withheld.empty())

@@ -25,15 +25,16 @@ struct CheckOptions {
   std::optional<std::uint16_t> connect_port;
   // Replaces the resolv.conf servers (the demo points the system resolver at its own DNS).
   std::vector<std::string> system_servers;
-  bool tds = true;  // PRELOGIN/TLS/LOGIN7 after a successful connect
-  bool login = true;  // --no-login stops after TLS
+  bool tds = true;      // PRELOGIN/TLS/LOGIN7 after a successful connect
+  bool login = true;    // --no-login stops after TLS
   bool strict = false;  // TDS 8
   std::optional<tdsprobe::Credentials> credentials;  // none: dummy credentials
   std::string ca_file;
   tds::Encryption encrypt = tds::Encryption::On;  // Encrypt=Optional/False sends OFF
   bool trust_server_certificate = false;
   std::string host_name_in_certificate;
-  std::vector<std::string> notes;  // what the command line knows the report should say (limitations)
+  std::vector<std::string>
+      notes;  // what the command line knows the report should say (limitations)
   bool resolv_conf_given = false;
   bool hosts_file_given = false;
 };

@@ -1,7 +1,7 @@
 #include "agent/cli.h"
 
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 
 #include <array>
 #include <cstdlib>
@@ -36,8 +36,10 @@ constexpr std::array<Command, 8> kCommands = {{
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
     {"watch", "watch --config FILE              scheduled probes", false},
     {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", false},
-    {"demo", "demo [-v]                        diagnosis against the embedded simulated instance", true},
-    {"simulate", "simulate [options]               serve a simulated instance (labs, firewall tests)", true},
+    {"demo", "demo [-v]                        diagnosis against the embedded simulated instance",
+     true},
+    {"simulate",
+     "simulate [options]               serve a simulated instance (labs, firewall tests)", true},
 }};
 
 void usage(std::ostream& o) {
@@ -178,14 +180,16 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   if (!c.connection_string_env.empty()) {
     const char* raw = std::getenv(c.connection_string_env.c_str());
     if (raw == nullptr)
-      return usage_error(err, "check", "environment variable " + c.connection_string_env +
-                                           " (from --connection-string-env) is not set");
+      return usage_error(err, "check",
+                         "environment variable " + c.connection_string_env +
+                             " (from --connection-string-env) is not set");
     std::string text = raw;
     auto parsed = parse_connection_string(text);
     tdsprobe::wipe(text);
     if (!parsed)
-      return usage_error(err, "check", "--connection-string-env " + c.connection_string_env + ": " +
-                                           parsed.error().message);
+      return usage_error(
+          err, "check",
+          "--connection-string-env " + c.connection_string_env + ": " + parsed.error().message);
     cs = std::move(*parsed);
     if (target_text.empty() && !cs->host.empty()) {
       const bool v6 = cs->host.find(':') != std::string::npos;
@@ -245,15 +249,17 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     // TrustServerCertificate (Microsoft.Data.SqlClient); explicit options win.
     if (cs->encrypt == EncryptMode::Strict) opt.strict = true;
     if (cs->encrypt == EncryptMode::Optional) opt.encrypt = tds::Encryption::Off;
-    if (cs->trust_server_certificate && cs->encrypt != EncryptMode::Strict) opt.trust_server_certificate = true;
+    if (cs->trust_server_certificate && cs->encrypt != EncryptMode::Strict)
+      opt.trust_server_certificate = true;
     opt.host_name_in_certificate = cs->host_name_in_certificate;
     if (cs->instance_name && !cs->port)
       opt.notes.push_back("connection string names instance '" + cs->instance_name.value() +
                           "' without a port: Managed Instance has no SQL Browser; port " +
                           std::to_string(opt.target.port) + " was used");
     if (cs->encrypt == EncryptMode::Optional)
-      opt.notes.push_back("connection string: Encrypt=False/Optional, so the probe asked ENCRYPT_OFF as that "
-                          "driver does; real credentials still need a verified certificate here");
+      opt.notes.push_back(
+          "connection string: Encrypt=False/Optional, so the probe asked ENCRYPT_OFF as that "
+          "driver does; real credentials still need a verified certificate here");
     if (!cs->ignored_keys.empty()) {
       std::string keys;
       for (const auto& k : cs->ignored_keys) keys += (keys.empty() ? "" : ", ") + k;
@@ -261,8 +267,10 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     }
   }
   if (!c.ca_file.empty()) {
-    // A file the TLS step could not load is bad input, not a handshake failure (exit 2, no traffic).
-    if (auto ca = tdsprobe::load_ca_file(c.ca_file); !ca) return usage_error(err, "check", ca.error().message);
+    // A file the TLS step could not load is bad input, not a handshake failure (exit 2, no
+    // traffic).
+    if (auto ca = tdsprobe::load_ca_file(c.ca_file); !ca)
+      return usage_error(err, "check", ca.error().message);
     opt.ca_file = c.ca_file;
   }
   if (!c.user.empty() || !c.password_env.empty()) {
@@ -270,7 +278,9 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
       return usage_error(err, "check", "--user and --password-env go together");
     const char* pw = std::getenv(c.password_env.c_str());
     if (pw == nullptr)
-      return usage_error(err, "check", "environment variable " + c.password_env + " (from --password-env) is not set");
+      return usage_error(
+          err, "check",
+          "environment variable " + c.password_env + " (from --password-env) is not set");
     opt.credentials = tdsprobe::Credentials{c.user, pw};
   } else if (cs && !cs->user.empty()) {
     const auto& auth = cs->authentication;
@@ -307,9 +317,9 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   out.flush();
   if (report.verdict == reports::Verdict::Fail) return kExitProblem;
   // A step on the path could not run and no error explains why: the tool could not check it.
-  const bool incomplete = std::any_of(report.findings.begin(), report.findings.end(), [](const auto& f) {
-    return f.code == reports::Code::CheckIncomplete;
-  });
+  const bool incomplete =
+      std::any_of(report.findings.begin(), report.findings.end(),
+                  [](const auto& f) { return f.code == reports::Code::CheckIncomplete; });
   return incomplete ? kExitToolFailure : kExitOk;
 }
 

@@ -31,26 +31,50 @@ struct Scenario {
 
 std::vector<Scenario> scenarios() {
   std::vector<Scenario> s;
-  s.push_back({"healthy redirect", "gateway redirects the login to the node, which accepts it", {}, true, "sim-password",
+  s.push_back({"healthy redirect",
+               "gateway redirects the login to the node, which accepts it",
+               {},
+               true,
+               "sim-password",
                {"CONNECTION_PATH"}});
-  Scenario proxy{"healthy proxy", "the gateway accepts the login itself", {}, true, "sim-password", {"CONNECTION_PATH"}};
+  Scenario proxy{
+      "healthy proxy",    "the gateway accepts the login itself", {}, true, "sim-password",
+      {"CONNECTION_PATH"}};
   proxy.config.redirect = false;
   s.push_back(proxy);
-  Scenario refused{"redirect node refused", "the gateway works but the node's port is closed", {}, true,
-                   "sim-password", {"REDIRECT_PORTS_FILTERED"}};
+  Scenario refused{"redirect node refused",
+                   "the gateway works but the node's port is closed",
+                   {},
+                   true,
+                   "sim-password",
+                   {"REDIRECT_PORTS_FILTERED"}};
   refused.config.node_refuses = true;
   s.push_back(refused);
-  Scenario mismatch{"certificate name mismatch", "the certificate is issued for another zone", {}, false, "",
+  Scenario mismatch{"certificate name mismatch",
+                    "the certificate is issued for another zone",
+                    {},
+                    false,
+                    "",
                     {"TLS_CERT_NAME_MISMATCH", "LOGIN_FAILED"}};
   mismatch.config.cert_name = "*.other0002.database.windows.net";
   s.push_back(mismatch);
-  Scenario not_tds{"not TDS", "something else (an HTTP service) listens on the port", {}, false, "", {"TDS_NOT_SPOKEN"}};
+  Scenario not_tds{"not TDS", "something else (an HTTP service) listens on the port",
+                   {},        false,
+                   "",        {"TDS_NOT_SPOKEN"}};
   not_tds.config.gateway_behaviour = sim::Behaviour::NotTds;
   s.push_back(not_tds);
-  s.push_back({"login failed", "network and TLS are fine, the password is wrong", {}, true, "wrong-password",
+  s.push_back({"login failed",
+               "network and TLS are fine, the password is wrong",
+               {},
+               true,
+               "wrong-password",
                {"LOGIN_FAILED"}});
-  Scenario strict{"TDS 8 strict", "TLS first with ALPN tds/8.0, at the gateway and the node", {}, true,
-                  "sim-password", {"CONNECTION_PATH"}};
+  Scenario strict{"TDS 8 strict",
+                  "TLS first with ALPN tds/8.0, at the gateway and the node",
+                  {},
+                  true,
+                  "sim-password",
+                  {"CONNECTION_PATH"}};
   strict.strict = true;
   s.push_back(strict);
   return s;
@@ -78,8 +102,8 @@ struct TempCa {
 int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool tty) {
   bool verbose = false, help = false;
   po::options_description d("demo options");
-  d.add_options()("help,h", po::bool_switch(&help), "show this help")("verbose,v", po::bool_switch(&verbose),
-                                                                       "show the evidence of every report");
+  d.add_options()("help,h", po::bool_switch(&help), "show this help")(
+      "verbose,v", po::bool_switch(&verbose), "show the evidence of every report");
   try {
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(d).run(), vm);
@@ -89,8 +113,10 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return kExitUsage;
   }
   if (help) {
-    out << "Usage: mi-diag demo [-v]\n\nStarts a simulated Managed Instance (gateway, redirect node, DNS) on "
-           "127.0.0.1 and runs `check` against it in several modes. No root, no outside network.\n\n"
+    out << "Usage: mi-diag demo [-v]\n\nStarts a simulated Managed Instance (gateway, redirect "
+           "node, DNS) on "
+           "127.0.0.1 and runs `check` against it in several modes. No root, no outside "
+           "network.\n\n"
         << d;
     return kExitOk;
   }
@@ -111,11 +137,12 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
     opt.ca_file = ca.path;
     if (sc.real_credentials) opt.credentials = tdsprobe::Credentials{sc.config.user, sc.password};
     opt.strict = sc.strict;
-    out << "\n== " << total << ". " << sc.name << ": " << sc.story << "\n   (simulated gateway 127.0.0.1:"
-        << (*inst)->gateway_port() << ", node 127.0.0.1:" << (*inst)->node_port() << ", DNS 127.0.0.1:"
-        << (*inst)->dns_port() << ")\n$ mi-diag check " << (*inst)->fqdn()
-        << (sc.real_credentials ? " --user sim --password-env SIM_PASSWORD" : "") << (sc.strict ? " --strict" : "")
-        << "\n";
+    out << "\n== " << total << ". " << sc.name << ": " << sc.story
+        << "\n   (simulated gateway 127.0.0.1:" << (*inst)->gateway_port()
+        << ", node 127.0.0.1:" << (*inst)->node_port() << ", DNS 127.0.0.1:" << (*inst)->dns_port()
+        << ")\n$ mi-diag check " << (*inst)->fqdn()
+        << (sc.real_credentials ? " --user sim --password-env SIM_PASSWORD" : "")
+        << (sc.strict ? " --strict" : "") << "\n";
     auto outcome = run_check(opt);
     (*inst)->stop();
     if (!outcome.ok) {
@@ -143,27 +170,31 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
   bool proxy = false, help = false, no_strict = false;
   int max_seconds = 3600;
   po::options_description d("simulate options");
-  d.add_options()("help,h", po::bool_switch(&help), "show this help")
-      ("bind", po::value(&c.bind_address), "IPv4 address to listen on (default 127.0.0.1)")
-      ("gateway-port", po::value(&c.gateway_port), "gateway port (default ephemeral)")
-      ("node-port", po::value(&c.node_port), "redirect node port (default ephemeral)")
-      ("dns-port", po::value(&c.dns_port), "DNS responder port (default ephemeral)")
-      ("instance", po::value(&c.instance), "instance name (default mi1)")
-      ("zone", po::value(&c.zone), "DNS zone (default sim0001)")
-      ("proxy", po::bool_switch(&proxy), "proxy connection type (default redirect)")
-      ("routed-host", po::value(&c.routed_host), "host named in the routing token (default the bind address)")
-      ("encryption", po::value(&encryption), "off|on|not_sup|req (default on)")
-      ("cert-name", po::value(&c.cert_name), "certificate name (default *.<zone>.database.windows.net)")
-      ("cert-expired", po::bool_switch(&c.cert_expired), "serve an expired certificate")
-      ("behaviour", po::value(&behaviour), "normal|silent|garbage|huge-length|slowloris|not-tds")
-      ("node-refuses", po::bool_switch(&c.node_refuses), "close the node port")
-      ("no-strict", po::bool_switch(&no_strict), "a TDS 7.x-only server: hang up on TLS-first (TDS 8) clients")
-      ("tls-flight-bytes", po::value(&c.tls_flight_bytes),
-       "send only this many bytes of the server's first TLS flight, then stall (a path-MTU black hole)")
-      ("user", po::value(&c.user), "accepted login (default sim)")
-      ("password", po::value(&c.password), "accepted password (a test credential, default sim-password)")
-      ("ca-out", po::value(&ca_out), "write the CA certificate (PEM) here, for --ca-file")
-      ("max-seconds", po::value(&max_seconds), "stop after this long (default 3600)");
+  d.add_options()("help,h", po::bool_switch(&help), "show this help")(
+      "bind", po::value(&c.bind_address), "IPv4 address to listen on (default 127.0.0.1)")(
+      "gateway-port", po::value(&c.gateway_port), "gateway port (default ephemeral)")(
+      "node-port", po::value(&c.node_port), "redirect node port (default ephemeral)")(
+      "dns-port", po::value(&c.dns_port), "DNS responder port (default ephemeral)")(
+      "instance", po::value(&c.instance), "instance name (default mi1)")(
+      "zone", po::value(&c.zone), "DNS zone (default sim0001)")(
+      "proxy", po::bool_switch(&proxy), "proxy connection type (default redirect)")(
+      "routed-host", po::value(&c.routed_host),
+      "host named in the routing token (default the bind address)")(
+      "encryption", po::value(&encryption), "off|on|not_sup|req (default on)")(
+      "cert-name", po::value(&c.cert_name),
+      "certificate name (default *.<zone>.database.windows.net)")(
+      "cert-expired", po::bool_switch(&c.cert_expired), "serve an expired certificate")(
+      "behaviour", po::value(&behaviour), "normal|silent|garbage|huge-length|slowloris|not-tds")(
+      "node-refuses", po::bool_switch(&c.node_refuses), "close the node port")(
+      "no-strict", po::bool_switch(&no_strict),
+      "a TDS 7.x-only server: hang up on TLS-first (TDS 8) clients")(
+      "tls-flight-bytes", po::value(&c.tls_flight_bytes),
+      "send only this many bytes of the server's first TLS flight, then stall (a path-MTU black "
+      "hole)")("user", po::value(&c.user), "accepted login (default sim)")(
+      "password", po::value(&c.password),
+      "accepted password (a test credential, default sim-password)")(
+      "ca-out", po::value(&ca_out), "write the CA certificate (PEM) here, for --ca-file")(
+      "max-seconds", po::value(&max_seconds), "stop after this long (default 3600)");
   try {
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(d).run(), vm);
@@ -173,26 +204,37 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
     return kExitUsage;
   }
   if (help) {
-    out << "Usage: mi-diag simulate [options]\n\nServes a simulated Managed Instance until SIGTERM.\n\n" << d;
+    out << "Usage: mi-diag simulate [options]\n\nServes a simulated Managed Instance until "
+           "SIGTERM.\n\n"
+        << d;
     return kExitOk;
   }
   c.redirect = !proxy;
   c.accepts_strict = !no_strict;
   static const std::pair<const char*, tds::Encryption> kEnc[] = {
-      {"off", tds::Encryption::Off}, {"on", tds::Encryption::On}, {"not_sup", tds::Encryption::NotSup}, {"req", tds::Encryption::Req}};
+      {"off", tds::Encryption::Off},
+      {"on", tds::Encryption::On},
+      {"not_sup", tds::Encryption::NotSup},
+      {"req", tds::Encryption::Req}};
   static const std::pair<const char*, sim::Behaviour> kBeh[] = {
-      {"normal", sim::Behaviour::Normal}, {"silent", sim::Behaviour::SilentAfterAccept},
-      {"garbage", sim::Behaviour::Garbage}, {"huge-length", sim::Behaviour::HugeLengthThenStall},
-      {"slowloris", sim::Behaviour::Slowloris}, {"not-tds", sim::Behaviour::NotTds}};
+      {"normal", sim::Behaviour::Normal},
+      {"silent", sim::Behaviour::SilentAfterAccept},
+      {"garbage", sim::Behaviour::Garbage},
+      {"huge-length", sim::Behaviour::HugeLengthThenStall},
+      {"slowloris", sim::Behaviour::Slowloris},
+      {"not-tds", sim::Behaviour::NotTds}};
   bool enc_ok = false, beh_ok = false;
   for (const auto& [n, v] : kEnc)
     if (encryption == n) c.encryption = v, enc_ok = true;
   for (const auto& [n, v] : kBeh)
     if (behaviour == n) c.gateway_behaviour = v, beh_ok = true;
-  if (!enc_ok) return err << "mi-diag simulate: bad --encryption '" << encryption << "'\n", kExitUsage;
-  if (!beh_ok) return err << "mi-diag simulate: bad --behaviour '" << behaviour << "'\n", kExitUsage;
+  if (!enc_ok)
+    return err << "mi-diag simulate: bad --encryption '" << encryption << "'\n", kExitUsage;
+  if (!beh_ok)
+    return err << "mi-diag simulate: bad --behaviour '" << behaviour << "'\n", kExitUsage;
   if (max_seconds < 1) return err << "mi-diag simulate: bad --max-seconds\n", kExitUsage;
-  if (c.tls_flight_bytes < -1) return err << "mi-diag simulate: bad --tls-flight-bytes\n", kExitUsage;
+  if (c.tls_flight_bytes < -1)
+    return err << "mi-diag simulate: bad --tls-flight-bytes\n", kExitUsage;
 
   // Block the stop signals before any thread starts, so only sigtimedwait below sees them.
   sigset_t stop;

@@ -45,9 +45,9 @@ struct RedirectEvidence {
   std::string invalid;  // why the routing token itself cannot be followed (port 0, no host)
   // Why the range around the routed port was not swept (a public address outside the zone).
   std::string sweep_withheld;
-  std::vector<std::string> addresses;  // the routed host resolved (or the literal)
-  std::string resolve_error;  // why it could not be resolved
-  std::vector<tcp::Result> tcp;  // the routed port and the sweep of its range
+  std::vector<std::string> addresses;          // the routed host resolved (or the literal)
+  std::string resolve_error;                   // why it could not be resolved
+  std::vector<tcp::Result> tcp;                // the routed port and the sweep of its range
   std::uint16_t sweep_from = 0, sweep_to = 0;  // 0 when no range was swept
   std::optional<tdsprobe::Result> node_login;  // the second login, with the original server name
   // ok (the node sent LOGINACK) | invalid | unresolved | not_probed | filtered | refused |
@@ -70,12 +70,12 @@ struct Evidence {
   std::vector<std::string> addresses;               // what was probed: the application's view first
 
   std::vector<platform::RouteInfo> routes;
-  std::vector<tcp::Result> tcp;          // every probe (renderers summarise sweeps)
+  std::vector<tcp::Result> tcp;         // every probe (renderers summarise sweeps)
   std::optional<tdsprobe::Result> tds;  // the login at the gateway (first address that answered)
   std::optional<RedirectEvidence> redirect;  // when the gateway routed the login to a node
 
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
-  std::vector<std::string> limitations;  // what this run could not see, in words
+  std::vector<std::string> limitations;     // what this run could not see, in words
 };
 
 // The resolver label applications use (the system's).

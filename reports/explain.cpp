@@ -106,10 +106,14 @@ std::string endpoint_words(EndpointKind k) {
 
 std::string_view to_string(CollectorStatus s) {
   switch (s) {
-    case CollectorStatus::Ok: return "ok";
-    case CollectorStatus::Partial: return "partial";
-    case CollectorStatus::Failed: return "failed";
-    case CollectorStatus::Skipped: return "skipped";
+    case CollectorStatus::Ok:
+      return "ok";
+    case CollectorStatus::Partial:
+      return "partial";
+    case CollectorStatus::Failed:
+      return "failed";
+    case CollectorStatus::Skipped:
+      return "skipped";
   }
   return "failed";
 }
@@ -296,8 +300,9 @@ std::vector<Finding> explain_dns(const Evidence& ev) {
       // The disputed addresses: those some resolvers gave and others did not.
       for (const auto& [set, who] : answers)
         for (const auto& a : set)
-          if (a != "NXDOMAIN" && std::any_of(answers.begin(), answers.end(),
-                                             [&](const auto& other) { return other.first.count(a) == 0; }) &&
+          if (a != "NXDOMAIN" &&
+              std::any_of(answers.begin(), answers.end(),
+                          [&](const auto& other) { return other.first.count(a) == 0; }) &&
               std::find(f.addresses.begin(), f.addresses.end(), a) == f.addresses.end())
             f.addresses.push_back(a);
       out.push_back(std::move(f));
@@ -419,17 +424,19 @@ std::vector<Finding> explain_collectors(const Evidence& ev) {
   std::vector<Finding> out;
   for (const auto& c : ev.collectors) {
     if (!c.leaves_unknown()) continue;
-    const std::string unknown = c.name == "dns"        ? "the addresses the name resolves to"
-                                : c.name == "routes"   ? "how this host routes to the instance"
-                                : c.name == "tcp"      ? "whether the instance's ports are reachable"
-                                : c.name == "tds"      ? "PRELOGIN, TLS and the login at the gateway"
-                                : c.name == "redirect" ? "whether the redirect node is reachable and accepts the login"
-                                                       : "what this step checks";
-    out.push_back(make_finding(Code::CheckIncomplete,
-                               "The " + c.name + " step " + std::string(to_string(c.status)) + ": " + c.error,
-                               "This part of the path is unknown, not healthy: " + unknown + ".",
-                               {"collector " + c.name + ": " + std::string(to_string(c.status)) + " after " +
-                                format_ms(c.duration_ms) + " (" + c.error + ")"}));
+    const std::string unknown = c.name == "dns"      ? "the addresses the name resolves to"
+                                : c.name == "routes" ? "how this host routes to the instance"
+                                : c.name == "tcp"    ? "whether the instance's ports are reachable"
+                                : c.name == "tds"    ? "PRELOGIN, TLS and the login at the gateway"
+                                : c.name == "redirect"
+                                    ? "whether the redirect node is reachable and accepts the login"
+                                    : "what this step checks";
+    out.push_back(
+        make_finding(Code::CheckIncomplete,
+                     "The " + c.name + " step " + std::string(to_string(c.status)) + ": " + c.error,
+                     "This part of the path is unknown, not healthy: " + unknown + ".",
+                     {"collector " + c.name + ": " + std::string(to_string(c.status)) + " after " +
+                      format_ms(c.duration_ms) + " (" + c.error + ")"}));
   }
   return out;
 }

@@ -119,7 +119,8 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {Code::TlsHandshakeFailed, "TLS_HANDSHAKE_FAILED", Severity::Error,
      "The TLS handshake inside TDS failed",
      "Look at the alert or error: a middlebox that breaks TLS, a client that refuses the "
-     "server's TLS version or ciphers, or a path that drops large packets (see PATH_MTU_BLACKHOLE).",
+     "server's TLS version or ciphers, or a path that drops large packets (see "
+     "PATH_MTU_BLACKHOLE).",
      kDocTls, 51},
     {Code::TlsCertNameMismatch, "TLS_CERT_NAME_MISMATCH", Severity::Error,
      "The server certificate does not cover the name used",
@@ -180,8 +181,8 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "not healthy.",
      kDocConnectApp, 90},
     {Code::ConnectionPath, "CONNECTION_PATH", Severity::Info, "The path the login took",
-     "Nothing to fix: this says which way the connection went (proxy or redirect).",
-     kDocConnTypes, 80},
+     "Nothing to fix: this says which way the connection went (proxy or redirect).", kDocConnTypes,
+     80},
 };
 
 }  // namespace

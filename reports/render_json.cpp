@@ -68,15 +68,22 @@ std::pair<json, json> tcp_rows_and_sweeps(const std::vector<tcp::Result>& all) {
   json rows = json::array();
   std::vector<tcp::Result> sweep;
   for (const auto& t : all) {
-    if (t.target.role == tcp::Role::Sweep) sweep.push_back(t);
-    else rows.push_back(tcp_json(t));
+    if (t.target.role == tcp::Role::Sweep)
+      sweep.push_back(t);
+    else
+      rows.push_back(tcp_json(t));
   }
   json sweeps = json::array();
   if (sweep.size() > kSweepRowsLimit) {
     for (const auto& s : tcp::summarize_sweeps(sweep))
-      sweeps.push_back({{"address", s.address}, {"from", s.from}, {"to", s.to}, {"open", s.open},
-                        {"refused", s.refused}, {"filtered", s.filtered},
-                        {"unreachable", s.unreachable}, {"no_route", s.no_route}});
+      sweeps.push_back({{"address", s.address},
+                        {"from", s.from},
+                        {"to", s.to},
+                        {"open", s.open},
+                        {"refused", s.refused},
+                        {"filtered", s.filtered},
+                        {"unreachable", s.unreachable},
+                        {"no_route", s.no_route}});
   } else {
     for (const auto& t : sweep) rows.push_back(tcp_json(t));
   }
@@ -87,7 +94,9 @@ json tds_json(const tdsprobe::Result& t) {
   json j = {{"address", t.options.address},
             {"port", t.options.port},
             {"stage_reached", tdsprobe::to_string(t.reached)},
-            {"failed_at", t.failed_at == tdsprobe::Stage::Complete ? json(nullptr) : json(tdsprobe::to_string(t.failed_at))},
+            {"failed_at", t.failed_at == tdsprobe::Stage::Complete
+                              ? json(nullptr)
+                              : json(tdsprobe::to_string(t.failed_at))},
             {"failure", t.failure},
             {"elapsed_ms", t.elapsed_ms},
             {"strict", t.options.strict}};
@@ -99,8 +108,11 @@ json tds_json(const tdsprobe::Result& t) {
     const auto& h = *t.server_handshake;
     json names = json::array();
     for (auto m : h.messages) names.push_back(tls::handshake_type_name(m));
-    json sh = {{"bytes", h.bytes}, {"messages", names}, {"encrypted", h.encrypted},
-               {"complete", h.complete()}, {"description", h.describe()}};
+    json sh = {{"bytes", h.bytes},
+               {"messages", names},
+               {"encrypted", h.encrypted},
+               {"complete", h.complete()},
+               {"description", h.describe()}};
     if (h.cut_type)
       sh["cut"] = {{"message", tls::handshake_type_name(*h.cut_type)},
                    {"expected", h.cut_expected},
@@ -109,14 +121,16 @@ json tds_json(const tdsprobe::Result& t) {
   }
   if (t.prelogin) {
     const auto& p = *t.prelogin;
-    j["prelogin"] = {{"version", p.version ? json(p.version->str()) : json(nullptr)},
-                     {"encryption", p.encryption ? json(tds::to_string(*p.encryption)) : json(nullptr)},
-                     {"instance", p.instance.value_or("")},
-                     {"thread_id", p.thread_id ? json(*p.thread_id) : json(nullptr)},
-                     {"mars", p.mars.value_or(false)},
-                     {"fedauth_required", p.fedauth_required.value_or(false)}};
+    j["prelogin"] = {
+        {"version", p.version ? json(p.version->str()) : json(nullptr)},
+        {"encryption", p.encryption ? json(tds::to_string(*p.encryption)) : json(nullptr)},
+        {"instance", p.instance.value_or("")},
+        {"thread_id", p.thread_id ? json(*p.thread_id) : json(nullptr)},
+        {"mars", p.mars.value_or(false)},
+        {"fedauth_required", p.fedauth_required.value_or(false)}};
   }
-  json login = {{"outcome", tdsprobe::to_string(t.outcome)}, {"dummy_credentials", t.dummy_credentials}};
+  json login = {{"outcome", tdsprobe::to_string(t.outcome)},
+                {"dummy_credentials", t.dummy_credentials}};
   if (t.error) {
     login["error_number"] = t.error->number;
     login["error_state"] = t.error->state;
@@ -124,8 +138,11 @@ json tds_json(const tdsprobe::Result& t) {
     login["error_message"] = t.error->message;
   }
   if (t.login_ack) login["server_program"] = t.login_ack->prog_name;
-  if (!t.login_answer.empty() && t.outcome == tdsprobe::LoginOutcome::None) login["answer"] = t.login_answer;
-  if (t.routing) login["routing"] = {{"host", t.routing->host}, {"port", t.routing->port}, {"server", t.routing->server}};
+  if (!t.login_answer.empty() && t.outcome == tdsprobe::LoginOutcome::None)
+    login["answer"] = t.login_answer;
+  if (t.routing)
+    login["routing"] = {
+        {"host", t.routing->host}, {"port", t.routing->port}, {"server", t.routing->server}};
   j["login"] = login;
   if (!t.first_bytes_hex.empty()) j["first_bytes_hex"] = t.first_bytes_hex;
   return j;
@@ -133,14 +150,21 @@ json tds_json(const tdsprobe::Result& t) {
 
 json tls_json(const tdsprobe::Result& t) {
   const auto& f = *t.tls;
-  json j = {{"version", f.version}, {"cipher", f.cipher}, {"alpn", f.alpn},
-            {"name_matches", f.name_matches}, {"trusted", f.trusted}, {"expired", f.expired},
+  json j = {{"version", f.version},
+            {"cipher", f.cipher},
+            {"alpn", f.alpn},
+            {"name_matches", f.name_matches},
+            {"trusted", f.trusted},
+            {"expired", f.expired},
             {"login_only_encrypted", t.login_only_encrypted}};
   if (!f.verify_error.empty()) j["verify_error"] = f.verify_error;
   if (!f.chain.empty()) {
     const auto& c = f.chain.front();
-    j["certificate"] = {{"subject", c.subject}, {"issuer", c.issuer}, {"subject_alt_names", c.subject_alt_names},
-                        {"not_before", c.not_before}, {"not_after", c.not_after}};
+    j["certificate"] = {{"subject", c.subject},
+                        {"issuer", c.issuer},
+                        {"subject_alt_names", c.subject_alt_names},
+                        {"not_before", c.not_before},
+                        {"not_after", c.not_after}};
   }
   return j;
 }
@@ -151,9 +175,9 @@ json to_json(const Report& r) {
   const auto& ev = r.evidence;
   json findings = json::array();
   for (const auto& f : r.findings) {
-    json j = {{"code", code_name(f.code)},        {"severity", to_string(f.severity)},
-              {"title", f.title},        {"detail", f.detail},
-              {"evidence", f.evidence},  {"remediation", f.remediation},
+    json j = {{"code", code_name(f.code)}, {"severity", to_string(f.severity)},
+              {"title", f.title},          {"detail", f.detail},
+              {"evidence", f.evidence},    {"remediation", f.remediation},
               {"reference", f.reference}};
     if (f.caused_by) j["caused_by"] = code_name(*f.caused_by);
     if (!f.addresses.empty()) j["addresses"] = f.addresses;
@@ -210,8 +234,8 @@ json to_json(const Report& r) {
   if (ev.redirect) {
     const auto& rd = *ev.redirect;
     auto [red_rows, red_sweeps] = tcp_rows_and_sweeps(rd.tcp);
-    json red = {{"host", rd.host},     {"port", rd.port},         {"addresses", rd.addresses},
-                {"state", rd.state()}, {"tcp", red_rows},         {"tcp_sweeps", red_sweeps}};
+    json red = {{"host", rd.host},     {"port", rd.port}, {"addresses", rd.addresses},
+                {"state", rd.state()}, {"tcp", red_rows}, {"tcp_sweeps", red_sweeps}};
     if (!rd.resolve_error.empty()) red["resolve_error"] = rd.resolve_error;
     if (rd.node_login) red["node_login"] = tds_json(*rd.node_login);
     doc["redirect"] = red;
@@ -220,7 +244,9 @@ json to_json(const Report& r) {
   doc["limitations"] = ev.limitations;
   json collectors = json::array();
   for (const auto& c : ev.collectors) {
-    json cj = {{"name", c.name}, {"status", to_string(c.status)}, {"duration_ms", c.duration_ms},
+    json cj = {{"name", c.name},
+               {"status", to_string(c.status)},
+               {"duration_ms", c.duration_ms},
                {"error", c.error.empty() ? json(nullptr) : json(c.error)}};
     collectors.push_back(std::move(cj));
   }

@@ -35,7 +35,9 @@ std::string pad(std::string s, size_t width) {
 }
 
 // Every string from evidence or a finding goes through T() (safe_text) exactly once, here.
-std::string T(std::string_view s) { return safe_text(s); }
+std::string T(std::string_view s) {
+  return safe_text(s);
+}
 
 std::string target_line(const Report& r) {
   const auto& t = r.evidence.target;
@@ -60,12 +62,12 @@ void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
       o << "no records";
     }
     for (size_t i = 0; i < l.addresses.size(); ++i)
-      o << (i ? ", " : "") << T(l.addresses[i].address) << " [" << net::to_string(l.addresses[i].cls)
-        << ", ttl " << l.addresses[i].ttl << "]";
+      o << (i ? ", " : "") << T(l.addresses[i].address) << " ["
+        << net::to_string(l.addresses[i].cls) << ", ttl " << l.addresses[i].ttl << "]";
     o << "  " << fixed(l.elapsed_ms, 1) << " ms\n";
     for (const auto& c : l.cname_chain)
-      o << "  " << pad("", 23) << "CNAME " << T(c.name) << " -> " << T(c.target) << " (ttl " << c.ttl
-        << ")\n";
+      o << "  " << pad("", 23) << "CNAME " << T(c.name) << " -> " << T(c.target) << " (ttl "
+        << c.ttl << ")\n";
   }
   for (const auto& h : ev.hosts_entries)
     o << "  " << pad("hosts-file", 18) << "line " << h.line << ": " << T(h.address) << "\n";
@@ -110,15 +112,19 @@ void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
 void login_lines(std::ostringstream& o, const tdsprobe::Result& t, std::string_view who) {
   o << "  " << pad(std::string(who), 10) << T(t.options.address) << ":" << t.options.port;
   if (t.prelogin && t.prelogin->version) o << "  server " << t.prelogin->version->str();
-  if (t.prelogin && t.prelogin->encryption) o << "  encryption " << tds::to_string(*t.prelogin->encryption);
-  o << "  login " << tdsprobe::to_string(t.outcome) << (t.dummy_credentials ? " (dummy credentials)" : "");
+  if (t.prelogin && t.prelogin->encryption)
+    o << "  encryption " << tds::to_string(*t.prelogin->encryption);
+  o << "  login " << tdsprobe::to_string(t.outcome)
+    << (t.dummy_credentials ? " (dummy credentials)" : "");
   if (t.error) o << " " << t.error->number << ": " << T(t.error->message);
-  if (t.failed_at != tdsprobe::Stage::Complete) o << "  FAILED at " << tdsprobe::to_string(t.failed_at) << ": " << T(t.failure);
+  if (t.failed_at != tdsprobe::Stage::Complete)
+    o << "  FAILED at " << tdsprobe::to_string(t.failed_at) << ": " << T(t.failure);
   o << "  " << fixed(t.elapsed_ms, 1) << " ms\n";
   if (t.tls) {
     o << "  " << pad("", 10) << "TLS " << T(t.tls->version) << " " << T(t.tls->cipher)
-      << (t.tls->alpn.empty() ? "" : " alpn " + T(t.tls->alpn)) << (t.login_only_encrypted ? " (login only)" : "")
-      << ", name " << (t.tls->name_matches ? "matches" : "MISMATCH") << ", chain "
+      << (t.tls->alpn.empty() ? "" : " alpn " + T(t.tls->alpn))
+      << (t.login_only_encrypted ? " (login only)" : "") << ", name "
+      << (t.tls->name_matches ? "matches" : "MISMATCH") << ", chain "
       << (t.tls->trusted ? "trusted" : "untrusted: " + T(t.tls->verify_error)) << "\n";
     if (!t.tls->chain.empty())
       o << "  " << pad("", 10) << "cert " << T(t.tls->chain.front().subject) << " until "
@@ -178,8 +184,8 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     if (!r.evidence.collectors.empty()) {
       o << "\n" << p.bold("Steps") << "\n";
       for (const auto& c : r.evidence.collectors)
-        o << "  " << pad(c.name, 10) << pad(std::string(to_string(c.status)), 9) << fixed(c.duration_ms, 1)
-          << " ms" << (c.error.empty() ? "" : "  " + T(c.error)) << "\n";
+        o << "  " << pad(c.name, 10) << pad(std::string(to_string(c.status)), 9)
+          << fixed(c.duration_ms, 1) << " ms" << (c.error.empty() ? "" : "  " + T(c.error)) << "\n";
     }
   }
   if (!r.evidence.limitations.empty()) {
@@ -219,8 +225,9 @@ std::string markdown_report(const Report& r) {
   // The text report is already escaped (one line per field); the fence outlasts any run in it.
   const std::string text = text_report(r, TextOptions{true, false});
   const std::string fence = md_fence_for(text);
-  o << "\n<details><summary>Full evidence</summary>\n\n" << fence << "\n" << text
-    << (text.empty() || text.back() == '\n' ? "" : "\n") << fence << "\n</details>\n";
+  o << "\n<details><summary>Full evidence</summary>\n\n"
+    << fence << "\n"
+    << text << (text.empty() || text.back() == '\n' ? "" : "\n") << fence << "\n</details>\n";
   return o.str();
 }
 
@@ -228,7 +235,7 @@ std::string markdown_report(const Report& r) {
 std::string fallback_text(const Report& r, std::string_view what) noexcept {
   try {
     std::string s = std::string(to_string(r.verdict)) + "  " + safe_text(r.evidence.target.host) +
-                  "  (the report could not be rendered in full: " + safe_text(what) + ")\n";
+                    "  (the report could not be rendered in full: " + safe_text(what) + ")\n";
     for (const auto& f : r.findings) s += "  " + code_name(f.code) + "\n";
     return s;
   } catch (...) {

@@ -38,7 +38,6 @@ constexpr std::array<std::string_view, 4> kSuffixes = {
     "database.windows.net", "database.chinacloudapi.cn", "database.usgovcloudapi.net",
     "database.cloudapi.de"};
 
-
 std::vector<std::string_view> split_labels(std::string_view s) {
   std::vector<std::string_view> labels;
   size_t start = 0;

@@ -7,7 +7,7 @@
 # With CI=true nothing may skip: a test ctest reports as skipped or not run (a GTEST_SKIP, the
 # lab's exit 77) fails the run, named. Outside CI skips are listed and tolerated.
 #   FORMAT_CHECK=0   skip the clang-format check (outside CI only)
-#   FUZZ_SECONDS     seconds per fuzz target (default 60)
+#   FUZZ_SECONDS     seconds per fuzz target (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -109,4 +109,4 @@ elif ((lab_rc != 0)); then
 fi
 
 phase "fuzz targets (libFuzzer + ASan + UBSan; new coverage merged into tests/fuzz/corpus)"
-FUZZ_SECONDS=${FUZZ_SECONDS:-60} FUZZ_MERGE=1 bash tests/fuzz/run.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} FUZZ_MERGE=1 bash tests/fuzz/run.sh

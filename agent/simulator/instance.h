@@ -59,8 +59,8 @@ struct InstanceConfig {
   bool node_routes_again = false;  // the node answers a good login with another routing token
   enum class LoginAnswer { Normal, Empty, DoneOnly };
   LoginAnswer login_answer = LoginAnswer::Normal;  // an answer to LOGIN7 with neither ACK nor ERROR
-  std::int32_t login_error_number = 18456;  // the ERROR a rejected login gets
-  std::string login_error_message;  // empty: "Login failed for user '<user>'."
+  std::int32_t login_error_number = 18456;         // the ERROR a rejected login gets
+  std::string login_error_message;                 // empty: "Login failed for user '<user>'."
   std::string prelogin_instance;  // raw bytes of the PRELOGIN INSTOPT answer (empty: a lone NUL)
   std::vector<std::string> extra_cert_names;  // more DNS SANs on the server certificate
 };

@@ -78,7 +78,7 @@ std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encrypt
                  static_cast<std::uint8_t>(v.sub_build >> 8)};
   p.version = version;
   p.encryption = answer;
-  p.instance = instance;  // empty: a lone NUL, the instance name matched
+  p.instance = instance;       // empty: a lone NUL, the instance name matched
   p.thread_id_present = true;  // empty, as SQL Server sends it
   p.mars = false;
   return tds::build_prelogin(p);

@@ -27,7 +27,8 @@ std::vector<std::uint8_t> login_routed(const ServerVersion& v, const std::string
                                        std::uint16_t port);
 // ERROR 18456 state 1 class 14 + DONE with the error bit; another number and message if given.
 std::vector<std::uint8_t> login_failed(const std::string& user, const std::string& server,
-                                       std::int32_t number = 18456, const std::string& message = {});
+                                       std::int32_t number = 18456,
+                                       const std::string& message = {});
 // DONE alone: a login answer with neither LOGINACK nor ERROR.
 std::vector<std::uint8_t> done_only();
 

@@ -33,8 +33,8 @@ struct RoleCounters {
   std::atomic<std::uint64_t> connections{0}, prelogins{0}, tls_handshakes{0}, logins_ok{0},
       logins_failed{0}, batches{0}, login7s{0};
   [[nodiscard]] RoleStats snapshot() const {
-    return {connections.load(), prelogins.load(),     tls_handshakes.load(),
-            logins_ok.load(),   logins_failed.load(), batches.load(), login7s.load()};
+    return {connections.load(),   prelogins.load(), tls_handshakes.load(), logins_ok.load(),
+            logins_failed.load(), batches.load(),   login7s.load()};
   }
 };
 

@@ -26,8 +26,9 @@ struct Conn {
   bool dead = false;
 
   [[nodiscard]] Clock::time_point deadline(const TcpServerOptions& o) const {
-    auto d = handler->holds_open() ? opened + o.max_lifetime
-                                   : std::min(last_activity + o.idle_timeout, opened + o.max_lifetime);
+    auto d = handler->holds_open()
+                 ? opened + o.max_lifetime
+                 : std::min(last_activity + o.idle_timeout, opened + o.max_lifetime);
     return draining ? std::min(d, drain_deadline) : d;
   }
 };

@@ -10,9 +10,9 @@ namespace midiag::sim {
 
 namespace {
 
-constexpr std::size_t kMaxMessage = 1024 * 1024;  // a login or a test batch is far smaller
-constexpr std::size_t kPacketSize = 4096;         // what SQL Server uses before any ENVCHANGE
-constexpr int kMaxPacketsPerRead = 4096;          // bounds one on_data call
+constexpr std::size_t kMaxMessage = 1024 * 1024;    // a login or a test batch is far smaller
+constexpr std::size_t kPacketSize = 4096;           // what SQL Server uses before any ENVCHANGE
+constexpr int kMaxPacketsPerRead = 4096;            // bounds one on_data call
 constexpr std::uint8_t kTlsHandshakeRecord = 0x16;  // TLS content type 22; no TDS packet type
 
 using tds::Encryption;
@@ -94,7 +94,8 @@ void TdsConnection::on_handshake_packet(const Packet& packet) {
   if (!is(packet.header.type, PacketType::Prelogin)) return abort();
   tls_->feed(packet.payload);
   auto done = tls_->handshake();
-  if (auto out = tls_->take_output(); !out.empty()) send_flight(tds::frame(PacketType::Prelogin, out));
+  if (auto out = tls_->take_output(); !out.empty())
+    send_flight(tds::frame(PacketType::Prelogin, out));
   if (muted_) return;
   if (!done) return close_after_send();  // the alert, if any, still goes out
   if (*done) {
@@ -139,7 +140,8 @@ void TdsConnection::on_prelogin(const std::vector<std::uint8_t>& payload) {
   Encryption answer = ctx_.config->encryption;
   // Like SQL Server: a client without TLS and a server that does not insist means no TLS at all.
   if (client == Encryption::NotSup && answer == Encryption::Off) answer = Encryption::NotSup;
-  reply(PacketType::TabularResult, prelogin_response(ctx_.version, answer, ctx_.config->prelogin_instance));
+  reply(PacketType::TabularResult,
+        prelogin_response(ctx_.version, answer, ctx_.config->prelogin_instance));
 
   encryption_required_ = answer == Encryption::On || answer == Encryption::Req;
   stage_ = Stage::Login;
@@ -172,14 +174,15 @@ void TdsConnection::on_login7(const std::vector<std::uint8_t>& payload) {
   }
   if (login->user_name != cfg.user || login->password != cfg.password) {
     ctx_.counters->logins_failed++;
-    reply(PacketType::TabularResult,
-          login_failed(login->user_name, cfg.instance, cfg.login_error_number, cfg.login_error_message));
+    reply(PacketType::TabularResult, login_failed(login->user_name, cfg.instance,
+                                                  cfg.login_error_number, cfg.login_error_message));
     return close_after_send();
   }
   ctx_.counters->logins_ok++;
   if (ctx_.role == Role::Node && cfg.node_routes_again) {
     // Back to the gateway: a loop no driver follows.
-    reply(PacketType::TabularResult, login_routed(ctx_.version, ctx_.routed_host, ctx_.gateway_port));
+    reply(PacketType::TabularResult,
+          login_routed(ctx_.version, ctx_.routed_host, ctx_.gateway_port));
     stage_ = Stage::Routed;
     return;
   }

@@ -27,8 +27,8 @@ struct TdsContext {
   ServerVersion version;
   SSL_CTX* ssl_ctx = nullptr;
   SSL_CTX* strict_ssl_ctx = nullptr;  // TDS 8 (TLS first); null: a TDS 7.x-only server
-  std::uint16_t node_port = 0;  // what the routing token names
-  std::uint16_t gateway_port = 0;  // where a node that routes again sends the client
+  std::uint16_t node_port = 0;        // what the routing token names
+  std::uint16_t gateway_port = 0;     // where a node that routes again sends the client
   std::string routed_host;
   RoleCounters* counters = nullptr;
   std::atomic<std::uint64_t>* redirects = nullptr;

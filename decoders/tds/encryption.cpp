@@ -4,10 +4,14 @@ namespace midiag::tds {
 
 std::string_view to_string(Negotiated n) {
   switch (n) {
-    case Negotiated::None: return "none";
-    case Negotiated::LoginOnly: return "login_only";
-    case Negotiated::Full: return "full";
-    case Negotiated::Terminate: return "terminate";
+    case Negotiated::None:
+      return "none";
+    case Negotiated::LoginOnly:
+      return "login_only";
+    case Negotiated::Full:
+      return "full";
+    case Negotiated::Terminate:
+      return "terminate";
   }
   return "terminate";
 }
@@ -17,10 +21,13 @@ Negotiated negotiate(Encryption client, Encryption server) {
   switch (client) {
     case Encryption::Off:
       switch (server) {
-        case Encryption::Off: return Negotiated::LoginOnly;
+        case Encryption::Off:
+          return Negotiated::LoginOnly;
         case Encryption::On:
-        case Encryption::Req: return Negotiated::Full;
-        case Encryption::NotSup: return Negotiated::None;
+        case Encryption::Req:
+          return Negotiated::Full;
+        case Encryption::NotSup:
+          return Negotiated::None;
       }
       break;
     case Encryption::On:
@@ -28,7 +35,7 @@ Negotiated negotiate(Encryption client, Encryption server) {
       return server == Encryption::NotSup ? Negotiated::Terminate : Negotiated::Full;
     case Encryption::NotSup:
       return server == Encryption::Off || server == Encryption::NotSup ? Negotiated::None
-                                                                        : Negotiated::Terminate;
+                                                                       : Negotiated::Terminate;
   }
   return Negotiated::Terminate;
 }

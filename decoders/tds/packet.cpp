@@ -10,9 +10,9 @@ namespace midiag::tds {
 
 Expected<PacketHeader> parse_header(std::span<const std::uint8_t> bytes) {
   if (bytes.size() < kHeaderSize) {
-    return make_error("TDS packet header at offset 0: " + std::to_string(bytes.size()) +
-                      " bytes, need 8",
-                      ErrorKind::Malformed, 0);
+    return make_error(
+        "TDS packet header at offset 0: " + std::to_string(bytes.size()) + " bytes, need 8",
+        ErrorKind::Malformed, 0);
   }
   ByteReader r(bytes.first(kHeaderSize));
   PacketHeader h;
@@ -24,7 +24,7 @@ Expected<PacketHeader> parse_header(std::span<const std::uint8_t> bytes) {
   h.window = r.u8();
   if (h.length < kHeaderSize) {
     return make_error("TDS packet header at offset 2: length " + std::to_string(h.length) +
-                      " is shorter than the 8-byte header",
+                          " is shorter than the 8-byte header",
                       ErrorKind::Malformed, 2);
   }
   return h;
@@ -60,9 +60,8 @@ void MessageReader::feed(std::span<const std::uint8_t> bytes) {
       break;
     }
     if (in_message_ && h->type != current_.type) {
-      error_ = "TDS packet at stream offset " + std::to_string(at) + ": type " +
-               hex_byte(h->type) + " arrived in the middle of a message of type " +
-               hex_byte(current_.type);
+      error_ = "TDS packet at stream offset " + std::to_string(at) + ": type " + hex_byte(h->type) +
+               " arrived in the middle of a message of type " + hex_byte(current_.type);
       break;
     }
     const std::size_t body = h->length - kHeaderSize;

@@ -34,7 +34,7 @@ struct PacketHeader {
   std::uint8_t type = 0;
   std::uint8_t status = 0;
   std::uint16_t length = 0;  // whole packet, header included (big-endian on the wire)
-  std::uint16_t spid = 0;  // big-endian on the wire
+  std::uint16_t spid = 0;    // big-endian on the wire
   std::uint8_t packet_id = 0;
   std::uint8_t window = 0;
   [[nodiscard]] bool eom() const { return (status & kStatusEom) != 0; }

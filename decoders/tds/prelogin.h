@@ -17,24 +17,24 @@ std::string_view to_string(Encryption e);  // OFF|ON|NOT_SUP|REQ
 
 struct Version {
   std::uint8_t major = 0, minor = 0;
-  std::uint16_t build = 0;  // big-endian on the wire
-  std::uint16_t sub_build = 0;  // little-endian on the wire
-  std::vector<std::uint8_t> raw;  // the 6 bytes as sent
+  std::uint16_t build = 0;                // big-endian on the wire
+  std::uint16_t sub_build = 0;            // little-endian on the wire
+  std::vector<std::uint8_t> raw;          // the 6 bytes as sent
   [[nodiscard]] std::string str() const;  // "16.0.4105.0"
 };
 
 struct Prelogin {
-  std::optional<Version> version;  // option 0x00
-  std::optional<Encryption> encryption;  // option 0x01, without the client-cert bit
-  bool client_cert = false;  // 0x80 bit of ENCRYPTION
-  std::optional<std::string> instance;  // option 0x02 (NUL-terminated on the wire)
+  std::optional<Version> version;          // option 0x00
+  std::optional<Encryption> encryption;    // option 0x01, without the client-cert bit
+  bool client_cert = false;                // 0x80 bit of ENCRYPTION
+  std::optional<std::string> instance;     // option 0x02 (NUL-terminated on the wire)
   std::optional<std::uint32_t> thread_id;  // option 0x03; absent when length 0
-  bool thread_id_present = false;  // the option was there (possibly with length 0)
-  std::optional<bool> mars;  // option 0x04
+  bool thread_id_present = false;          // the option was there (possibly with length 0)
+  std::optional<bool> mars;                // option 0x04
   std::optional<std::vector<std::uint8_t>> trace_id;  // option 0x05 (36 bytes)
-  std::optional<bool> fedauth_required;  // option 0x06
-  std::optional<std::vector<std::uint8_t>> nonce;  // option 0x07 (32 bytes)
-  std::vector<std::uint8_t> unknown_options;  // tokens seen but not known
+  std::optional<bool> fedauth_required;               // option 0x06
+  std::optional<std::vector<std::uint8_t>> nonce;     // option 0x07 (32 bytes)
+  std::vector<std::uint8_t> unknown_options;          // tokens seen but not known
 };
 
 // Parses a PRELOGIN payload (either direction). Offsets/lengths are validated against the payload;

@@ -23,8 +23,8 @@ struct LoginAck {
 struct Routing {
   std::uint8_t protocol = 0;  // 0 = TCP
   std::uint16_t port = 0;
-  std::string server;  // as sent ("host" or "host\instance")
-  std::string host;  // server before a backslash
+  std::string server;    // as sent ("host" or "host\instance")
+  std::string host;      // server before a backslash
   std::string instance;  // after a backslash, or empty
   std::string database;  // type 21 only
   bool enhanced = false;
@@ -33,7 +33,7 @@ struct Routing {
 struct EnvChange {
   std::uint8_t type = 0;
   std::string new_value, old_value;  // B_VARCHAR types decoded; empty for binary ones
-  std::optional<Routing> routing;  // types 20/21
+  std::optional<Routing> routing;    // types 20/21
 };
 
 struct ServerMessage {  // ERROR (0xAA) and INFO (0xAB)
@@ -59,7 +59,7 @@ struct TokenStream {
   std::vector<ServerMessage> messages;  // errors and infos in order
   std::vector<Done> dones;
   std::vector<std::uint8_t> skipped_tokens;  // tokens passed over by their length
-  std::optional<Routing> routing;  // the first routing ENVCHANGE, if any
+  std::optional<Routing> routing;            // the first routing ENVCHANGE, if any
   [[nodiscard]] const ServerMessage* first_error() const;
 };
 
@@ -71,7 +71,8 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload);
 // Builders used by the simulated instance and by tests.
 std::vector<std::uint8_t> build_loginack(const LoginAck& ack);
 std::vector<std::uint8_t> build_envchange_routing(const Routing& r);
-std::vector<std::uint8_t> build_envchange_database(std::string_view new_db, std::string_view old_db);
+std::vector<std::uint8_t> build_envchange_database(std::string_view new_db,
+                                                   std::string_view old_db);
 std::vector<std::uint8_t> build_server_message(const ServerMessage& m);
 std::vector<std::uint8_t> build_done(const Done& d);
 

@@ -28,8 +28,8 @@ std::string HandshakeProgress::describe() const {
     s += std::string(s.empty() ? "" : ", then ") + "a record header cut off (" +
          std::to_string(record_received) + " of 5 bytes)";
   } else if (record_cut) {
-    s += std::string(s.empty() ? "" : ", then ") + "a record cut off (" + std::to_string(record_received) +
-         " of " + std::to_string(record_expected) + " bytes)";
+    s += std::string(s.empty() ? "" : ", then ") + "a record cut off (" +
+         std::to_string(record_received) + " of " + std::to_string(record_expected) + " bytes)";
   }
   if (not_tls) s += std::string(s.empty() ? "" : "; then ") + "not TLS: " + *not_tls;
   if (s.empty()) s = bytes == 0 ? "nothing" : "no complete handshake message";
@@ -61,7 +61,8 @@ HandshakeProgress handshake_progress(std::span<const std::uint8_t> stream) {
     record.version = (*header)->version;
     const auto fragment = rest.subspan(kRecordHeaderSize, have);
     record.fragment.assign(fragment.begin(), fragment.end());
-    (void)walker.feed(record, Direction::ServerToClient);  // a malformed body still counts as arrived
+    (void)walker.feed(record,
+                      Direction::ServerToClient);  // a malformed body still counts as arrived
     if (have < (*header)->length) {
       p.record_cut = true;
       p.record_expected = (*header)->length;
@@ -77,7 +78,8 @@ HandshakeProgress handshake_progress(std::span<const std::uint8_t> stream) {
   if (!pending.empty()) {
     p.cut_type = pending[0];
     if (pending.size() >= kHandshakeHeader) {
-      p.cut_expected = (std::size_t{pending[1]} << 16) | (std::size_t{pending[2]} << 8) | pending[3];
+      p.cut_expected =
+          (std::size_t{pending[1]} << 16) | (std::size_t{pending[2]} << 8) | pending[3];
       p.cut_received = pending.size() - kHandshakeHeader;
     }
   }
@@ -86,19 +88,32 @@ HandshakeProgress handshake_progress(std::span<const std::uint8_t> stream) {
 
 std::string handshake_type_name(std::uint8_t type) {
   switch (type) {
-    case 0: return "HelloRequest";
-    case 1: return "ClientHello";
-    case 2: return "ServerHello";
-    case 4: return "NewSessionTicket";
-    case 8: return "EncryptedExtensions";
-    case 11: return "Certificate";
-    case 12: return "ServerKeyExchange";
-    case 13: return "CertificateRequest";
-    case 14: return "ServerHelloDone";
-    case 15: return "CertificateVerify";
-    case 16: return "ClientKeyExchange";
-    case 20: return "Finished";
-    default: return "handshake type " + std::to_string(type);
+    case 0:
+      return "HelloRequest";
+    case 1:
+      return "ClientHello";
+    case 2:
+      return "ServerHello";
+    case 4:
+      return "NewSessionTicket";
+    case 8:
+      return "EncryptedExtensions";
+    case 11:
+      return "Certificate";
+    case 12:
+      return "ServerKeyExchange";
+    case 13:
+      return "CertificateRequest";
+    case 14:
+      return "ServerHelloDone";
+    case 15:
+      return "CertificateVerify";
+    case 16:
+      return "ClientKeyExchange";
+    case 20:
+      return "Finished";
+    default:
+      return "handshake type " + std::to_string(type);
   }
 }
 

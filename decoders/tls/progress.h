@@ -13,19 +13,19 @@
 namespace midiag::tls {
 
 struct HandshakeProgress {
-  std::size_t bytes = 0;                   // stream bytes looked at
-  std::vector<std::uint8_t> messages;      // handshake types that arrived whole, in order
-  bool encrypted = false;                  // ChangeCipherSpec or application data seen: later
-                                           // handshake content (all of it after TLS 1.3's
-                                           // ServerHello) cannot be read
-  std::optional<std::uint8_t> cut_type;    // the handshake message cut off, if its header came
-  std::size_t cut_expected = 0;            // that message's announced body length
-  std::size_t cut_received = 0;            // of which arrived
-  bool record_cut = false;                 // the stream ends inside a record (or its header)
-  std::size_t record_expected = 0;         // that record's announced fragment length; 0 when
-                                           // the 5-byte header itself was cut
-  std::size_t record_received = 0;         // of which arrived (header bytes if it was cut)
-  std::optional<std::string> not_tls;      // the stream stopped looking like TLS here (why)
+  std::size_t bytes = 0;                 // stream bytes looked at
+  std::vector<std::uint8_t> messages;    // handshake types that arrived whole, in order
+  bool encrypted = false;                // ChangeCipherSpec or application data seen: later
+                                         // handshake content (all of it after TLS 1.3's
+                                         // ServerHello) cannot be read
+  std::optional<std::uint8_t> cut_type;  // the handshake message cut off, if its header came
+  std::size_t cut_expected = 0;          // that message's announced body length
+  std::size_t cut_received = 0;          // of which arrived
+  bool record_cut = false;               // the stream ends inside a record (or its header)
+  std::size_t record_expected = 0;       // that record's announced fragment length; 0 when
+                                         // the 5-byte header itself was cut
+  std::size_t record_received = 0;       // of which arrived (header bytes if it was cut)
+  std::optional<std::string> not_tls;    // the stream stopped looking like TLS here (why)
 
   // True when nothing is cut off: the stream ended on a record and message boundary.
   [[nodiscard]] bool complete() const { return !record_cut && !cut_type; }

@@ -54,11 +54,12 @@ struct Alert {
 };
 
 struct HandshakeSummary {
-  std::vector<std::uint8_t> handshake_types;  // in order (1 ClientHello, 2 ServerHello, 11 Certificate...)
+  std::vector<std::uint8_t>
+      handshake_types;  // in order (1 ClientHello, 2 ServerHello, 11 Certificate...)
   std::optional<ClientHello> client_hello;
   std::optional<ServerHello> server_hello;
   std::vector<std::vector<std::uint8_t>> certificates;  // DER, leaf first (TLS 1.2 Certificate)
-  std::vector<Alert> alerts;  // only cleartext alerts
+  std::vector<Alert> alerts;                            // only cleartext alerts
   bool saw_change_cipher_spec = false;
   bool saw_application_data = false;
   std::size_t records = 0;

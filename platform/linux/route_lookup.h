@@ -14,13 +14,14 @@ namespace midiag::platform {
 struct RouteInfo {
   std::string destination;
   std::string interface;  // "" when none
-  std::string gateway;  // "" when directly connected
-  std::string source;  // preferred source address
+  std::string gateway;    // "" when directly connected
+  std::string source;     // preferred source address
   std::uint32_t table = 0;
-  int prefix = -1;  // prefix length of the matched route when known
+  int prefix = -1;        // prefix length of the matched route when known
   std::uint32_t mtu = 0;  // route MTU, else the interface MTU, 0 unknown
-  std::string kind;  // unicast|local|unreachable|prohibit|blackhole|throw|no_route
-  std::string error;  // kernel's answer when there is no usable route (e.g. "Network is unreachable")
+  std::string kind;       // unicast|local|unreachable|prohibit|blackhole|throw|no_route
+  std::string
+      error;  // kernel's answer when there is no usable route (e.g. "Network is unreachable")
 };
 
 // Asks the kernel for the route to `destination` (numeric IPv4/IPv6). A kernel refusal

@@ -38,7 +38,7 @@ struct Lookup {
   std::string name;
   std::string type;  // "A" or "AAAA"
   Status status = Status::Error;
-  std::string error;  // human detail when status != Ok (e.g. "connection refused")
+  std::string error;         // human detail when status != Ok (e.g. "connection refused")
   bool unreachable = false;  // no answer at all from the server(s): timeout or ICMP refusal
   std::vector<CnameLink> cname_chain;
   std::vector<ResolvedAddress> addresses;

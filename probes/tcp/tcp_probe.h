@@ -34,9 +34,9 @@ struct IcmpReport {
 struct Result {
   Target target;
   State state = State::Filtered;
-  double rtt_ms = 0;  // time to SYN-ACK / RST / error; the full wait for Filtered
+  double rtt_ms = 0;     // time to SYN-ACK / RST / error; the full wait for Filtered
   int error_number = 0;  // errno that decided the state (0 for open/filtered)
-  std::string detail;  // e.g. "connection refused (RST)", "ICMP 3/13 from 10.250.1.1"
+  std::string detail;    // e.g. "connection refused (RST)", "ICMP 3/13 from 10.250.1.1"
   IcmpReport icmp;
 };
 
@@ -50,8 +50,7 @@ struct Options {
 // what the batch needs (up to the hard limit); when descriptors are short it probes in batches
 // that fit, each one timeout long. Targets no socket could be had for are NotProbed. Fails only
 // when probing cannot go on at all (epoll).
-Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
-                                        const Options& options);
+Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets, const Options& options);
 
 // "1433,5022,11000-11999" -> sorted unique ports. Errors name the bad element.
 Expected<std::vector<std::uint16_t>> parse_port_list(std::string_view text);

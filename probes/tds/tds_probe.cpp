@@ -23,21 +23,30 @@ namespace midiag::tdsprobe {
 
 std::string_view to_string(Stage s) {
   switch (s) {
-    case Stage::Connect: return "connect";
-    case Stage::Prelogin: return "prelogin";
-    case Stage::Tls: return "tls";
-    case Stage::Login: return "login";
-    case Stage::Complete: return "complete";
+    case Stage::Connect:
+      return "connect";
+    case Stage::Prelogin:
+      return "prelogin";
+    case Stage::Tls:
+      return "tls";
+    case Stage::Login:
+      return "login";
+    case Stage::Complete:
+      return "complete";
   }
   return "complete";
 }
 
 std::string_view to_string(LoginOutcome o) {
   switch (o) {
-    case LoginOutcome::None: return "none";
-    case LoginOutcome::LoginAck: return "loginack";
-    case LoginOutcome::Routing: return "routing";
-    case LoginOutcome::Error: return "error";
+    case LoginOutcome::None:
+      return "none";
+    case LoginOutcome::LoginAck:
+      return "loginack";
+    case LoginOutcome::Routing:
+      return "routing";
+    case LoginOutcome::Error:
+      return "error";
   }
   return "none";
 }
@@ -164,7 +173,8 @@ class Conn {
     if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
       return make_error(std::system_category().message(errno));
     if (!wait(POLLOUT))
-      return make_error("no answer to the connection attempt before the deadline", ErrorKind::TimedOut);
+      return make_error("no answer to the connection attempt before the deadline",
+                        ErrorKind::TimedOut);
     int err = 0;
     socklen_t elen = sizeof err;
     getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &elen);
@@ -184,7 +194,8 @@ class Conn {
         return make_error("send failed: " + std::system_category().message(errno),
                           errno == ECONNRESET || errno == EPIPE ? ErrorKind::Reset : ErrorKind::Io);
       if (!wait(POLLOUT))
-        return make_error("the server stopped accepting data before the deadline", ErrorKind::TimedOut);
+        return make_error("the server stopped accepting data before the deadline",
+                          ErrorKind::TimedOut);
     }
     return true;
   }
@@ -211,7 +222,8 @@ class Conn {
  private:
   bool wait(short events) {
     for (int guard = 0; guard < 100000; ++guard) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
       if (left <= 0) return false;
       pollfd p{fd_.get(), events, 0};
       int rc = ::poll(&p, 1, static_cast<int>(left));
@@ -239,7 +251,8 @@ struct ReadFailure {
 constexpr std::size_t kMaxHandshakeKept = 64 * 1024;  // a server flight is a few KiB
 
 void keep(std::vector<std::uint8_t>& into, std::span<const std::uint8_t> bytes) {
-  const std::size_t n = std::min(bytes.size(), kMaxHandshakeKept - std::min(into.size(), kMaxHandshakeKept));
+  const std::size_t n =
+      std::min(bytes.size(), kMaxHandshakeKept - std::min(into.size(), kMaxHandshakeKept));
   into.insert(into.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
@@ -272,8 +285,10 @@ class Channel {
             return fail(seen_.empty() ? "no answer before the deadline"
                                       : "the answer stopped arriving before the deadline",
                         Ending::TimedOut);
-          case ErrorKind::Reset: return fail("connection reset by the server", Ending::Closed);
-          default: return fail("receive failed: " + got.error().message, Ending::Malformed);
+          case ErrorKind::Reset:
+            return fail("connection reset by the server", Ending::Closed);
+          default:
+            return fail("receive failed: " + got.error().message, Ending::Malformed);
         }
       }
       if (got->empty()) return fail("the server closed the connection", Ending::Closed);
@@ -298,7 +313,9 @@ class Channel {
 
   [[nodiscard]] std::size_t received() const { return received_; }
   // What arrived of the message still being waited for (its payload so far).
-  [[nodiscard]] std::vector<std::uint8_t> pending_payload() const { return reader_.pending_payload(); }
+  [[nodiscard]] std::vector<std::uint8_t> pending_payload() const {
+    return reader_.pending_payload();
+  }
 
  private:
   ReadFailure fail(std::string what, Ending ending) {
@@ -375,10 +392,13 @@ bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
       r.timed_out = !got && got.error().kind == ErrorKind::TimedOut;
       r.closed_by_peer = got ? true : got.error().kind == ErrorKind::Reset;
       r.stalled = r.timed_out && r.bytes_received > 0;
-      return failed(!got ? (r.timed_out ? (r.bytes_received > 0 ? "the server's TLS answer stopped arriving before the deadline"
-                                                                : "no TLS answer before the deadline")
-                                        : "connection " + got.error().message)
-                         : "the server closed the connection during the TLS handshake");
+      return failed(
+          !got
+              ? (r.timed_out ? (r.bytes_received > 0
+                                    ? "the server's TLS answer stopped arriving before the deadline"
+                                    : "no TLS answer before the deadline")
+                             : "connection " + got.error().message)
+              : "the server closed the connection during the TLS handshake");
     }
     r.bytes_received += got->size();
     keep(from_server, *got);
@@ -418,12 +438,13 @@ void decode_login_response(Result& r, const tds::Message& m) {
   add(tokens->messages.size(), "INFO/ERROR");
   add(tokens->dones.size(), "DONE");
   add(tokens->skipped_tokens.size(), "other token(s)");
-  r.login_answer = std::to_string(m.payload.size()) + " bytes" + (held.empty() ? ", no token" : ": " + held);
+  r.login_answer =
+      std::to_string(m.payload.size()) + " bytes" + (held.empty() ? ", no token" : ": " + held);
   r.login_ack = tokens->login_ack;
   r.routing = tokens->routing;
   if (const auto* e = tokens->first_error()) r.error = *e;
-  r.outcome = r.error      ? LoginOutcome::Error
-              : r.routing  ? LoginOutcome::Routing
+  r.outcome = r.error       ? LoginOutcome::Error
+              : r.routing   ? LoginOutcome::Routing
               : r.login_ack ? LoginOutcome::LoginAck
                             : LoginOutcome::None;
   r.reached = Stage::Complete;
@@ -472,7 +493,8 @@ Result run_tds_probe(const Options& options) {
   };
 
   if (options.strict) {
-    if (!timed_tls([&] { return make_tls({"tds/8.0"}) && handshake_raw(r, conn, *tls); })) return finish();
+    if (!timed_tls([&] { return make_tls({"tds/8.0"}) && handshake_raw(r, conn, *tls); }))
+      return finish();
     r.tls_used = true;
     r.tls = tls->facts();
     r.negotiated = tds::Negotiated::Full;
@@ -495,18 +517,22 @@ Result run_tds_probe(const Options& options) {
   auto parsed = tds::parse_prelogin(answer.payload);
   if (answer.type != static_cast<std::uint8_t>(tds::PacketType::TabularResult) || !parsed) {
     r.failed_at = Stage::Prelogin;
-    r.failure = answer.type != 0x04 ? "the answer is a TDS packet of type " + std::to_string(answer.type) + ", not a PRELOGIN response (0x04)"
-                                    : "malformed PRELOGIN response: " + parsed.error().message;
+    r.failure = answer.type != 0x04
+                    ? "the answer is a TDS packet of type " + std::to_string(answer.type) +
+                          ", not a PRELOGIN response (0x04)"
+                    : "malformed PRELOGIN response: " + parsed.error().message;
     r.first_bytes_hex = hex(answer.payload);
     return finish();
   }
   r.prelogin = *parsed;
   r.reached = Stage::Prelogin;
-  r.prelogin_rtt_ms = std::chrono::duration<double, std::milli>(Clock::now() - prelogin_sent).count();
+  r.prelogin_rtt_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - prelogin_sent).count();
 
   const auto server_enc = parsed->encryption.value_or(tds::Encryption::NotSup);
   if (!options.strict) r.negotiated = tds::negotiate(options.encrypt, server_enc);
-  const bool tls_in_tds = r.negotiated == tds::Negotiated::Full || r.negotiated == tds::Negotiated::LoginOnly;
+  const bool tls_in_tds =
+      r.negotiated == tds::Negotiated::Full || r.negotiated == tds::Negotiated::LoginOnly;
   if (!options.strict && tls_in_tds) {
     if (!timed_tls([&] { return make_tls({}) && handshake_in_tds(r, conn, ch, *tls); })) {
       // What a failed handshake learnt is only worth reporting once the server's certificate

@@ -57,14 +57,16 @@ CertInfo describe(X509* cert) {
   c.not_before = iso(asn1_epoch(X509_get0_notBefore(cert)));
   c.not_after_epoch = asn1_epoch(X509_get0_notAfter(cert));
   c.not_after = iso(c.not_after_epoch);
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
     if (n->type == GEN_DNS) {
       const auto* s = ASN1_STRING_get0_data(n->d.dNSName);
       // An IA5String the server filled: any bytes at all.
-      c.subject_alt_names.push_back(to_valid_utf8(std::string_view(
-          reinterpret_cast<const char*>(s), static_cast<size_t>(ASN1_STRING_length(n->d.dNSName)))));
+      c.subject_alt_names.push_back(
+          to_valid_utf8(std::string_view(reinterpret_cast<const char*>(s),
+                                         static_cast<size_t>(ASN1_STRING_length(n->d.dNSName)))));
     }
   }
   GENERAL_NAMES_free(names);
@@ -76,7 +78,7 @@ CertInfo describe(X509* cert) {
 struct TlsClient::Impl {
   SSL_CTX* ctx = nullptr;
   SSL* ssl = nullptr;
-  BIO* in = nullptr;  // owned by ssl
+  BIO* in = nullptr;   // owned by ssl
   BIO* out = nullptr;  // owned by ssl
   std::string server_name;
   ~Impl() {
@@ -89,7 +91,8 @@ Expected<std::unique_ptr<TlsClient>> TlsClient::create(const Options& options) {
   std::unique_ptr<TlsClient> c(new TlsClient());
   c->impl_ = std::make_unique<Impl>();
   auto& im = *c->impl_;
-  im.server_name = options.certificate_name.empty() ? options.server_name : options.certificate_name;
+  im.server_name =
+      options.certificate_name.empty() ? options.server_name : options.certificate_name;
   im.ctx = SSL_CTX_new(TLS_client_method());
   if (im.ctx == nullptr) return make_error("cannot create a TLS context: " + openssl_errors("?"));
   // Accept whatever the server offers so an obsolete version is seen and reported, not refused.
@@ -98,7 +101,8 @@ Expected<std::unique_ptr<TlsClient>> TlsClient::create(const Options& options) {
   SSL_CTX_set_verify(im.ctx, SSL_VERIFY_NONE, nullptr);  // verification is recorded, not enforced
   if (!options.ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(im.ctx, options.ca_file.c_str(), nullptr) != 1)
-      return make_error("cannot load --ca-file " + options.ca_file + ": " + openssl_errors("unreadable"));
+      return make_error("cannot load --ca-file " + options.ca_file + ": " +
+                        openssl_errors("unreadable"));
   } else {
     SSL_CTX_set_default_verify_paths(im.ctx);
   }
@@ -135,7 +139,8 @@ Expected<bool> TlsClient::handshake_step() {
 }
 
 void TlsClient::feed(std::span<const std::uint8_t> from_server) {
-  if (!from_server.empty()) BIO_write(impl_->in, from_server.data(), static_cast<int>(from_server.size()));
+  if (!from_server.empty())
+    BIO_write(impl_->in, from_server.data(), static_cast<int>(from_server.size()));
 }
 
 std::vector<std::uint8_t> TlsClient::take_output() {
@@ -165,7 +170,8 @@ Expected<std::vector<std::uint8_t>> TlsClient::read() {
       continue;
     }
     int err = SSL_get_error(impl_->ssl, n);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_ZERO_RETURN) break;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_ZERO_RETURN)
+      break;
     return make_error(openssl_errors("TLS read failed"));
   }
   return out;
@@ -184,7 +190,8 @@ TlsFacts TlsClient::facts() const {
   if (alpn != nullptr)
     f.alpn = to_valid_utf8(std::string_view(reinterpret_cast<const char*>(alpn), alpn_len));
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
-    for (int i = 0; i < sk_X509_num(chain); ++i) f.chain.push_back(describe(sk_X509_value(chain, i)));
+    for (int i = 0; i < sk_X509_num(chain); ++i)
+      f.chain.push_back(describe(sk_X509_value(chain, i)));
   if (X509* leaf = SSL_get1_peer_certificate(ssl)) {
     f.name_matches = !impl_->server_name.empty() &&
                      X509_check_host(leaf, impl_->server_name.c_str(), 0, 0, nullptr) == 1;

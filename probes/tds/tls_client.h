@@ -20,7 +20,7 @@ struct CertInfo {
 };
 
 struct TlsFacts {
-  std::string version;  // "TLSv1.2"
+  std::string version;     // "TLSv1.2"
   int version_number = 0;  // 0x0303
   std::string cipher;
   std::string alpn;
@@ -34,10 +34,10 @@ struct TlsFacts {
 class TlsClient {
  public:
   struct Options {
-    std::string server_name;  // SNI and the name the certificate must cover
-    std::string ca_file;  // empty: the system store
+    std::string server_name;        // SNI and the name the certificate must cover
+    std::string ca_file;            // empty: the system store
     std::vector<std::string> alpn;  // e.g. {"tds/8.0"} for strict
-    std::string certificate_name;  // HostNameInCertificate: checked instead of server_name
+    std::string certificate_name;   // HostNameInCertificate: checked instead of server_name
   };
   static Expected<std::unique_ptr<TlsClient>> create(const Options& options);
   ~TlsClient();
@@ -47,8 +47,8 @@ class TlsClient {
   // Drives the handshake with what has arrived; returns true once complete. An Error is a
   // handshake failure (alert, bad record) in OpenSSL's words.
   Expected<bool> handshake_step();
-  void feed(std::span<const std::uint8_t> from_server);  // ciphertext in
-  std::vector<std::uint8_t> take_output();  // ciphertext out, to send
+  void feed(std::span<const std::uint8_t> from_server);           // ciphertext in
+  std::vector<std::uint8_t> take_output();                        // ciphertext out, to send
   Expected<bool> write(std::span<const std::uint8_t> plaintext);  // queued as records
   // Plaintext decrypted so far (may be empty when a record is incomplete).
   Expected<std::vector<std::uint8_t>> read();

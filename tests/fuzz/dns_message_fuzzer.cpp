@@ -9,7 +9,6 @@
 #include "decoders/dns/message.h"
 #include "tests/fuzz/fuzz_check.h"
 
-
 namespace dns = midiag::dns;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -9,7 +9,6 @@
 #include "decoders/tds/login7.h"
 #include "tests/fuzz/fuzz_check.h"
 
-
 namespace {
 
 using midiag::tds::Login7;

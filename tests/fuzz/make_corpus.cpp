@@ -363,7 +363,8 @@ Bytes tiny_pcapng() {
 // Strings that attack terminals and tickets: clear screen, set title, a forged green OK line, a
 // code-fence breakout into raw HTML, a table row split, bytes that are not UTF-8, C1 CSI.
 const std::string kHostile =
-    "\x1b[2J\x1b]0;pwned\x07\n\x1b[32mOK\x1b[0m ```\n</details><script>x</script>| a | b |\xff\xc2\x9b";
+    "\x1b[2J\x1b]0;pwned\x07\n\x1b[32mOK\x1b[0m ```\n</details><script>x</script>| a | b "
+    "|\xff\xc2\x9b";
 
 // report_fuzzer input: flags, then PRELOGIN, token stream and strings separated by "@@@".
 Bytes report_seed(std::uint8_t flags, const Bytes& prelogin, const Bytes& tokens,
@@ -454,9 +455,9 @@ int main(int argc, char** argv) {
                     {"", "ECDHE", "h2", kHostile, "CN = " + kHostile, "CN = CA", "*.x" + kHostile,
                      "\xff\xfe", kHostile}));
   write("report_fuzzer", "hostile_routing",
-        report_seed(0x10, hostile_prelogin(), hostile_routing_response(),
-                    {"", "", "", "", "", "", "", "", kHostile, kHostile, kHostile, kHostile,
-                     kHostile}));
+        report_seed(
+            0x10, hostile_prelogin(), hostile_routing_response(),
+            {"", "", "", "", "", "", "", "", kHostile, kHostile, kHostile, kHostile, kHostile}));
   write("report_fuzzer", "hostile_tls_failure",
         report_seed(0x0e, server_prelogin(tds::Encryption::Req), Bytes{}, {kHostile}));
 

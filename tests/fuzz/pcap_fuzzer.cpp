@@ -12,7 +12,6 @@
 #include "decoders/pcap/pcap_file.h"
 #include "tests/fuzz/fuzz_check.h"
 
-
 namespace {
 
 namespace pcap = midiag::pcap;

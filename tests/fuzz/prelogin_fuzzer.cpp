@@ -7,7 +7,6 @@
 #include "decoders/tds/prelogin.h"
 #include "tests/fuzz/fuzz_check.h"
 
-
 namespace {
 
 using midiag::tds::Prelogin;

@@ -10,7 +10,6 @@
 #include "decoders/tls/records.h"
 #include "tests/fuzz/fuzz_check.h"
 
-
 namespace {
 
 namespace tls = midiag::tls;

@@ -11,7 +11,6 @@
 #include "decoders/tds/tokens.h"
 #include "tests/fuzz/fuzz_check.h"
 
-
 namespace {
 
 namespace tds = midiag::tds;

@@ -56,7 +56,8 @@ TEST(CliConnectionString, WithoutTrustTheUntrustedServerGetsNoPassword) {
   const std::string cs = "Data Source=127.0.0.1," + std::to_string((*inst)->gateway_port()) +
                          ";User ID=sim;Password=sim-password;Encrypt=Mandatory";
   setenv("MIDIAG_TEST_CS", cs.c_str(), 1);
-  auto r = cli({"check", "--connection-string-env", "MIDIAG_TEST_CS", "--json", "--timeout-ms", "2000"});
+  auto r =
+      cli({"check", "--connection-string-env", "MIDIAG_TEST_CS", "--json", "--timeout-ms", "2000"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("TLS_CERT_UNTRUSTED"), std::string::npos) << r.out;
   EXPECT_EQ((*inst)->stats().gateway.login7s, 0u);

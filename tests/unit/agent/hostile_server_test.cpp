@@ -108,7 +108,8 @@ TEST(HostileServer, CertificateForAnotherNameGetsNoPassword) {
   InstanceConfig c;
   c.cert_name = "*.other-zone.database.windows.net";
   auto r = check_against(c);
-  EXPECT_EQ(r.sim->stats().gateway.login7s, 0u) << "LOGIN7 reached a server with a foreign certificate";
+  EXPECT_EQ(r.sim->stats().gateway.login7s, 0u)
+      << "LOGIN7 reached a server with a foreign certificate";
   EXPECT_TRUE(r.codes.count("TLS_CERT_NAME_MISMATCH")) << codes_of(r);
   EXPECT_FALSE(r.codes.count("CONNECTION_PATH")) << codes_of(r);
 }
@@ -128,7 +129,8 @@ TEST(HostileServer, DummyCredentialsStillProbeAServerWithoutTls) {
   InstanceConfig c;
   c.encryption = tds::Encryption::NotSup;
   auto r = check_against(c, dummy_credentials());
-  EXPECT_EQ(r.sim->stats().gateway.login7s, 1u) << "dummy credentials are worth nothing: they may go";
+  EXPECT_EQ(r.sim->stats().gateway.login7s, 1u)
+      << "dummy credentials are worth nothing: they may go";
   EXPECT_TRUE(r.codes.count("TLS_NOT_OFFERED")) << codes_of(r);
 }
 
@@ -202,7 +204,8 @@ TEST(HostileServer, ASweepUnderAFdLimitOf64StillProbesEveryPort) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "11 no report, 12 sweep not whole, 13 ports not probed, 14 state";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "11 no report, 12 sweep not whole, 13 ports not probed, 14 state";
 }
 
 // Item 3: with dummy credentials only 18456 proves the path.
@@ -287,7 +290,9 @@ TEST(HostileServer, NonUtf8PreloginInstanceKeepsTheJsonReport) {
 
 TEST(HostileServer, EscapeSequencesInALoginErrorCannotForgeTheReport) {
   InstanceConfig c;
-  c.login_error_message = "\x1b[2J\x1b]0;pwned\x07\n\x1b[32mOK    everything is fine\x1b[0m `x` ``` | </details><script>alert(1)</script>";
+  c.login_error_message =
+      "\x1b[2J\x1b]0;pwned\x07\n\x1b[32mOK    everything is fine\x1b[0m `x` ``` | "
+      "</details><script>alert(1)</script>";
   auto r = check_against(c, dummy_credentials());
   EXPECT_TRUE(r.codes.count("LOGIN_FAILED")) << codes_of(r);
   expect_render_safe(r);
@@ -304,7 +309,8 @@ TEST(HostileServer, EscapeSequencesInARoutingHostCannotForgeTheReport) {
   const auto rows = std::count(md.begin(), md.end(), '\n');
   EXPECT_GT(rows, 0);
   std::size_t table_rows = 0;
-  for (std::size_t at = md.find("\n| "); at != std::string::npos; at = md.find("\n| ", at + 1)) ++table_rows;
+  for (std::size_t at = md.find("\n| "); at != std::string::npos; at = md.find("\n| ", at + 1))
+    ++table_rows;
   EXPECT_EQ(table_rows, r.report().findings.size() + 1) << md;  // header + one per finding
 }
 

@@ -754,7 +754,8 @@ TEST(SimRealClients, TediousStrictFollowsTheRedirect) {
 // LOGIN7 outside TLS -- which our simulator, honouring the MS-TDS table (client ON + server OFF
 // = full encryption), rejects; against ENCRYPT_NOT_SUP it logs in with the password merely
 // XOR-obfuscated. mi-diag's probe withholds a real password in both cases
-// (EncryptionMatrix.TheProbeFollowsTheTableWithARealLogin, HostileServer.NoTlsOfferedGetsNoPassword).
+// (EncryptionMatrix.TheProbeFollowsTheTableWithARealLogin,
+// HostileServer.NoTlsOfferedGetsNoPassword).
 TEST(SimRealClients, TediousEncryptTrueAgainstServerOffStartsNoTls) {
   if (tedious_missing()) GTEST_SKIP() << "node or tedious missing (cd tests/clients && npm ci)";
   auto sim = start(config_with(tds::Encryption::Off, /*redirect=*/false));

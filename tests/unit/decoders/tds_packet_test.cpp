@@ -136,7 +136,8 @@ TEST(TdsPacket, PendingPayloadIsWhatArrivedOfTheMessage) {
     const auto got = reader.pending_payload();
     // Every payload byte of the cut prefix: the wire minus the 8-byte headers it contains.
     std::size_t headers = 0;
-    for (std::size_t pos = 0; pos < cut; pos += 40) headers += std::min<std::size_t>(kHeaderSize, cut - pos);
+    for (std::size_t pos = 0; pos < cut; pos += 40)
+      headers += std::min<std::size_t>(kHeaderSize, cut - pos);
     const std::size_t want = cut - headers;
     ASSERT_EQ(got.size(), want) << cut;
     EXPECT_TRUE(std::equal(got.begin(), got.end(), payload.begin())) << cut;

@@ -44,8 +44,8 @@ Bytes prefix(const Bytes& b, std::size_t n) {
 
 // A TLS 1.2 server flight as SQL Server sends it inside TDS: one record holding ServerHello
 // (38-byte body), Certificate (1830), ServerKeyExchange (147) and ServerHelloDone (0).
-const Bytes kFlight12 = record(
-    22, cat({handshake(2, 38), handshake(11, 1830), handshake(12, 147), handshake(14, 0)}));
+const Bytes kFlight12 =
+    record(22, cat({handshake(2, 38), handshake(11, 1830), handshake(12, 147), handshake(14, 0)}));
 
 TEST(TlsProgress, WholeFlightIsCompleteWithEveryMessageInOrder) {
   auto p = handshake_progress(kFlight12);
@@ -74,8 +74,9 @@ TEST(TlsProgress, FlightCutInsideTheCertificateSaysHowMuchCame) {
 TEST(TlsProgress, MessagesSplitAcrossRecordsAreJoined) {
   // The same messages, the Certificate split over two records: nothing is cut.
   const Bytes cert = handshake(11, 100);
-  const Bytes stream = cat({record(22, handshake(2, 38)), record(22, prefix(cert, 30)),
-                            record(22, Bytes(cert.begin() + 30, cert.end())), record(22, handshake(14, 0))});
+  const Bytes stream =
+      cat({record(22, handshake(2, 38)), record(22, prefix(cert, 30)),
+           record(22, Bytes(cert.begin() + 30, cert.end())), record(22, handshake(14, 0))});
   auto p = handshake_progress(stream);
   EXPECT_TRUE(p.complete()) << p.describe();
   EXPECT_EQ(p.messages, (std::vector<std::uint8_t>{2, 11, 14}));
@@ -99,14 +100,16 @@ TEST(TlsProgress, EveryPrefixIsDescribedWithoutReadingPastTheEnd) {
 
 TEST(TlsProgress, AfterChangeCipherSpecTheRestIsEncrypted) {
   // TLS 1.3 shape: ServerHello, ChangeCipherSpec, then application-data records.
-  const Bytes stream = cat({record(22, handshake(2, 38)), record(20, {0x01}), record(23, Bytes(200, 0x5A))});
+  const Bytes stream =
+      cat({record(22, handshake(2, 38)), record(20, {0x01}), record(23, Bytes(200, 0x5A))});
   auto p = handshake_progress(stream);
   EXPECT_TRUE(p.encrypted);
   EXPECT_EQ(p.messages, (std::vector<std::uint8_t>{2}));
   auto cut = handshake_progress(prefix(stream, stream.size() - 100));
   EXPECT_TRUE(cut.record_cut);
   EXPECT_EQ(cut.record_received, 100u);
-  EXPECT_EQ(cut.describe(), "ServerHello, then encrypted records, then a record cut off (100 of 200 bytes)");
+  EXPECT_EQ(cut.describe(),
+            "ServerHello, then encrypted records, then a record cut off (100 of 200 bytes)");
   // Cut inside the next record's header: said as such, not as "0 of 0 bytes".
   auto in_header = handshake_progress(prefix(kFlight12, 0));
   const Bytes two_records = cat({record(22, handshake(2, 38)), record(22, handshake(14, 0))});
@@ -124,7 +127,10 @@ TEST(TlsProgress, GarbageEndsTheWalkAndIsNamed) {
   // Valid records, then garbage: what came before is kept.
   auto q = handshake_progress(cat({record(22, handshake(2, 38)), http}));
   EXPECT_EQ(q.messages, (std::vector<std::uint8_t>{2}));
-  EXPECT_NE(q.describe().find("ServerHello; then not TLS: TLS record with unknown content type 72 at byte 47"), std::string::npos) << q.describe();
+  EXPECT_NE(q.describe().find(
+                "ServerHello; then not TLS: TLS record with unknown content type 72 at byte 47"),
+            std::string::npos)
+      << q.describe();
   // A record length past the protocol's limit is not TLS either.
   EXPECT_TRUE(handshake_progress(Bytes{0x16, 0x03, 0x03, 0xFF, 0xFF}).not_tls);
 }

@@ -450,7 +450,8 @@ TEST(TcpProbe, ASweepLargerThanTheFdLimitRunsInBatches) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 setrlimit, 11 probe_all failed, 12 size, 2x wrong state x";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10 setrlimit, 11 probe_all failed, 12 size, 2x wrong state x";
 }
 
 // The check's budget: targets that could not be started before it are NotProbed, never "filtered".
@@ -458,8 +459,8 @@ TEST(TcpProbe, TargetsPastTheBudgetAreNotProbed) {
   LocalPort listener(AF_INET, SOMAXCONN);
   ASSERT_TRUE(listener.ok());
   std::vector<Target> targets(5, Target{"127.0.0.1", listener.port(), Role::Sweep});
-  auto r = probe_all(targets, Options{.timeout = 500ms,
-                                      .stop_starting_at = std::chrono::steady_clock::now()});
+  auto r = probe_all(
+      targets, Options{.timeout = 500ms, .stop_starting_at = std::chrono::steady_clock::now()});
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->size(), 5u);
   for (const auto& x : *r) {

@@ -152,7 +152,7 @@ TEST(TdsProbeStall, FlightCutInsideTheCertificateIsAPathMtuBlackhole) {
   EXPECT_GT(r.mss, 0);
   ASSERT_TRUE(r.server_handshake);
   const auto& p = *r.server_handshake;
-  EXPECT_EQ(p.bytes, 60u + 200);  // the TLS bytes inside the cut TDS packet
+  EXPECT_EQ(p.bytes, 60u + 200);                          // the TLS bytes inside the cut TDS packet
   EXPECT_EQ(p.messages, (std::vector<std::uint8_t>{2}));  // ServerHello whole
   ASSERT_TRUE(p.cut_type);
   EXPECT_EQ(*p.cut_type, 11);  // Certificate cut off

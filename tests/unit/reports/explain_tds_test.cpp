@@ -28,8 +28,12 @@ tdsprobe::Result gateway_ok() {
   t.version_number = 0x0303;
   t.name_matches = true;
   t.trusted = true;
-  t.chain.push_back({"CN = *.lab0001.database.windows.net", "CN = sim CA", {"*.lab0001.database.windows.net"},
-                     "2026-11-23T00:00:00Z", "2026-12-23T00:00:00Z", 0});
+  t.chain.push_back({"CN = *.lab0001.database.windows.net",
+                     "CN = sim CA",
+                     {"*.lab0001.database.windows.net"},
+                     "2026-11-23T00:00:00Z",
+                     "2026-12-23T00:00:00Z",
+                     0});
   r.tls = t;
   return r;
 }
@@ -78,7 +82,8 @@ RedirectEvidence redirect(tcp::State routed_state, int blocked_in_sweep, bool no
     if (p == 11042) continue;
     bool block = blocked < blocked_in_sweep;
     blocked += block;
-    rd.tcp.push_back(probe(p, block ? tcp::State::Filtered : tcp::State::Refused, tcp::Role::Sweep));
+    rd.tcp.push_back(
+        probe(p, block ? tcp::State::Filtered : tcp::State::Refused, tcp::Role::Sweep));
   }
   if (routed_state == tcp::State::Open) {
     auto node = gateway_ok();
@@ -108,64 +113,116 @@ struct Case {
 
 TEST(ExplainTds, RuleTable) {
   const std::vector<Case> cases = {
-      {"proxy login ok", [] { auto g = gateway_ok(); g.outcome = tdsprobe::LoginOutcome::LoginAck; return base(g); },
-       {"CONNECTION_PATH"}, Verdict::Ok},
-      {"dummy credentials rejected: info, path proven", [] { return base(with_error(gateway_ok(), true)); },
-       {"LOGIN_FAILED"}, Verdict::Ok},
-      {"real credentials rejected: error", [] { return base(with_error(gateway_ok(), false)); },
-       {"LOGIN_FAILED"}, Verdict::Fail},
-      {"not TDS", [] {
+      {"proxy login ok",
+       [] {
+         auto g = gateway_ok();
+         g.outcome = tdsprobe::LoginOutcome::LoginAck;
+         return base(g);
+       },
+       {"CONNECTION_PATH"},
+       Verdict::Ok},
+      {"dummy credentials rejected: info, path proven",
+       [] { return base(with_error(gateway_ok(), true)); },
+       {"LOGIN_FAILED"},
+       Verdict::Ok},
+      {"real credentials rejected: error",
+       [] { return base(with_error(gateway_ok(), false)); },
+       {"LOGIN_FAILED"},
+       Verdict::Fail},
+      {"not TDS",
+       [] {
          auto g = gateway_ok();
          g.tls.reset();
          g.prelogin.reset();
          g.failed_at = tdsprobe::Stage::Prelogin;
          g.failure = "not TDS: bad header";
          g.first_bytes_hex = "48 54 54 50";
-         return base(g); },
-       {"TDS_NOT_SPOKEN"}, Verdict::Fail},
-      {"TLS failed", [] {
+         return base(g);
+       },
+       {"TDS_NOT_SPOKEN"},
+       Verdict::Fail},
+      {"TLS failed",
+       [] {
          auto g = gateway_ok();
          g.tls.reset();
          g.failed_at = tdsprobe::Stage::Tls;
          g.failure = "alert handshake failure";
-         return base(g); },
-       {"TLS_HANDSHAKE_FAILED"}, Verdict::Fail},
-      {"name mismatch", [] { auto g = with_error(gateway_ok(), true); g.tls->name_matches = false; return base(g); },
-       {"TLS_CERT_NAME_MISMATCH", "LOGIN_FAILED"}, Verdict::Fail},
-      {"expired (not also untrusted for the same reason)", [] {
+         return base(g);
+       },
+       {"TLS_HANDSHAKE_FAILED"},
+       Verdict::Fail},
+      {"name mismatch",
+       [] {
+         auto g = with_error(gateway_ok(), true);
+         g.tls->name_matches = false;
+         return base(g);
+       },
+       {"TLS_CERT_NAME_MISMATCH", "LOGIN_FAILED"},
+       Verdict::Fail},
+      {"expired (not also untrusted for the same reason)",
+       [] {
          auto g = with_error(gateway_ok(), true);
          g.tls->expired = true;
          g.tls->trusted = false;
          g.tls->verify_error = "certificate has expired";
-         return base(g); },
-       {"TLS_CERT_EXPIRED", "LOGIN_FAILED"}, Verdict::Fail},
-      {"untrusted", [] {
+         return base(g);
+       },
+       {"TLS_CERT_EXPIRED", "LOGIN_FAILED"},
+       Verdict::Fail},
+      {"untrusted",
+       [] {
          auto g = with_error(gateway_ok(), true);
          g.tls->trusted = false;
          g.tls->verify_error = "self-signed certificate in certificate chain";
-         return base(g); },
-       {"TLS_CERT_UNTRUSTED", "LOGIN_FAILED"}, Verdict::Fail},
-      {"TLS 1.1", [] {
+         return base(g);
+       },
+       {"TLS_CERT_UNTRUSTED", "LOGIN_FAILED"},
+       Verdict::Fail},
+      {"TLS 1.1",
+       [] {
          auto g = with_error(gateway_ok(), true);
          g.tls->version = "TLSv1.1";
          g.tls->version_number = 0x0302;
-         return base(g); },
-       {"TLS_PROTOCOL_OBSOLETE", "LOGIN_FAILED"}, Verdict::Fail},
-      {"healthy redirect", [] { auto ev = base(routed(11042)); ev.redirect = redirect(tcp::State::Open, 0); return ev; },
-       {"CONNECTION_PATH"}, Verdict::Ok},
-      {"redirect range dropped", [] { auto ev = base(routed(11042)); ev.redirect = redirect(tcp::State::Filtered, 999); return ev; },
-       {"REDIRECT_PORTS_FILTERED"}, Verdict::Fail},
-      {"redirect: node refuses the login", [] { auto ev = base(routed(11042)); ev.redirect = redirect(tcp::State::Open, 0, false); return ev; },
-       {"LOGIN_FAILED"}, Verdict::Fail},
-      {"redirect target does not resolve", [] {
+         return base(g);
+       },
+       {"TLS_PROTOCOL_OBSOLETE", "LOGIN_FAILED"},
+       Verdict::Fail},
+      {"healthy redirect",
+       [] {
+         auto ev = base(routed(11042));
+         ev.redirect = redirect(tcp::State::Open, 0);
+         return ev;
+       },
+       {"CONNECTION_PATH"},
+       Verdict::Ok},
+      {"redirect range dropped",
+       [] {
+         auto ev = base(routed(11042));
+         ev.redirect = redirect(tcp::State::Filtered, 999);
+         return ev;
+       },
+       {"REDIRECT_PORTS_FILTERED"},
+       Verdict::Fail},
+      {"redirect: node refuses the login",
+       [] {
+         auto ev = base(routed(11042));
+         ev.redirect = redirect(tcp::State::Open, 0, false);
+         return ev;
+       },
+       {"LOGIN_FAILED"},
+       Verdict::Fail},
+      {"redirect target does not resolve",
+       [] {
          auto ev = base(routed(11042));
          RedirectEvidence rd;
          rd.host = "node7.internal";
          rd.port = 11042;
          rd.resolve_error = "A nxdomain";
          ev.redirect = rd;
-         return ev; },
-       {"REDIRECT_TARGET_UNREACHABLE"}, Verdict::Fail},
+         return ev;
+       },
+       {"REDIRECT_TARGET_UNREACHABLE"},
+       Verdict::Fail},
   };
   for (const auto& c : cases) {
     auto findings = explain(c.make());
@@ -240,7 +297,8 @@ TEST(ExplainTds, PathMtuBlackholeOnlyWhereTheFlightWasCutOrMissing) {
   EXPECT_FALSE(f[0].caused_by);
 
   // The whole flight came, then the stall: not the path's MTU.
-  EXPECT_EQ(codes_of(explain(base(stalled_tls(whole)))), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+  EXPECT_EQ(codes_of(explain(base(stalled_tls(whole)))),
+            (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
 
   // The TLS stage had barely a PRELOGIN round trip of time (a slow gateway ate the budget).
   auto hurried = stalled_tls(cut);
@@ -256,7 +314,8 @@ TEST(ExplainTds, PathMtuBlackholeOnlyWhereTheFlightWasCutOrMissing) {
 
   // Not TLS at all.
   const std::vector<std::uint8_t> http = {'H', 'T', 'T', 'P', '/', '1', '.', '1'};
-  EXPECT_EQ(codes_of(explain(base(stalled_tls(http)))), (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
+  EXPECT_EQ(codes_of(explain(base(stalled_tls(http)))),
+            (std::vector<std::string>{"TLS_HANDSHAKE_FAILED"}));
 }
 
 TEST(ExplainTds, StrictRefusalIsNamedOnlyWhenTheServerHungUp) {

@@ -363,8 +363,15 @@ TEST(RenderSafety, MarkdownTableFencesAndNoHtml) {
 
 TEST(RenderSafety, RenderersNeverThrowOnAnUnknownCode) {
   auto r = make_report("t", login_error());
-  Finding odd{static_cast<Code>(9999), Severity::Error, "odd" + kHostile, "", {kHostile}, "", "",
-              static_cast<Code>(9998), {}};
+  Finding odd{static_cast<Code>(9999),
+              Severity::Error,
+              "odd" + kHostile,
+              "",
+              {kHostile},
+              "",
+              "",
+              static_cast<Code>(9998),
+              {}};
   r.findings.push_back(odd);
   std::string json, text, verbose, md;
   EXPECT_NO_THROW(json = render_json(r));
