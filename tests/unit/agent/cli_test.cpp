@@ -257,7 +257,7 @@ TEST(Cli, PasswordNeverReachesTheRealBinarysStdoutOrStderrLog) {
   std::string command = std::string("'") + MIDIAG_BINARY +
                         "' check 127.0.0.1:" + std::to_string((*inst)->gateway_port()) +
                         " --json --user sim --password-env MIDIAG_TEST_PW --timeout-ms 2000"
-                        " --log-level trace --ca-file '" +
+                        " --log-level trace --trust-server-certificate --ca-file '" +
                         ca_path + "' 2>'" + err_path + "'";
   std::string out;
   FILE* child = popen(command.c_str(), "r");
