@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 
 #include "reports/report.h"
 
@@ -328,4 +329,23 @@ TEST(Report, TextPutsTheVerdictFirstAndOneLinePerFinding) {
 TEST(FormatPorts, CompressesRanges) {
   EXPECT_EQ(format_ports({1433}), "1433");
   EXPECT_EQ(format_ports({11001, 11000, 11002, 1433, 5022}), "1433, 5022, 11000-11002");
+}
+
+// Issue 7 item 10: findings were linked by title substring, so a ROUTE_MISSING for 10.0.0.1
+// swallowed the one for 10.0.0.10. They are linked by the addresses they are about now.
+TEST(Explain, FindingsAreLinkedByAddressNotByTitleText) {
+  Evidence ev = base();
+  ev.addresses = {"10.0.0.1", "10.0.0.10"};
+  platform::RouteInfo none;
+  none.destination = "10.0.0.10";  // its title "... to 10.0.0.10" contains " 10.0.0.1"
+  none.kind = "no_route";
+  none.error = "Network is unreachable";
+  ev.routes = {none};
+  ev.tcp = {probe("10.0.0.1", 1433, tcp::State::NoRoute)};
+  auto findings = explain(ev);
+  std::set<std::string> about;
+  for (const auto& f : findings)
+    if (f.code == Code::RouteMissing)
+      for (const auto& a : f.addresses) about.insert(a);
+  EXPECT_EQ(about, (std::set<std::string>{"10.0.0.1", "10.0.0.10"}));
 }
