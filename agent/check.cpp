@@ -357,19 +357,15 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
                      Shortfall::ToolFailure);
       } else {
         ev.tcp = std::move(*results);
-        const auto unprobed = std::count_if(ev.tcp.begin(), ev.tcp.end(), [](const tcp::Result& r) {
+        // The first target not probed says why for all of them (no socket, or the budget).
+        const auto first = std::find_if(ev.tcp.begin(), ev.tcp.end(), [](const tcp::Result& r) {
           return r.state == tcp::State::NotProbed;
         });
-        if (unprobed > 0)
+        if (first != ev.tcp.end())
           tcp_step.end(CollectorStatus::Partial,
-                       std::to_string(unprobed) + " of " + std::to_string(ev.tcp.size()) +
-                           " connection attempts could not be made (" +
-                           std::find_if(ev.tcp.begin(), ev.tcp.end(),
-                                        [](const tcp::Result& r) {
-                                          return r.state == tcp::State::NotProbed;
-                                        })
-                               ->detail +
-                           ")",
+                       std::to_string(ev.tcp.end() - first) + " of " +
+                           std::to_string(ev.tcp.size()) +
+                           " connection attempts could not be made (" + first->detail + ")",
                        Shortfall::ToolFailure);
       }
     }

@@ -215,10 +215,6 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
                                {probe_line(r, "negotiated " + t.version + " " + t.cipher)}));
 }
 
-bool dummy_login_proves_path(std::int32_t number) {
-  return proves_path_with_dummy_credentials(number);
-}
-
 // The login-error table's meaning, fix and Microsoft reference for this number and state.
 void enrich_login_error(Finding& f, const tds::ServerMessage& e) {
   const auto* info = find_login_error(e.number, e.state);
@@ -262,7 +258,7 @@ void explain_login(const tdsprobe::Result& r, const std::string& who, bool at_ga
                            "The server answered LOGIN7 with an ERROR token.",
                            {probe_line(r, "LOGIN7 -> " + line)});
   enrich_login_error(f, e);
-  if (r.dummy_credentials && dummy_login_proves_path(e.number)) {
+  if (r.dummy_credentials && proves_path_with_dummy_credentials(e.number)) {
     f.severity = Severity::Info;
     f.title = cap(who) + " answered the probe's dummy login with error " +
               std::to_string(e.number) + " (expected)";
