@@ -83,7 +83,8 @@ std::pair<json, json> tcp_rows_and_sweeps(const std::vector<tcp::Result>& all) {
                         {"refused", s.refused},
                         {"filtered", s.filtered},
                         {"unreachable", s.unreachable},
-                        {"no_route", s.no_route}});
+                        {"no_route", s.no_route},
+                        {"not_probed", s.not_probed}});
   } else {
     for (const auto& t : sweep) rows.push_back(tcp_json(t));
   }

@@ -106,7 +106,8 @@ void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
   for (const auto& s : tcp::summarize_sweeps(sweep))
     o << "  " << pad(T(s.address) + ":" + std::to_string(s.from) + "-" + std::to_string(s.to), 24)
       << pad("sweep", 9) << "open " << s.open << ", refused " << s.refused << ", filtered "
-      << s.filtered << ", unreachable " << s.unreachable << ", no route " << s.no_route << "\n";
+      << s.filtered << ", unreachable " << s.unreachable << ", no route " << s.no_route
+      << (s.not_probed ? ", not probed " + std::to_string(s.not_probed) : "") << "\n";
 }
 
 void login_lines(std::ostringstream& o, const tdsprobe::Result& t, std::string_view who) {
