@@ -167,6 +167,8 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
 int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   sim::InstanceConfig c;
   std::string encryption = "on", behaviour = "normal", ca_out;
+  std::string login_answer = "normal", instance_hex;
+  unsigned routed_port = 0x10000;  // none
   bool proxy = false, help = false, no_strict = false;
   int max_seconds = 3600;
   po::options_description d("simulate options");
@@ -194,6 +196,20 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
       "password", po::value(&c.password),
       "accepted password (a test credential, default sim-password)")(
       "ca-out", po::value(&ca_out), "write the CA certificate (PEM) here, for --ca-file")(
+      "routed-port", po::value<unsigned>(&routed_port),
+      "hostile: the port the routing token names (0 included) instead of the node's")(
+      "node-routes-again", po::bool_switch(&c.node_routes_again),
+      "hostile: the node answers a good login with another routing token")(
+      "login-answer", po::value(&login_answer),
+      "hostile: normal|empty|done-only (an answer to LOGIN7 with neither ACK nor ERROR)")(
+      "login-error", po::value(&c.login_error_number),
+      "the ERROR number a rejected login gets (default 18456)")(
+      "login-error-message", po::value(&c.login_error_message),
+      "that ERROR's message text (raw bytes, control characters included)")(
+      "prelogin-instance-hex", po::value(&instance_hex),
+      "hostile: the PRELOGIN INSTOPT answer's raw bytes, in hex")(
+      "extra-cert-name", po::value(&c.extra_cert_names)->composing(),
+      "another DNS name on the certificate (repeatable; raw bytes)")(
       "max-seconds", po::value(&max_seconds), "stop after this long (default 3600)");
   try {
     po::variables_map vm;
@@ -233,6 +249,23 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
   if (!beh_ok)
     return err << "mi-diag simulate: bad --behaviour '" << behaviour << "'\n", kExitUsage;
   if (max_seconds < 1) return err << "mi-diag simulate: bad --max-seconds\n", kExitUsage;
+  if (routed_port < 0x10000) c.routed_port = static_cast<std::uint16_t>(routed_port);
+  if (routed_port > 0x10000) return err << "mi-diag simulate: bad --routed-port\n", kExitUsage;
+  static const std::pair<const char*, sim::InstanceConfig::LoginAnswer> kAnswers[] = {
+      {"normal", sim::InstanceConfig::LoginAnswer::Normal},
+      {"empty", sim::InstanceConfig::LoginAnswer::Empty},
+      {"done-only", sim::InstanceConfig::LoginAnswer::DoneOnly}};
+  bool answer_ok = false;
+  for (const auto& [n, v] : kAnswers)
+    if (login_answer == n) c.login_answer = v, answer_ok = true;
+  if (!answer_ok)
+    return err << "mi-diag simulate: bad --login-answer '" << login_answer << "'\n", kExitUsage;
+  if (instance_hex.size() % 2 != 0 ||
+      instance_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    return err << "mi-diag simulate: bad --prelogin-instance-hex\n", kExitUsage;
+  for (std::size_t i = 0; i < instance_hex.size(); i += 2)
+    c.prelogin_instance.push_back(
+        static_cast<char>(std::stoi(instance_hex.substr(i, 2), nullptr, 16)));
   if (c.tls_flight_bytes < -1)
     return err << "mi-diag simulate: bad --tls-flight-bytes\n", kExitUsage;
 
@@ -257,6 +290,11 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
   timespec wait{max_seconds, 0};
   sigtimedwait(&stop, nullptr, &wait);
   (*inst)->stop();
+  // What reached the instance, for labs and for proofs of what a client sent.
+  const auto st = (*inst)->stats();
+  out << "stopped connections=" << st.connections() << " gateway_login7s=" << st.gateway.login7s << " node_login7s=" << st.node.login7s
+      << " gateway_logins_ok=" << st.gateway.logins_ok << " node_logins_ok=" << st.node.logins_ok
+      << " redirects=" << st.redirects << std::endl;
   return kExitOk;
 }
 

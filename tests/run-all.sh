@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install, format check, build with warnings as errors, unit tests + the
-# namespace lab, the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, the
-# sanitized binary through the lab's TDS and hostile-server scenarios, then the fuzz targets
-# (whose new finds are merged into tests/fuzz/corpus/).
+# namespace lab, the hostile servers of tests/hostile, the unit tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, the sanitized binary through the lab's TDS and hostile-server
+# scenarios and tests/hostile, then the fuzz targets (whose new finds are merged into
+# tests/fuzz/corpus/).
 #
 # With CI=true nothing may skip: a test ctest reports as skipped or not run (a GTEST_SKIP, the
 # lab's exit 77) fails the run, named. Outside CI skips are listed and tolerated.
@@ -68,6 +69,17 @@ honest_ctest() {
   return "$rc"
 }
 
+# hostile MIDIAG: tests/hostile/run.sh; its 77 (not root) is a skip: a failure under CI=true.
+hostile() {
+  local rc=0
+  bash tests/hostile/run.sh "$1" || rc=$?
+  if ((rc == 77)); then
+    echo "== WARNING (hostile): skipped (a failure under CI=true)"
+  elif ((rc != 0)); then
+    exit "$rc"
+  fi
+}
+
 phase "install"
 bash tests/setup.sh
 # The Node driver (tedious) used by the real-client tests, pinned by tests/clients/package-lock.json.
@@ -85,6 +97,8 @@ phase "unit tests"
 honest_ctest build-ci unit --output-on-failure --timeout 300 -E '^lab$'
 phase "network-namespace lab, all scenarios (each is printed)"
 honest_ctest build-ci lab --timeout 900 -R '^lab$' -V
+phase "hostile servers and hostile input (tests/hostile, one case per line)"
+hostile build-ci/mi-diag
 
 phase "ASan+UBSan build"
 cmake -S . -B build-asan -DMIDIAG_WERROR=ON -DMIDIAG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -107,6 +121,9 @@ if ((lab_rc == 77)); then # run.sh exits 1, never 77, under CI=true
 elif ((lab_rc != 0)); then
   exit "$lab_rc"
 fi
+
+phase "hostile servers under ASan+UBSan (a sanitizer report fails its case)"
+hostile build-asan/mi-diag
 
 phase "fuzz targets (libFuzzer + ASan + UBSan; new coverage merged into tests/fuzz/corpus)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} FUZZ_MERGE=1 bash tests/fuzz/run.sh
