@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/simulator/dns_responder.h"
+#include "decoders/tds/encryption.h"
 #include "decoders/tds/login7.h"
 #include "decoders/tds/packet.h"
 #include "decoders/tds/prelogin.h"
@@ -635,9 +636,11 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::vector<st
   return r;
 }
 
-ChildResult run_tsql(const SimulatedInstance& sim) {
-  // An empty freetds.conf: the machine's settings must not change what is tested.
-  std::string conf = temp_path("");
+// encryption: FreeTDS's freetds.conf setting (off = sends NOT_SUP, request = OFF, require = ON);
+// empty: an empty freetds.conf. Either way the machine's settings do not change what is tested.
+ChildResult run_tsql(const SimulatedInstance& sim, const std::string& encryption = "") {
+  std::string conf =
+      temp_path(encryption.empty() ? "" : "[global]\n\tencryption = " + encryption + "\n");
   auto r = run_child({which("tsql"), "-H", "127.0.0.1", "-p", std::to_string(sim.gateway_port()),
                       "-U", "sim", "-P", "sim-password"},
                      {"TDSVER=7.4", "FREETDSCONF=" + conf}, "select 1\ngo\nexit\n", 20s);
@@ -698,6 +701,47 @@ TEST(SimRealClients, TsqlLogsInFullyEncryptedThroughTheProxy) {
   EXPECT_EQ(s.gateway.logins_ok, 1U) << r.output;
   EXPECT_GE(s.gateway.batches, 1U) << r.output;
   EXPECT_NE(r.output.find("(1 row affected)"), std::string::npos) << r.output;
+}
+
+// The ENCRYPTION negotiation of MS-TDS 2.2.6.5 as FreeTDS (tsql 1.3.17) plays it, every
+// client/server pair, against the simulator, which follows the table (tds::negotiate). Where
+// the table says "terminate", tsql hangs up before LOGIN7; otherwise it logs in and runs a batch
+// -- except client ON with server OFF: FreeTDS then drops TLS after LOGIN7 (it reads the
+// server's OFF as "login only"), where the table and the Microsoft drivers keep the whole session
+// encrypted; against a server that does, tsql reads TLS records as TDS and fails. tedious 18
+// does the same (TediousEncryptTrueAgainstServerOffStartsNoTls). mi-diag's probe follows the
+// table (EncryptionMatrix.*, HostileServer.EncryptOffAnswerToEncryptOnIsAFullyEncryptedSession).
+TEST(SimRealClients, TsqlNegotiatesEncryptionAsTheTableSaysButOneDeviation) {
+  if (which("tsql").empty()) GTEST_SKIP() << "tsql missing (freetds-bin; tests/setup.sh)";
+  using tds::Encryption;
+  const std::pair<const char*, Encryption> clients[] = {
+      {"off", Encryption::NotSup}, {"request", Encryption::Off}, {"require", Encryption::On}};
+  const Encryption servers[] = {Encryption::Off, Encryption::On, Encryption::NotSup,
+                                Encryption::Req};
+  for (const auto& [setting, client] : clients) {
+    for (auto server : servers) {
+      const auto table = tds::negotiate(client, server);
+      const bool deviation = client == Encryption::On && server == Encryption::Off;
+      const bool logs_in = table != tds::Negotiated::Terminate && !deviation;
+      auto sim = start(config_with(server, /*redirect=*/false));
+      ASSERT_TRUE(sim);
+      auto r = run_tsql(*sim, setting);
+      const auto s = sim->stats();
+      const std::string pair = std::string("tsql encryption=") + setting + ", server " +
+                               std::string(tds::to_string(server)) + ", table " +
+                               std::string(tds::to_string(table)) + "\n" + r.output;
+      ASSERT_FALSE(r.timed_out) << pair;
+      EXPECT_EQ(r.exit_code == 0, logs_in) << pair;
+      EXPECT_EQ(r.output.find("(1 row affected)") != std::string::npos, logs_in) << pair;
+      if (table == tds::Negotiated::Terminate) {
+        EXPECT_EQ(s.gateway.login7s, 0U) << pair;
+      } else {
+        EXPECT_EQ(s.gateway.login7s, 1U) << pair;
+        EXPECT_EQ(s.gateway.logins_ok, 1U) << pair;  // the deviation fails after the LOGINACK
+        EXPECT_EQ(s.gateway.tls_handshakes, table == tds::Negotiated::None ? 0U : 1U) << pair;
+      }
+    }
+  }
 }
 
 // tedious logs in at the gateway, is routed, logs in again at the node and runs `select 1`
