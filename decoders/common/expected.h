@@ -19,6 +19,7 @@ enum class ErrorKind {
   Resource,   // no sockets, memory or file descriptors left
   Io,         // a local system call or file failed
   Usage,      // bad input from the user (exit 2)
+  Permission, // the process may not do it (e.g. capture without CAP_NET_RAW)
 };
 
 struct Error {

@@ -1,0 +1,152 @@
+#include "platform/capture/live_capture.h"
+
+#include <poll.h>
+
+#include <mutex>
+
+#include <pcap/pcap.h>
+
+namespace midiag::platform {
+
+struct LiveCapture::Impl {
+  pcap_t* handle = nullptr;
+  pcap_dumper_t* dumper = nullptr;
+  LiveCaptureOptions options;
+  mutable std::mutex mutex;
+  std::vector<CapturedPacket> packets;
+  std::size_t kept_bytes = 0;
+  LiveCaptureStats stats;
+
+  ~Impl() {
+    if (dumper != nullptr) pcap_dump_close(dumper);
+    if (handle != nullptr) pcap_close(handle);
+  }
+};
+
+namespace {
+
+Error activation_error(pcap_t* p, int rc, const std::string& interface) {
+  const std::string why = pcap_geterr(p);
+  switch (rc) {
+    case PCAP_ERROR_PERM_DENIED:
+      return make_error(
+          "no permission to capture on " + interface + " (needs root or CAP_NET_RAW): " + why,
+          ErrorKind::Permission);
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+      return make_error("no interface named '" + interface + "': " + why, ErrorKind::Usage);
+    case PCAP_ERROR_IFACE_NOT_UP:
+      return make_error("interface " + interface + " is down: " + why, ErrorKind::Usage);
+    default:
+      return make_error("cannot capture on " + interface + ": " + pcap_statustostr(rc) +
+                            (why.empty() ? "" : " (" + why + ")"),
+                        ErrorKind::Io);
+  }
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<LiveCapture>> LiveCapture::start(const LiveCaptureOptions& options) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  std::unique_ptr<LiveCapture> cap(new LiveCapture());
+  cap->impl_ = std::make_unique<Impl>();
+  cap->impl_->options = options;
+  pcap_t* p = pcap_create(options.interface.c_str(), errbuf);
+  if (p == nullptr)
+    return make_error("cannot capture on " + options.interface + ": " + errbuf, ErrorKind::Io);
+  cap->impl_->handle = p;
+  pcap_set_snaplen(p, options.snaplen);
+  pcap_set_promisc(p, 0);  // only this host's own traffic is of interest
+  pcap_set_timeout(p, 100);
+  pcap_set_immediate_mode(p, 1);
+  if (int rc = pcap_activate(p); rc < 0) return activation_error(p, rc, options.interface);
+  if (!options.filter.empty()) {
+    bpf_program prog{};
+    if (pcap_compile(p, &prog, options.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+      return make_error(
+          "capture filter '" + options.filter + "' does not compile: " + pcap_geterr(p),
+          ErrorKind::Usage);
+    const int set = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (set != 0)
+      return make_error(std::string("cannot set the capture filter: ") + pcap_geterr(p),
+                        ErrorKind::Io);
+  }
+  if (pcap_setnonblock(p, 1, errbuf) != 0)
+    return make_error(std::string("cannot make the capture non-blocking: ") + errbuf,
+                      ErrorKind::Io);
+  if (!options.write_path.empty()) {
+    cap->impl_->dumper = pcap_dump_open(p, options.write_path.c_str());
+    if (cap->impl_->dumper == nullptr)
+      return make_error("cannot write the capture to " + options.write_path + ": " + pcap_geterr(p),
+                        ErrorKind::Usage);
+  }
+  cap->link_type_ = pcap_datalink(p);
+  cap->impl_->stats.link_type = cap->link_type_;
+  cap->thread_ = std::thread([raw = cap.get()] { raw->run(); });
+  return cap;
+}
+
+void LiveCapture::run() {
+  pcap_t* p = impl_->handle;
+  const int fd = pcap_get_selectable_fd(p);
+  // Poll with a short timeout so stop() is seen promptly; then drain what the kernel holds.
+  while (!stopping_.load()) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (fd >= 0) poll(&pfd, 1, 50);
+    pcap_dispatch(p, -1, on_packet, reinterpret_cast<u_char*>(this));
+  }
+  for (int i = 0; i < 1000 && pcap_dispatch(p, -1, on_packet, reinterpret_cast<u_char*>(this)) > 0;
+       ++i) {
+  }
+}
+
+void LiveCapture::on_packet(unsigned char* user, const ::pcap_pkthdr* h,
+                            const unsigned char* bytes) {
+  auto* self = reinterpret_cast<LiveCapture*>(user);
+  Impl& impl = *self->impl_;
+  // Microsecond timestamps, libpcap's default precision (the dump file keeps the same).
+  const std::int64_t ts_ns =
+      static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec * 1'000;
+  std::lock_guard lock(impl.mutex);
+  ++impl.stats.packets;
+  if (impl.dumper != nullptr) pcap_dump(reinterpret_cast<u_char*>(impl.dumper), h, bytes);
+  if (impl.packets.size() >= impl.options.max_packets ||
+      impl.kept_bytes + h->caplen > impl.options.max_bytes) {
+    ++impl.stats.not_kept;
+    return;
+  }
+  impl.packets.push_back({ts_ns, h->len, std::vector<std::uint8_t>(bytes, bytes + h->caplen)});
+  impl.kept_bytes += h->caplen;
+}
+
+void LiveCapture::stop() {
+  if (thread_.joinable()) {
+    stopping_.store(true);
+    thread_.join();
+  }
+  std::lock_guard lock(impl_->mutex);
+  pcap_stat ps{};
+  if (impl_->handle != nullptr && pcap_stats(impl_->handle, &ps) == 0)
+    impl_->stats.kernel_dropped = ps.ps_drop;
+  if (impl_->dumper != nullptr) {
+    pcap_dump_flush(impl_->dumper);
+    pcap_dump_close(impl_->dumper);
+    impl_->dumper = nullptr;
+  }
+}
+
+LiveCapture::~LiveCapture() {
+  stop();
+}
+
+std::vector<CapturedPacket> LiveCapture::packets() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->packets;
+}
+
+LiveCaptureStats LiveCapture::stats() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->stats;
+}
+
+}  // namespace midiag::platform
