@@ -1,10 +1,17 @@
 #include "platform/capture/live_capture.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include <pcap/pcap.h>
+
+#include "platform/posix/unique_fd.h"
 
 namespace midiag::platform {
 
@@ -13,6 +20,11 @@ struct LiveCapture::Impl {
   pcap_dumper_t* dumper = nullptr;
   LiveCaptureOptions options;
   mutable std::mutex mutex;
+  UniqueFd wake{
+      ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // stop() and set_filter() wake the thread
+  std::optional<std::string> pending_filter;
+  std::optional<Expected<bool>> filter_result;
+  std::condition_variable filter_applied;
   std::vector<CapturedPacket> packets;
   std::size_t kept_bytes = 0;
   LiveCaptureStats stats;
@@ -43,7 +55,37 @@ Error activation_error(pcap_t* p, int rc, const std::string& interface) {
   }
 }
 
+Expected<bool> apply_filter(pcap_t* p, const std::string& filter) {
+  bpf_program prog{};
+  if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+    return make_error("capture filter '" + filter + "' does not compile: " + pcap_geterr(p),
+                      ErrorKind::Usage);
+  const int set = pcap_setfilter(p, &prog);
+  pcap_freecode(&prog);
+  if (set != 0)
+    return make_error(std::string("cannot set the capture filter: ") + pcap_geterr(p),
+                      ErrorKind::Io);
+  return true;
+}
+
 }  // namespace
+
+// libpcap handles are not thread-safe: the capture thread applies the new filter between two
+// dispatches, woken by the eventfd, and this call waits for it (a bounded wait).
+Expected<bool> LiveCapture::set_filter(const std::string& filter) {
+  std::unique_lock lock(impl_->mutex);
+  if (!thread_.joinable() || stopping_.load()) return apply_filter(impl_->handle, filter);
+  impl_->pending_filter = filter;
+  impl_->filter_result.reset();
+  const std::uint64_t one = 1;
+  (void)!::write(impl_->wake.get(), &one, sizeof one);
+  if (!impl_->filter_applied.wait_for(lock, std::chrono::seconds(2),
+                                      [&] { return impl_->filter_result.has_value(); }))
+    return make_error("the capture thread did not take the new filter", ErrorKind::TimedOut);
+  auto result = std::move(*impl_->filter_result);
+  impl_->filter_result.reset();
+  return result;
+}
 
 Expected<std::unique_ptr<LiveCapture>> LiveCapture::start(const LiveCaptureOptions& options) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
@@ -59,18 +101,8 @@ Expected<std::unique_ptr<LiveCapture>> LiveCapture::start(const LiveCaptureOptio
   pcap_set_timeout(p, 100);
   pcap_set_immediate_mode(p, 1);
   if (int rc = pcap_activate(p); rc < 0) return activation_error(p, rc, options.interface);
-  if (!options.filter.empty()) {
-    bpf_program prog{};
-    if (pcap_compile(p, &prog, options.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
-      return make_error(
-          "capture filter '" + options.filter + "' does not compile: " + pcap_geterr(p),
-          ErrorKind::Usage);
-    const int set = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (set != 0)
-      return make_error(std::string("cannot set the capture filter: ") + pcap_geterr(p),
-                        ErrorKind::Io);
-  }
+  if (!options.filter.empty())
+    if (auto set = apply_filter(p, options.filter); !set) return set.error();
   if (pcap_setnonblock(p, 1, errbuf) != 0)
     return make_error(std::string("cannot make the capture non-blocking: ") + errbuf,
                       ErrorKind::Io);
@@ -88,15 +120,25 @@ Expected<std::unique_ptr<LiveCapture>> LiveCapture::start(const LiveCaptureOptio
 
 void LiveCapture::run() {
   pcap_t* p = impl_->handle;
-  const int fd = pcap_get_selectable_fd(p);
-  // Poll with a short timeout so stop() is seen promptly; then drain what the kernel holds.
+  auto* user = reinterpret_cast<u_char*>(this);
+  pollfd fds[2] = {{pcap_get_selectable_fd(p), POLLIN, 0}, {impl_->wake.get(), POLLIN, 0}};
   while (!stopping_.load()) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (fd >= 0) poll(&pfd, 1, 50);
-    pcap_dispatch(p, -1, on_packet, reinterpret_cast<u_char*>(this));
+    // The timeout bounds the wait should either descriptor be unusable.
+    ::poll(fds, 2, 100);
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t n = 0;
+      (void)!::read(impl_->wake.get(), &n, sizeof n);
+    }
+    pcap_dispatch(p, -1, on_packet, user);
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->pending_filter) {
+      impl_->filter_result = apply_filter(p, *impl_->pending_filter);
+      impl_->pending_filter.reset();
+      impl_->filter_applied.notify_all();
+    }
   }
-  for (int i = 0; i < 1000 && pcap_dispatch(p, -1, on_packet, reinterpret_cast<u_char*>(this)) > 0;
-       ++i) {
+  // What the kernel still holds: everything sent before stop() was called.
+  for (int i = 0; i < 1000 && pcap_dispatch(p, -1, on_packet, user) > 0; ++i) {
   }
 }
 
@@ -122,6 +164,8 @@ void LiveCapture::on_packet(unsigned char* user, const ::pcap_pkthdr* h,
 void LiveCapture::stop() {
   if (thread_.joinable()) {
     stopping_.store(true);
+    const std::uint64_t one = 1;
+    (void)!::write(impl_->wake.get(), &one, sizeof one);
     thread_.join();
   }
   std::lock_guard lock(impl_->mutex);

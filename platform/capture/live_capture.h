@@ -48,6 +48,8 @@ class LiveCapture {
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
 
+  // Replaces the BPF filter while capturing (e.g. once a redirect names another address).
+  Expected<bool> set_filter(const std::string& filter);
   // Stops the thread after taking what the kernel still holds, closes the dump file.
   void stop();
   // Packets so far (a copy; safe while running). After stop(): all of them.

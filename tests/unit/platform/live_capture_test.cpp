@@ -111,6 +111,27 @@ TEST(LiveCapture, KeepsNoMoreThanItsBoundAndCountsTheRest) {
   EXPECT_EQ(stats.not_kept, stats.packets - 2);
 }
 
+// A redirect names an address the check did not know when the capture started: the filter is
+// replaced while capturing, and only what follows is seen.
+TEST(LiveCapture, AFilterReplacedWhileCapturingTakesEffect) {
+  if (geteuid() != 0) GTEST_SKIP() << "capturing needs root or CAP_NET_RAW";
+  LoopbackConnection first, second;
+  ASSERT_NE(first.port, 0);
+  ASSERT_NE(second.port, 0);
+  LiveCaptureOptions o;
+  o.interface = "lo";
+  o.filter = "tcp port " + std::to_string(first.port);
+  auto cap = LiveCapture::start(o);
+  ASSERT_TRUE(cap) << cap.error().message;
+  ASSERT_TRUE(second.connect_once());  // not matched yet
+  auto set = (*cap)->set_filter("tcp port " + std::to_string(second.port));
+  ASSERT_TRUE(set) << set.error().message;
+  ASSERT_TRUE(second.connect_once());
+  (*cap)->stop();
+  EXPECT_EQ(syns_to((*cap)->packets(), (*cap)->link_type(), second.port), 1u);
+  EXPECT_FALSE((*cap)->set_filter("tcp port banana"));
+}
+
 TEST(LiveCapture, BadInterfaceAndBadFilterAreUsageErrors) {
   if (geteuid() != 0) GTEST_SKIP() << "capturing needs root or CAP_NET_RAW";
   LiveCaptureOptions o;
