@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "platform/capture/live_capture.h"
+
 namespace midiag::agent {
 
 namespace {
@@ -124,7 +126,8 @@ std::string sweep_withheld(const CheckOptions& o, const reports::Evidence& ev,
 // safe), and log in there with the original server name, under the same credential rules.
 void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Routing& routing,
                      std::chrono::steady_clock::time_point budget_end,
-                     const std::function<bool()>& over_budget, Step& step) {
+                     const std::function<bool()>& over_budget, Step& step,
+                     const std::function<void(const std::string&)>& before_probing) {
   reports::RedirectEvidence rd;
   rd.host = routing.host;
   rd.port = routing.port;
@@ -162,6 +165,7 @@ void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Ro
                 reports::Shortfall::Budget);
 
   const auto& address = rd.addresses.front();
+  before_probing(address);
   std::vector<tcp::Target> targets{{address, rd.port, tcp::Role::Redirect}};
   // Classic redirect ports: sweep the range so the report can say "one port" or "all of them".
   if (rd.port >= kRedirectFrom && rd.port <= kRedirectTo) {
@@ -221,6 +225,14 @@ Expected<std::string> parse_resolver(std::string_view text) {
       return make_error("bad --resolver '" + std::string(text) + "': port must be 1-65535");
   }
   return std::string(text);
+}
+
+// The probe's own flows and the ICMP about them (ICMP is rare enough to take whole: the packet
+// rules match its quoted header to a flow).
+std::string capture_filter(const std::vector<std::string>& addresses) {
+  std::string hosts;
+  for (const auto& a : addresses) hosts += (hosts.empty() ? "host " : " or host ") + a;
+  return "(tcp and (" + hosts + ")) or icmp or icmp6";
 }
 
 CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
@@ -313,6 +325,48 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     else if (!failures.empty())
       routes.end(ev.routes.empty() ? CollectorStatus::Failed : CollectorStatus::Partial,
                  "route lookup failed for " + failures, Shortfall::ToolFailure);
+  }
+
+  // Capture: from before the first SYN to after the last probe (the redirect's), so the packet
+  // rules see every flow of the check.
+  std::unique_ptr<platform::LiveCapture> live;
+  std::optional<Step> capture_step;
+  std::vector<std::string> captured_hosts = ev.addresses;
+  if (!options.capture) {
+    Step s(ev, clock, "capture");
+    s.skip("not requested (--no-capture)", Shortfall::UserChoice);
+    ev.capture.error = "not requested (--no-capture)";
+    ev.limitations.push_back(
+        "packet capture: off (--no-capture), so a reset injected by a middlebox cannot be told "
+        "from the target's own and a path-MTU black hole is not seen in packets");
+  } else if (ev.addresses.empty()) {
+    Step s(ev, clock, "capture");
+    s.skip("no address to capture traffic for", Shortfall::Explained);
+  } else {
+    capture_step.emplace(ev, clock, "capture");
+    platform::LiveCaptureOptions co;
+    co.interface = options.capture_interface;
+    co.filter = capture_filter(captured_hosts);
+    co.write_path = options.capture_file;
+    ev.capture.interface = co.interface;
+    ev.capture.filter = co.filter;
+    auto started = platform::LiveCapture::start(co);
+    if (started) {
+      live = std::move(*started);
+      ev.capture.status = "on";
+    } else {
+      const auto& e = started.error();
+      if (e.kind == ErrorKind::Usage && !options.capture_file.empty())
+        return {false, {}, {2, "--capture-file: " + e.message}};
+      ev.capture.status = e.kind == ErrorKind::Permission ? "denied" : "off";
+      ev.capture.error = e.message;
+      capture_step->end(CollectorStatus::Skipped, e.message, Shortfall::Explained);
+      capture_step.reset();
+      ev.limitations.push_back(
+          "packet capture: " + ev.capture.status + " (" + e.message +
+          "), so a reset injected by a middlebox cannot be told from the target's own and a "
+          "path-MTU black hole is only inferred, not seen in packets");
+    }
   }
 
   std::vector<std::uint16_t> ports = options.ports;
@@ -409,7 +463,16 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       if (ev.system_servers.empty())
         if (auto conf = platform::load_resolv_conf(options.resolv_conf))
           ev.system_servers = conf->nameservers;
-      follow_redirect(options, ev, *ev.tds->routing, budget_end, over_budget, redirect);
+      follow_redirect(
+          options, ev, *ev.tds->routing, budget_end, over_budget, redirect,
+          [&](const std::string& node) {
+            if (!live || std::find(captured_hosts.begin(), captured_hosts.end(), node) !=
+                             captured_hosts.end())
+              return;
+            captured_hosts.push_back(node);
+            if (auto set = live->set_filter(capture_filter(captured_hosts)); !set)
+              spdlog::warn("capture filter not widened to {}: {}", node, set.error().message);
+          });
       if (ev.redirect && ev.redirect->node_login &&
           !ev.redirect->node_login->login_withheld.empty())
         ev.limitations.push_back("login: withheld at the redirect node because " +
@@ -418,9 +481,22 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         ev.limitations.push_back("redirect sweep: " + ev.redirect->sweep_withheld);
     }
   }
-  ev.limitations.push_back(
-      "packet capture: not available in this version, so a reset injected by a middlebox looks "
-      "like the target's own (TCP_REFUSED)");
+  if (live) {
+    live->stop();
+    const auto st = live->stats();
+    ev.capture.packets = st.packets;
+    ev.capture.not_kept = st.not_kept;
+    ev.capture.kernel_dropped = st.kernel_dropped;
+    ev.capture.link_type = live->link_type();
+    ev.capture.frames = live->packets();
+    ev.capture.file = options.capture_file;
+    if (st.not_kept)
+      capture_step->end(CollectorStatus::Partial,
+                        std::to_string(st.not_kept) + " packets past the memory bound not kept",
+                        Shortfall::Explained);
+    capture_step.reset();
+    live.reset();
+  }
   ev.duration_ms = std::chrono::duration<double, std::milli>(clock.now() - t0).count();
   out.ok = true;
   out.report = reports::make_report(MIDIAG_VERSION, std::move(ev));

@@ -35,6 +35,10 @@ struct CheckOptions {
   std::string host_name_in_certificate;
   std::vector<std::string>
       notes;  // what the command line knows the report should say (limitations)
+  // Packets beside the probes (when permitted): --no-capture, --capture-file.
+  bool capture = true;
+  std::string capture_file;
+  std::string capture_interface = "any";
   bool resolv_conf_given = false;
   bool hosts_file_given = false;
 };

@@ -66,6 +66,7 @@ struct CommonOptions {
   std::string hosts_file;
   std::string bundle;
   bool no_capture = false;
+  std::string capture_file;
   bool no_login = false;
   bool strict = false;
   std::string user;
@@ -112,6 +113,8 @@ po::options_description check_options(CommonOptions& c) {
       ("strict", po::bool_switch(&c.strict), "TDS 8 strict encryption: TLS first, ALPN tds/8.0")
       ("no-login", po::bool_switch(&c.no_login), "stop after TLS: do not send LOGIN7")
       ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
+      ("capture-file", po::value(&c.capture_file)->value_name("FILE"),
+       "keep the probe's packets in this pcap file (needs root or CAP_NET_RAW)")
       ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a diagnostic bundle [not implemented yet]")
       ("log-level", po::value(&c.log_level)->value_name("LEVEL"),
        "trace|debug|info|warn|error|off (stderr), default warn");
@@ -293,6 +296,11 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
                           "credentials");
     }
   }
+  if (c.no_capture && !c.capture_file.empty())
+    return err << "mi-diag check: --capture-file and --no-capture contradict each other\n",
+           kExitUsage;
+  opt.capture = !c.no_capture;
+  opt.capture_file = c.capture_file;
   if (!c.resolv_conf.empty()) {
     opt.resolv_conf = c.resolv_conf;
     opt.resolv_conf_given = true;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/capture/live_capture.h"
 #include "platform/linux/route_lookup.h"
 #include "platform/text/resolv_conf.h"
 #include "probes/dns/dns_probe.h"
@@ -56,6 +57,18 @@ struct RedirectEvidence {
   [[nodiscard]] std::string state() const;
 };
 
+// The packets captured beside the probes (spec §4 "Packets, when permitted").
+struct CaptureEvidence {
+  std::string status = "off";  // on | off (--no-capture, or it failed: see error) | denied
+  std::string interface;
+  std::string filter;
+  std::string file;   // --capture-file, when written
+  std::string error;  // why it is off or denied
+  std::uint64_t packets = 0, not_kept = 0, kernel_dropped = 0;
+  int link_type = 0;
+  std::vector<platform::CapturedPacket> frames;  // the packets kept, for the packet rules
+};
+
 struct Evidence {
   Target target;
   Mode mode = Mode::Client;
@@ -73,6 +86,7 @@ struct Evidence {
   std::vector<tcp::Result> tcp;         // every probe (renderers summarise sweeps)
   std::optional<tdsprobe::Result> tds;  // the login at the gateway (first address that answered)
   std::optional<RedirectEvidence> redirect;  // when the gateway routed the login to a node
+  CaptureEvidence capture;
 
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
   std::vector<std::string> limitations;     // what this run could not see, in words

@@ -241,7 +241,17 @@ json to_json(const Report& r) {
     if (rd.node_login) red["node_login"] = tds_json(*rd.node_login);
     doc["redirect"] = red;
   }
-  doc["capture"] = {{"status", "off"}, {"packets", 0}};
+  {
+    const auto& c = ev.capture;
+    json cap = {{"status", c.status}, {"packets", c.packets}};
+    if (!c.file.empty()) cap["file"] = c.file;
+    if (!c.interface.empty()) cap["interface"] = c.interface;
+    if (!c.filter.empty()) cap["filter"] = c.filter;
+    if (c.not_kept) cap["not_kept"] = c.not_kept;
+    if (c.kernel_dropped) cap["kernel_dropped"] = c.kernel_dropped;
+    if (!c.error.empty()) cap["error"] = c.error;
+    doc["capture"] = std::move(cap);
+  }
   doc["limitations"] = ev.limitations;
   json collectors = json::array();
   for (const auto& c : ev.collectors) {
