@@ -5,6 +5,7 @@
 
 #include "decoders/common/byte_reader.h"
 #include "decoders/pcap/flows.h"
+#include "decoders/pcap/link_layer.h"
 
 namespace midiag::pcap {
 namespace {
@@ -12,12 +13,6 @@ namespace {
 using Bytes = std::span<const std::uint8_t>;
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD;
-
-struct Network {
-  std::uint16_t ethertype = 0;  // 0: decide by the IP version nibble
-  Bytes bytes;
-  std::size_t at = 0;  // where `bytes` start in the frame
-};
 
 Error malformed(const std::string& what, std::size_t at) {
   return make_error(what, ErrorKind::Malformed, at);
@@ -29,52 +24,12 @@ std::string hex16(std::uint32_t v) {
   return buf;
 }
 
-Expected<Network> strip_link(const Frame& frame) {
-  const Bytes data(frame.data);
-  ByteReader c(data);
-  switch (frame.link_type) {
-    case kLinkEthernet: {
-      c.skip(12);  // destination and source MAC
-      std::uint16_t type = c.u16();
-      // 802.1Q / 802.1ad tags (at most a few): skip the tag control, read the inner type.
-      for (int tags = 0; tags < 4 && (type == 0x8100 || type == 0x88A8 || type == 0x9100); ++tags) {
-        c.skip(2);
-        type = c.u16();
-      }
-      if (!c.ok()) return malformed("Ethernet header truncated", c.fail_offset());
-      return Network{type, c.rest(), c.offset()};
-    }
-    case kLinkNull: {
-      // The family is in the capturing host's byte order: accept either.
-      const std::uint32_t be = c.u32();
-      if (!c.ok()) return malformed("loopback header truncated", c.fail_offset());
-      const std::uint32_t le = ByteReader(data).u32le();
-      auto is = [&](std::uint32_t f) { return be == f || le == f; };
-      if (is(2)) return Network{kEtherIpv4, c.rest(), c.offset()};
-      if (is(10) || is(24) || is(28) || is(30)) return Network{kEtherIpv6, c.rest(), c.offset()};
-      return make_error("loopback family " + std::to_string(le) + " is not IP");
-    }
-    case kLinkRaw:
-      return Network{0, data};
-    case kLinkIpv4:
-      return Network{kEtherIpv4, data};
-    case kLinkIpv6:
-      return Network{kEtherIpv6, data};
-    case kLinkLinuxSll: {
-      c.skip(14);
-      const std::uint16_t type = c.u16();
-      if (!c.ok()) return malformed("Linux cooked header truncated", c.fail_offset());
-      return Network{type, c.rest(), c.offset()};
-    }
-    case kLinkLinuxSll2: {
-      const std::uint16_t type = c.u16();
-      c.skip(18);
-      if (!c.ok()) return malformed("Linux cooked v2 header truncated", c.fail_offset());
-      return Network{type, c.rest(), c.offset()};
-    }
-    default:
-      return make_error("unsupported link type " + std::to_string(frame.link_type));
-  }
+// BSD loopback address families: AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD, OpenBSD),
+// 28 (FreeBSD), 30 (macOS) and 10 on Linux.
+std::uint16_t loopback_ethertype(std::uint32_t family) {
+  if (family == 2) return kEtherIpv4;
+  if (family == 10 || family == 24 || family == 28 || family == 30) return kEtherIpv6;
+  return 0xFFFF;
 }
 
 struct IpLayer {
@@ -217,16 +172,14 @@ std::optional<IcmpUnreachable> parse_unreachable(Bytes quote, std::uint16_t ethe
   return u;
 }
 
-}  // namespace
-
-Expected<Packet> decode_packet(const Frame& frame) {
-  auto link = strip_link(frame);
+Expected<Packet> decode(std::uint32_t link_type, Bytes data, double timestamp) {
+  auto link = network_layer(link_type, data);
   if (!link) return link.error();
-  auto ip = parse_ip(link->bytes, link->ethertype, link->at);
+  auto ip = parse_ip(link->bytes, link->ethertype, link->offset);
   if (!ip) return ip.error();
   if (ip->later_fragment) return make_error("a later IP fragment (no transport header)");
   Packet p;
-  p.timestamp = frame.timestamp;
+  p.timestamp = timestamp;
   p.src = ip->src;
   p.dst = ip->dst;
   p.protocol = ip->protocol;
@@ -246,7 +199,7 @@ Expected<Packet> decode_packet(const Frame& frame) {
     if (c.ok() && type == (v4 ? 3 : 1)) {
       p.icmp_unreachable = parse_unreachable(c.rest(), v4 ? kEtherIpv4 : kEtherIpv6);
       if (p.icmp_unreachable) {
-        p.icmp_unreachable->timestamp = frame.timestamp;
+        p.icmp_unreachable->timestamp = timestamp;
         p.icmp_unreachable->reporter = p.src;
         p.icmp_unreachable->type = type;
         p.icmp_unreachable->code = code;
@@ -254,6 +207,74 @@ Expected<Packet> decode_packet(const Frame& frame) {
     }
   }
   return p;
+}
+
+}  // namespace
+
+Expected<NetworkLayer> network_layer(std::uint32_t link_type, Bytes data) {
+  ByteReader c(data);
+  switch (link_type) {
+    case kLinkEthernet: {
+      c.skip(12);  // destination and source MAC
+      std::uint16_t type = c.u16();
+      // 802.1Q / 802.1ad tags (at most a few): skip the tag control, read the inner type.
+      for (int tags = 0; tags < 4 && (type == 0x8100 || type == 0x88A8 || type == 0x9100); ++tags) {
+        c.skip(2);
+        type = c.u16();
+      }
+      if (!c.ok()) return malformed("Ethernet header truncated", c.fail_offset());
+      return NetworkLayer{type, c.rest(), c.offset()};
+    }
+    case kLinkNull: {
+      // The family is in the capturing host's byte order, which the file does not say: either.
+      const std::uint32_t be = c.u32();
+      if (!c.ok()) return malformed("loopback header truncated", c.fail_offset());
+      const std::uint32_t le = ByteReader(data).u32le();
+      std::uint16_t type = loopback_ethertype(le);
+      if (type == 0xFFFF) type = loopback_ethertype(be);
+      if (type == 0xFFFF) return make_error("loopback family " + std::to_string(le) + " is not IP");
+      return NetworkLayer{type, c.rest(), c.offset()};
+    }
+    case kLinkLoop: {
+      const std::uint32_t family = c.u32be();
+      if (!c.ok()) return malformed("loopback header truncated", c.fail_offset());
+      const std::uint16_t type = loopback_ethertype(family);
+      if (type == 0xFFFF) {
+        return make_error("loopback family " + std::to_string(family) + " is not IP");
+      }
+      return NetworkLayer{type, c.rest(), c.offset()};
+    }
+    case kLinkRaw:
+    case kLinkRawBsd12:
+    case kLinkRawBsd14:
+      return NetworkLayer{0, data, 0};
+    case kLinkIpv4:
+      return NetworkLayer{kEtherIpv4, data, 0};
+    case kLinkIpv6:
+      return NetworkLayer{kEtherIpv6, data, 0};
+    case kLinkLinuxSll: {
+      c.skip(14);  // packet type, ARPHRD type, address length, 8 address bytes
+      const std::uint16_t type = c.u16();
+      if (!c.ok()) return malformed("Linux cooked header truncated", c.fail_offset());
+      return NetworkLayer{type, c.rest(), c.offset()};
+    }
+    case kLinkLinuxSll2: {
+      const std::uint16_t type = c.u16();
+      c.skip(18);  // reserved, interface index, ARPHRD type, packet type, address length, address
+      if (!c.ok()) return malformed("Linux cooked v2 header truncated", c.fail_offset());
+      return NetworkLayer{type, c.rest(), c.offset()};
+    }
+    default:
+      return make_error("unsupported link type " + std::to_string(link_type));
+  }
+}
+
+Expected<Packet> decode_packet(const Frame& frame) {
+  return decode(frame.link_type, frame.data, frame.timestamp);
+}
+
+Expected<Packet> decode_packet(const FrameView& frame) {
+  return decode(frame.link_type, frame.data, static_cast<double>(frame.timestamp_ns) / 1e9);
 }
 
 }  // namespace midiag::pcap

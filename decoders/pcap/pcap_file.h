@@ -1,5 +1,6 @@
-// Capture files from a byte buffer: classic pcap (either byte order, micro- or nanosecond
-// timestamps) and pcapng (SHB, IDB, EPB, SPB, old PB; unknown blocks skipped). No I/O here.
+// Capture files from a byte buffer, all frames copied out (decoders/pcap/stream.h streams them
+// without copies): classic pcap (either byte order, micro- or nanosecond timestamps) and pcapng
+// (SHB, IDB, EPB, SPB, old PB; unknown blocks skipped). No I/O here.
 #pragma once
 
 #include <cstdint>

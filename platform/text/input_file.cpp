@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
+#include <utility>
 
 namespace midiag::platform {
 namespace {
@@ -62,8 +63,7 @@ Error too_big(const std::string& name, std::size_t size, std::size_t max_bytes, 
 
 }  // namespace
 
-Expected<std::string> read_input_file(const std::string& path, std::size_t max_bytes,
-                                      std::string_view what) {
+Expected<UniqueFd> open_input_file(const std::string& path, std::string_view what) {
   const std::string name = label(path, what);
   const auto io_error = [&name](int err) {
     return make_error(name + ": cannot be read: " + std::generic_category().message(err),
@@ -81,6 +81,21 @@ Expected<std::string> read_input_file(const std::string& path, std::size_t max_b
   if (::fstat(fd.get(), &st) != 0) return io_error(errno);
   if (auto why = refusal_for_type(st); !why.empty())
     return make_error(name + ": " + why, ErrorKind::Usage);
+  return Expected<UniqueFd>(std::move(fd));
+}
+
+Expected<std::string> read_input_file(const std::string& path, std::size_t max_bytes,
+                                      std::string_view what) {
+  const std::string name = label(path, what);
+  const auto io_error = [&name](int err) {
+    return make_error(name + ": cannot be read: " + std::generic_category().message(err),
+                      ErrorKind::Io);
+  };
+  auto opened = open_input_file(path, what);
+  if (!opened) return opened.error();
+  FdGuard fd = std::move(*opened);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return io_error(errno);
   const auto size = static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 0);
   if (size > max_bytes) return too_big(name, size, max_bytes, false);
 

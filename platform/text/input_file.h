@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "decoders/common/expected.h"
+#include "platform/posix/unique_fd.h"
 
 namespace midiag::platform {
 
@@ -18,5 +19,9 @@ namespace midiag::platform {
 //   - a file that cannot be opened or read is ErrorKind::Io with the system's reason.
 Expected<std::string> read_input_file(const std::string& path, std::size_t max_bytes,
                                       std::string_view what);
+
+// `path` opened for reading after the same type checks (directory, FIFO, socket, device refused
+// with ErrorKind::Usage before any open; /dev/null allowed), for callers that read it in chunks.
+Expected<UniqueFd> open_input_file(const std::string& path, std::string_view what);
 
 }  // namespace midiag::platform

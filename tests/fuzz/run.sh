@@ -50,10 +50,10 @@ passed=0
 failed=0
 if grep -q "pcap_fuzzer is not built" "$work/configure.log"; then
   if [[ "${CI:-}" == "true" ]]; then
-    echo "fuzz: pcap_fuzzer: FAIL (CI=true: not built, decoders/pcap does not compile; see $build/pcap_compile.log)"
+    echo "fuzz: pcap_fuzzer, capture_stream_fuzzer: FAIL (CI=true: not built, decoders/pcap does not compile; see $build/pcap_compile.log)"
     failed=$((failed + 1))
   else
-    echo "fuzz: pcap_fuzzer: SKIPPED (decoders/pcap does not compile; see $build/pcap_compile.log)"
+    echo "fuzz: pcap_fuzzer, capture_stream_fuzzer: SKIPPED (decoders/pcap does not compile; see $build/pcap_compile.log)"
   fi
 fi
 
