@@ -159,16 +159,16 @@ void explain_session(const CaptureSession& s, std::vector<Finding>& out) {
   }
   if (s.login && s.login->error_number) {
     const auto& l = *s.login;
-    auto f =
-        make_finding(Code::LoginFailed,
-                     s.server + " rejected the login of '" + l.user + "' with error " +
-                         std::to_string(*l.error_number),
-                     "The network path and TLS worked; the server answered LOGIN7 with error " +
-                         std::to_string(*l.error_number) + " state " +
-                         std::to_string(l.error_state.value_or(0)) + ": " + l.error_message + ".",
-                     {who(s) + ": ERROR " + std::to_string(*l.error_number) + " state " +
-                      std::to_string(l.error_state.value_or(0)) + " class " +
-                      std::to_string(l.error_class.value_or(0)) + " \"" + l.error_message + "\""});
+    auto f = make_finding(
+        Code::LoginFailed,
+        s.server + " rejected the login" + (l.user.empty() ? "" : " of '" + l.user + "'") +
+            " with error " + std::to_string(*l.error_number),
+        "The network path and TLS worked; the server answered LOGIN7 with error " +
+            std::to_string(*l.error_number) + " state " +
+            std::to_string(l.error_state.value_or(0)) + ": " + l.error_message + ".",
+        {who(s) + ": ERROR " + std::to_string(*l.error_number) + " state " +
+         std::to_string(l.error_state.value_or(0)) + " class " +
+         std::to_string(l.error_class.value_or(0)) + " \"" + l.error_message + "\""});
     if (const auto* info = find_login_error(*l.error_number, l.error_state.value_or(0))) {
       f.detail += " " + std::string(info->meaning) + " (" + std::string(to_string(info->cls)) + ")";
       f.remediation = std::string(info->remediation);

@@ -183,6 +183,7 @@ TdsExchange decode_exchange(const pcap::Session& s) {
     const auto& ch = walker.summary().client_hello;
     x.speaks_tds = ch && std::find(ch->alpn.begin(), ch->alpn.end(), "tds/8.0") != ch->alpn.end();
   }
+  bool seen_server_tds = false;
   for (const auto& it : server) {
     const auto at = when(down, it.end);
     if (it.tls) {
@@ -197,7 +198,10 @@ TdsExchange decode_exchange(const pcap::Session& s) {
       feed_tls(t, walker, rec, tls::Direction::ServerToClient, at, server_hs);
       continue;
     }
-    if (it.type == 0x04 && x.client_prelogin && !x.server_prelogin && !x.login_sent) {
+    // The server's first TDS message answers the client's PRELOGIN.
+    const bool first_tds = !seen_server_tds;
+    seen_server_tds = true;
+    if (it.type == 0x04 && x.client_prelogin && first_tds) {
       if (auto p = tds::parse_prelogin(it.payload)) {
         x.server_prelogin = *p;
         x.prelogin_answered = at;
