@@ -100,7 +100,7 @@ void feed_tls(TlsSeen& t, tls::HandshakeWalker& walker, std::span<const std::uin
   if (!split) return;
   for (const auto& r : split->records) {
     (void)walker.feed(r, from);
-    if (from == tls::Direction::ServerToClient && r.content_type == 22) {
+    if (from == tls::Direction::ServerToClient) {  // CCS too: progress stops there
       server_hs.push_back(r.content_type);
       server_hs.push_back(static_cast<std::uint8_t>(r.version >> 8));
       server_hs.push_back(static_cast<std::uint8_t>(r.version));
