@@ -12,9 +12,11 @@
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 
+#include "agent/analyze.h"
 #include "agent/check.h"
 #include "agent/connection_string.h"
 #include "agent/demo.h"
+#include "platform/text/input_file.h"
 #include "probes/tds/ca_file.h"
 
 namespace po = boost::program_options;
@@ -31,7 +33,7 @@ struct Command {
 
 constexpr std::array<Command, 8> kCommands = {{
     {"check", "check <host>[:port] [options]   full diagnosis (default command)", true},
-    {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", false},
+    {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", true},
     {"capture", "capture [--duration S] [--host H] watch the application's own attempts", false},
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
     {"watch", "watch --config FILE              scheduled probes", false},
@@ -331,6 +333,86 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   return incomplete ? kExitToolFailure : kExitOk;
 }
 
+// Capture files are read whole (the streaming reader replaces this); beyond this, refused.
+constexpr std::size_t kMaxCaptureBytes = 1024U * 1024U * 1024U;
+
+int run_analyze_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                        bool tty) {
+  std::string format = "text", ports_text, log_level = "warn", file;
+  bool json = false, verbose = false;
+  po::options_description desc("analyze options");
+  // clang-format off
+  desc.add_options()
+      ("help,h", "show this help")
+      ("json", po::bool_switch(&json), "JSON report (schema mi-diag.report/1); same as --format json")
+      ("format", po::value(&format)->value_name("text|json|markdown"), "output format (default text)")
+      ("verbose,v", po::bool_switch(&verbose), "show evidence and a per-step timeline per connection")
+      ("ports", po::value(&ports_text)->value_name("LIST"),
+       "server ports that count as SQL (default 1433,3342,5022,11000-11999; connections that "
+       "start with PRELOGIN or LOGIN7 count on any port)")
+      ("log-level", po::value(&log_level)->value_name("LEVEL"), "trace|debug|info|warn|error|off");
+  // clang-format on
+  po::options_description hidden;
+  std::vector<std::string> extra;
+  hidden.add_options()("file", po::value(&file))("extra", po::value(&extra));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("file", 1).add("extra", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(err, "analyze", e.what());
+  }
+  if (vm.count("help")) {
+    out << "Usage: mi-diag analyze <file.pcap|pcapng> [options]\n\n"
+           "Explains the SQL connections in a capture taken elsewhere: SYNs and what answered,\n"
+           "resets (and whether a middlebox sent them), ICMP errors, path-MTU holes, PRELOGIN,\n"
+           "TLS, LOGIN7 (never the password), the login answer and the redirect.\n\n"
+        << desc;
+    return kExitOk;
+  }
+  if (file.empty()) return usage_error(err, "analyze", "no capture file given");
+  if (!extra.empty())
+    return usage_error(err, "analyze", "unexpected argument '" + extra.front() + "'");
+  if (json) format = "json";
+  if (format != "text" && format != "json" && format != "markdown")
+    return usage_error(err, "analyze", "bad --format '" + format + "' (text|json|markdown)");
+  auto level = parse_level(log_level);
+  if (!level) return usage_error(err, "analyze", "bad --log-level '" + log_level + "'");
+  spdlog::set_level(*level);
+  AnalyzeOptions opt;
+  opt.file = file;
+  opt.tool_version = MIDIAG_VERSION;
+  if (vm.count("ports")) {
+    auto ports = tcp::parse_port_list(ports_text);
+    if (!ports) return usage_error(err, "analyze", "bad --ports: " + ports.error().message);
+    opt.ports = *ports;
+  }
+  auto content = platform::read_input_file(file, kMaxCaptureBytes, "capture file");
+  if (!content) {
+    err << "mi-diag analyze: " << content.error().message << "\n";
+    return kExitUsage;
+  }
+  const auto* data = reinterpret_cast<const std::uint8_t*>(content->data());
+  auto report = analyze_capture(std::span(data, content->size()), opt);
+  if (!report) {
+    err << "mi-diag analyze: " << file << " is not a capture file: " << report.error().message
+        << "\n";
+    return kExitUsage;
+  }
+  if (format == "json")
+    out << reports::render_json(*report);
+  else if (format == "markdown")
+    out << reports::render_markdown(*report);
+  else
+    out << reports::render_text(*report, {verbose, tty});
+  out.flush();
+  return report->verdict == reports::Verdict::Fail ? kExitProblem : kExitOk;
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -366,6 +448,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return kExitUsage;
   }
   if (cmd->name == "demo") return run_demo(rest, out, err, out_is_tty);
+  if (cmd->name == "analyze") return run_analyze_command(rest, out, err, out_is_tty);
   if (cmd->name == "simulate") return run_simulate(rest, out, err);
   return run_check_command(rest, out, err, out_is_tty);
 }

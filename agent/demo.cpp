@@ -292,9 +292,9 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
   (*inst)->stop();
   // What reached the instance, for labs and for proofs of what a client sent.
   const auto st = (*inst)->stats();
-  out << "stopped connections=" << st.connections() << " gateway_login7s=" << st.gateway.login7s << " node_login7s=" << st.node.login7s
-      << " gateway_logins_ok=" << st.gateway.logins_ok << " node_logins_ok=" << st.node.logins_ok
-      << " redirects=" << st.redirects << std::endl;
+  out << "stopped connections=" << st.connections() << " gateway_login7s=" << st.gateway.login7s
+      << " node_login7s=" << st.node.login7s << " gateway_logins_ok=" << st.gateway.logins_ok
+      << " node_logins_ok=" << st.node.logins_ok << " redirects=" << st.redirects << std::endl;
   return kExitOk;
 }
 

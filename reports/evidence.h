@@ -1,6 +1,7 @@
 // Everything a check observed, as plain data: the input of explain() and of the renderers.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,91 @@ struct CaptureEvidence {
   std::vector<platform::CapturedPacket> frames;  // the packets kept, for the packet rules
 };
 
+// One connection seen in a capture (analyze): what the packets showed, step by step.
+struct CaptureReset {
+  double at_ms = 0;  // since the session's first packet
+  std::uint8_t ttl = 0;
+  std::optional<std::uint8_t> expected_ttl;  // the sender's other packets (this or another session)
+  std::string expected_from;                 // "this session" | "session N" | ""
+  bool from_client = false;
+  std::size_t count = 1;
+  bool race = false;  // payload after it, or RSTs disagreeing in seq/ack: injected resets race
+  std::string race_detail;
+};
+
+struct CaptureIcmp {
+  int type = 0, code = 0;
+  std::string reporter;
+  std::string quoted;  // "tcp 10.0.0.1:50000 -> 10.0.0.2:1433"
+  double at_ms = 0;
+};
+
+struct CaptureHole {
+  std::uint64_t missing = 0;
+  std::uint32_t next_segment = 0, largest_segment = 0;
+  std::optional<std::uint16_t> mss;  // the receiver's announced MSS
+  std::uint32_t dup_acks = 0;
+  bool frag_needed_seen = false;
+};
+
+struct CaptureLogin {
+  std::string user, server_name, database, app_name, host_name, library;
+  bool read_only_intent = false;
+  bool encrypted = false;  // LOGIN7 inside TLS: its fields and the response are not visible
+  std::string outcome;     // loginack | routing | error | encrypted | none
+  std::optional<int> error_number, error_state, error_class;
+  std::string error_message;
+  std::optional<std::string> routing_host;
+  std::uint16_t routing_port = 0;
+  std::string server_program;
+};
+
+struct CaptureSession {
+  std::size_t index = 0;       // 1-based, as the report lists them
+  std::string client, server;  // address:port
+  std::string client_address, server_address;
+  std::uint16_t server_port = 0;
+  double start = 0;        // seconds since the epoch (first packet)
+  double duration_ms = 0;  // first to last packet
+  // established | refused | reset | reset_by_middlebox | filtered | unreachable | midstream
+  std::string state;
+  bool speaks_tds = false;
+  std::uint32_t syn_attempts = 0;
+  std::uint32_t syn_retransmits = 0;
+  double syn_seconds = 0;  // first to last SYN
+  bool syn_ack = false;
+  std::size_t packets = 0, duplicates = 0;
+  std::optional<CaptureReset> rst;
+  std::optional<CaptureIcmp> icmp;
+  std::optional<CaptureHole> hole;  // a server-side sequence hole never filled
+  // PRELOGIN (both directions), TLS progress
+  std::optional<std::string> client_encryption, server_encryption, server_version, instance;
+  std::optional<bool> fedauth_required;
+  bool tls = false;
+  std::string tls_version, tls_sni, tls_progress;
+  std::vector<std::string> tls_alerts;
+  bool tls_complete = false;
+  std::optional<CaptureLogin> login;
+  // Step times in ms: connect (SYN -> SYN-ACK), prelogin, tls, login (LOGIN7 -> answer), and the
+  // whole login (first SYN or packet -> answer).
+  std::optional<double> connect_ms, prelogin_ms, tls_ms, login_ms, total_login_ms;
+  std::optional<std::size_t> redirect_to;  // index of the session the redirect led to
+  bool redirect_inferred = false;          // linked by timing (the routing was encrypted)
+  std::optional<std::size_t> redirected_from;
+  bool requests_after_login = false;
+};
+
+// What the packets showed (analyze: a capture file; check: its own live capture).
+struct PacketEvidence {
+  std::string file, format;  // pcap | pcapng
+  std::size_t packets = 0;   // frames read
+  bool truncated = false;
+  std::string truncated_message;
+  std::size_t undecoded = 0, duplicates = 0, tcp_connections = 0, sessions_over_limit = 0;
+  std::vector<std::uint16_t> ports;      // server ports that count as SQL
+  std::vector<CaptureSession> sessions;  // SQL connections only
+};
+
 struct Evidence {
   Target target;
   Mode mode = Mode::Client;
@@ -87,6 +173,8 @@ struct Evidence {
   std::optional<tdsprobe::Result> tds;  // the login at the gateway (first address that answered)
   std::optional<RedirectEvidence> redirect;  // when the gateway routed the login to a node
   CaptureEvidence capture;
+
+  std::optional<PacketEvidence> packets;  // what the packets showed, per connection
 
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
   std::vector<std::string> limitations;     // what this run could not see, in words

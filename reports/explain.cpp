@@ -448,6 +448,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   for (auto& f : explain_tcp(ev, all)) all.push_back(std::move(f));
   for (auto& f : explain_tds(ev)) all.push_back(std::move(f));
   for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));
+  for (auto& f : explain_capture(ev)) all.push_back(std::move(f));
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {
       return std::tuple(f.caused_by.has_value(), f.severity, catalogue(f.code).rank);

@@ -17,6 +17,16 @@ std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redir
 // resources: what it would have seen is unknown, never healthy.
 std::vector<Finding> explain_collectors(const Evidence& ev);
 
+// analyze: findings from the connections a capture holds (resets, SYNs, ICMP, path MTU, login).
+std::vector<Finding> explain_capture(const Evidence& ev);
+
+// Hop count inferred from a received TTL: distance below the nearest initial TTL (64, 128, 255).
+int hops_from_ttl(std::uint8_t ttl);
+
+// How sure a capture makes us that a RST came from a middlebox, not the server.
+enum class ResetJudgement { Genuine, Unknown, Likely, Middlebox };
+ResetJudgement judge_reset(const CaptureReset& r);
+
 // All rules, merged and ordered: causes first, each effect tagged with what caused it.
 std::vector<Finding> explain(const Evidence& ev);
 

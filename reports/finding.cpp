@@ -25,6 +25,9 @@ constexpr std::string_view kDocTls =
 constexpr std::string_view kDocFog =
     "Failover groups: enable geo-replication between instances — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/failover-group-sql-mi";
+constexpr std::string_view kDocTroubleshoot =
+    "Troubleshoot transient connection errors — "
+    "https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-connectivity-issues";
 constexpr std::string_view kDocArch =
     "Connectivity architecture — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/"
@@ -180,6 +183,25 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "budget) and run the check again; until then the part of the path it covers is unknown, "
      "not healthy.",
      kDocConnectApp, 90},
+    {Code::TcpResetByMiddlebox, "TCP_RESET_BY_MIDDLEBOX", Severity::Error,
+     "A device in the path reset the connection, not the server",
+     "The reset's TTL (hop count) differs from the server's own packets, so something between "
+     "client and instance sent it: a firewall, NVA, proxy or IDS that tears down the flow. Find "
+     "the device at that hop distance and check its rules and idle timeouts for the SQL ports "
+     "(1433, 3342, 11000-11999); the instance itself did not close the connection.",
+     kDocArch, 43},
+    {Code::TcpSynRetransmitted, "TCP_SYN_RETRANSMITTED", Severity::Warning,
+     "The connection succeeded only after SYN retransmissions",
+     "The first SYNs were lost or answered late: look for packet loss, an overloaded firewall or "
+     "NVA, or a path that drops the first packet of new flows. Drivers with short connect "
+     "timeouts fail here: raise Connect Timeout and use retry logic while the path is fixed.",
+     kDocTroubleshoot, 44},
+    {Code::LoginSlow, "LOGIN_SLOW", Severity::Warning, "The login took longer than 2 seconds",
+     "The per-step times name the slow step: a slow connect points at the network (loss, SYN "
+     "retransmissions), a slow TLS step at certificate or CPU trouble or a packet-size problem, a "
+     "slow LOGIN7 answer at the instance (authentication, default database, load). Fix that step; "
+     "meanwhile give the driver a longer connect timeout.",
+     kDocTroubleshoot, 76},
     {Code::ConnectionPath, "CONNECTION_PATH", Severity::Info, "The path the login took",
      "Nothing to fix: this says which way the connection went (proxy or redirect).", kDocConnTypes,
      80},

@@ -39,6 +39,9 @@ enum class Code {
   RedirectLoop,
   CheckIncomplete,
   ConnectionPath,
+  TcpResetByMiddlebox,
+  TcpSynRetransmitted,
+  LoginSlow,
 };
 
 struct CatalogueEntry {

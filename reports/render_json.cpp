@@ -170,6 +170,99 @@ json tls_json(const tdsprobe::Result& t) {
   return j;
 }
 
+json opt_ms(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json session_json(const CaptureSession& s) {
+  json j = {{"index", s.index},
+            {"client", s.client},
+            {"server", s.server},
+            {"server_port", s.server_port},
+            {"start", s.start},
+            {"duration_ms", s.duration_ms},
+            {"state", s.state},
+            {"speaks_tds", s.speaks_tds},
+            {"syn_attempts", s.syn_attempts},
+            {"syn_retransmits", s.syn_retransmits},
+            {"syn_seconds", s.syn_seconds},
+            {"syn_ack", s.syn_ack},
+            {"packets", s.packets},
+            {"duplicates", s.duplicates},
+            {"rst", nullptr},
+            {"icmp", nullptr},
+            {"redirect_to", s.redirect_to ? json(*s.redirect_to) : json(nullptr)},
+            {"timing",
+             {{"connect_ms", opt_ms(s.connect_ms)},
+              {"prelogin_ms", opt_ms(s.prelogin_ms)},
+              {"tls_ms", opt_ms(s.tls_ms)},
+              {"login_ms", opt_ms(s.login_ms)},
+              {"total_login_ms", opt_ms(s.total_login_ms)}}}};
+  if (s.redirect_to) j["redirect_inferred"] = s.redirect_inferred;
+  if (s.redirected_from) j["redirected_from"] = *s.redirected_from;
+  if (s.rst) {
+    j["rst"] = {{"ttl", s.rst->ttl},
+                {"expected_ttl", s.rst->expected_ttl ? json(*s.rst->expected_ttl) : json(nullptr)},
+                {"hops", hops_from_ttl(s.rst->ttl)},
+                {"expected_hops",
+                 s.rst->expected_ttl ? json(hops_from_ttl(*s.rst->expected_ttl)) : json(nullptr)},
+                {"count", s.rst->count},
+                {"at_ms", s.rst->at_ms},
+                {"race", s.rst->race}};
+  }
+  if (s.icmp)
+    j["icmp"] = {{"type", s.icmp->type},
+                 {"code", s.icmp->code},
+                 {"reporter", s.icmp->reporter},
+                 {"quoted", s.icmp->quoted}};
+  if (s.hole)
+    j["sequence_hole"] = {{"missing", s.hole->missing},
+                          {"next_segment", s.hole->next_segment},
+                          {"largest_segment", s.hole->largest_segment},
+                          {"dup_acks", s.hole->dup_acks},
+                          {"frag_needed_seen", s.hole->frag_needed_seen}};
+  json tds = json::object();
+  auto opt_s = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+  tds["prelogin"] = {
+      {"client_encryption", opt_s(s.client_encryption)},
+      {"server_encryption", opt_s(s.server_encryption)},
+      {"version", opt_s(s.server_version)},
+      {"instance", opt_s(s.instance)},
+      {"fedauth_required", s.fedauth_required ? json(*s.fedauth_required) : json(nullptr)}};
+  if (s.tls)
+    tds["tls"] = {{"version", s.tls_version},
+                  {"sni", s.tls_sni},
+                  {"progress", s.tls_progress},
+                  {"alerts", s.tls_alerts},
+                  {"complete", s.tls_complete}};
+  else
+    tds["tls"] = nullptr;
+  if (s.login) {
+    const auto& l = *s.login;
+    json login = {{"user", l.user},
+                  {"server_name", l.server_name},
+                  {"database", l.database},
+                  {"app_name", l.app_name},
+                  {"application_intent", l.read_only_intent ? "ReadOnly" : "ReadWrite"},
+                  {"encrypted", l.encrypted},
+                  {"outcome", l.outcome},
+                  {"error_number", l.error_number ? json(*l.error_number) : json(nullptr)},
+                  {"routing", nullptr}};
+    if (l.error_number) {
+      login["error_state"] = l.error_state.value_or(0);
+      login["error_class"] = l.error_class.value_or(0);
+      login["error_message"] = l.error_message;
+    }
+    if (!l.server_program.empty()) login["server_program"] = l.server_program;
+    if (l.routing_host) login["routing"] = {{"host", *l.routing_host}, {"port", l.routing_port}};
+    tds["login"] = login;
+  } else {
+    tds["login"] = nullptr;
+  }
+  j["tds"] = tds;
+  return j;
+}
+
 }  // namespace
 
 json to_json(const Report& r) {
@@ -241,7 +334,8 @@ json to_json(const Report& r) {
     if (rd.node_login) red["node_login"] = tds_json(*rd.node_login);
     doc["redirect"] = red;
   }
-  {
+  // analyze reads a file: no live capture was tried, so no capture block.
+  if (!(ev.packets && ev.capture.interface.empty())) {
     const auto& c = ev.capture;
     json cap = {{"status", c.status}, {"packets", c.packets}};
     if (!c.file.empty()) cap["file"] = c.file;
@@ -251,6 +345,22 @@ json to_json(const Report& r) {
     if (c.kernel_dropped) cap["kernel_dropped"] = c.kernel_dropped;
     if (!c.error.empty()) cap["error"] = c.error;
     doc["capture"] = std::move(cap);
+  }
+  if (ev.packets) {
+    const auto& c = *ev.packets;
+    if (ev.capture.interface.empty())  // analyze: the file read; check has `capture` instead
+      doc["input"] = {{"file", c.file},
+                      {"format", c.format},
+                      {"packets", c.packets},
+                      {"truncated", c.truncated},
+                      {"tcp_connections", c.tcp_connections},
+                      {"duplicates_ignored", c.duplicates},
+                      {"undecoded_frames", c.undecoded}};
+    if (c.truncated && doc.contains("input"))
+      doc["input"]["truncated_reason"] = c.truncated_message;
+    json sessions = json::array();
+    for (const auto& s : c.sessions) sessions.push_back(session_json(s));
+    doc["sessions"] = sessions;
   }
   doc["limitations"] = ev.limitations;
   json collectors = json::array();

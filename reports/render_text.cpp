@@ -144,14 +144,83 @@ void tds_section(std::ostringstream& o, const Report& r, const Palette& p) {
   if (rd.node_login) login_lines(o, *rd.node_login, "node");
 }
 
+std::string opt_ms(const char* name, const std::optional<double>& v) {
+  return v ? std::string(" ") + name + " " + fixed(*v, 1) + " ms" : "";
+}
+
+// One line per SQL connection: who, what happened, how the login ended.
+std::string session_line(const CaptureSession& s) {
+  std::string line =
+      "#" + std::to_string(s.index) + " " + T(s.client) + " -> " + T(s.server) + "  " + s.state;
+  if (s.syn_retransmits > 0)
+    line += " (" + std::to_string(s.syn_attempts) + " SYNs over " + fixed(s.syn_seconds, 1) + " s)";
+  if (s.rst) line += ", RST ttl " + std::to_string(s.rst->ttl);
+  if (s.icmp)
+    line += ", ICMP " + std::to_string(s.icmp->type) + "/" + std::to_string(s.icmp->code) +
+            " from " + T(s.icmp->reporter);
+  if (s.server_encryption) line += ", prelogin " + T(*s.server_encryption);
+  if (s.tls) line += ", tls " + (s.tls_version.empty() ? std::string("?") : T(s.tls_version));
+  if (s.login) {
+    const auto& l = *s.login;
+    line += ", login";
+    if (!l.user.empty()) line += " user '" + T(l.user) + "'";
+    if (!l.database.empty()) line += " db '" + T(l.database) + "'";
+    line += ": " + T(l.outcome);
+    if (l.error_number) line += " " + std::to_string(*l.error_number);
+    if (l.routing_host) line += " -> " + T(*l.routing_host) + ":" + std::to_string(l.routing_port);
+  }
+  if (s.redirect_to)
+    line += std::string(", redirect ") + (s.redirect_inferred ? "probably " : "") +
+            "followed by #" + std::to_string(*s.redirect_to);
+  if (s.redirected_from) line += ", after redirect from #" + std::to_string(*s.redirected_from);
+  return line;
+}
+
+void capture_section(std::ostringstream& o, const Report& r, const Palette& p, bool verbose) {
+  const auto& c = *r.evidence.packets;
+  o << "\n"
+    << p.bold("Connections") << "  (" << c.packets << " packets, " << c.tcp_connections
+    << " TCP connection(s), " << c.sessions.size() << " to SQL)\n";
+  if (c.sessions.empty())
+    o << "  no SQL connection in this capture: none of its TCP connections goes to ports "
+      << format_ports(c.ports) << " or starts with PRELOGIN/LOGIN7\n";
+  for (const auto& s : c.sessions) {
+    o << "  " << session_line(s) << "\n";
+    if (!verbose) continue;
+    o << "      steps:" << opt_ms("connect", s.connect_ms) << opt_ms("prelogin", s.prelogin_ms)
+      << opt_ms("tls", s.tls_ms) << opt_ms("login", s.login_ms) << opt_ms("total", s.total_login_ms)
+      << "\n";
+    if (s.tls)
+      o << "      tls: " << T(s.tls_progress) << (s.tls_sni.empty() ? "" : ", sni " + T(s.tls_sni))
+        << "\n";
+    if (s.login) {
+      const auto& l = *s.login;
+      o << "      login7: server '" << T(l.server_name) << "' app '" << T(l.app_name) << "' intent "
+        << (l.read_only_intent ? "ReadOnly" : "ReadWrite") << (l.encrypted ? " (encrypted)" : "")
+        << "\n";
+      if (l.error_number)
+        o << "      error " << *l.error_number << " state " << l.error_state.value_or(0) << ": "
+          << T(l.error_message) << "\n";
+    }
+  }
+}
+
 std::string text_report(const Report& r, const TextOptions& opt) {
   Palette p{opt.colour};
   std::ostringstream o;
   const auto verdict = r.verdict == Verdict::Ok     ? p.green("OK  ")
                        : r.verdict == Verdict::Warn ? p.yellow("WARN")
                                                     : p.red("FAIL");
-  o << verdict << "  " << target_line(r) << "\n";
-  if (r.findings.empty()) {
+  if (r.evidence.packets) {
+    const auto& c = *r.evidence.packets;
+    o << verdict << "  capture " << T(c.file) << "  (" << c.format << ", " << c.packets
+      << " packets" << (c.truncated ? ", truncated" : "") << ")\n";
+  } else {
+    o << verdict << "  " << target_line(r) << "\n";
+  }
+  if (r.findings.empty() && r.evidence.packets) {
+    o << "  no problem found\n";
+  } else if (r.findings.empty()) {
     std::string reached;
     for (const auto& t : r.evidence.tcp)
       if (t.state == tcp::State::Open && t.target.role != tcp::Role::Sweep)
@@ -177,6 +246,7 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     o << "\n" << p.bold("Fix: ") << T(r.findings.front().remediation) << "\n";
     o << p.dim("(-v shows the evidence; --json for machines)") << "\n";
   }
+  if (r.evidence.packets) capture_section(o, r, p, opt.verbose);
   if (opt.verbose) {
     dns_section(o, r, p);
     route_section(o, r, p);
@@ -201,7 +271,10 @@ std::string text_report(const Report& r, const TextOptions& opt) {
 std::string markdown_report(const Report& r) {
   std::ostringstream o;
   const auto& t = r.evidence.target;
-  o << "# mi-diag report: " << safe_md_code(t.host + ":" + std::to_string(t.port)) << "\n\n";
+  if (r.evidence.packets)
+    o << "# mi-diag analyze: " << safe_md_code(r.evidence.packets->file) << "\n\n";
+  else
+    o << "# mi-diag report: " << safe_md_code(t.host + ":" + std::to_string(t.port)) << "\n\n";
   o << "**Verdict: " << to_string(r.verdict) << "** — endpoint kind `" << to_string(t.kind) << "`";
   if (!t.zone.empty()) o << ", zone " << safe_md_code(t.zone);
   o << ", started " << safe_md_text(r.evidence.started_at) << ", took "

@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,13 +81,47 @@ struct PacketSummary {
   bool retransmission = false;  // every payload byte had been seen already
 };
 
+// A stretch of one direction's stream that never arrived while later bytes did: what a path-MTU
+// black hole leaves (full-size segments dropped, a smaller later one delivered).
+struct SequenceHole {
+  double timestamp = 0;            // when the first segment past the hole arrived
+  std::uint64_t offset = 0;        // stream offset where bytes stop (== delivered at that time)
+  std::uint64_t missing = 0;       // bytes between the hole's start and that segment
+  std::uint32_t next_segment = 0;  // payload length of the segment past the hole
+  std::uint32_t dup_acks = 0;      // the receiver's pure ACKs repeating the hole's start
+  bool filled = false;             // a later segment filled it (no black hole)
+};
+
+// Stream offset -> capture time of the packet that delivered it, for per-step timing.
+struct DeliveryMark {
+  std::uint64_t end = 0;  // stream offset just past the bytes this packet delivered in order
+  double timestamp = 0;
+};
+
 struct StreamBytes {
-  std::vector<std::uint8_t> bytes;   // in sequence order, duplicates dropped, up to the cap
-  std::uint64_t delivered = 0;       // in-order bytes seen, including those past the cap
-  std::uint64_t retransmitted = 0;   // payload bytes dropped as already seen
-  bool capped = false;               // the cap was reached: `bytes` stops there
-  bool gap = false;                  // bytes missing from the capture: `bytes` stops there
-  std::optional<std::uint16_t> mss;  // MSS this side announced
+  std::vector<std::uint8_t> bytes;    // in sequence order, duplicates dropped, up to the cap
+  std::uint64_t delivered = 0;        // in-order bytes seen, including those past the cap
+  std::uint64_t retransmitted = 0;    // payload bytes dropped as already seen
+  bool capped = false;                // the cap was reached: `bytes` stops there
+  bool gap = false;                   // bytes missing from the capture: `bytes` stops there
+  std::optional<std::uint16_t> mss;   // MSS this side announced
+  std::uint32_t largest_segment = 0;  // largest payload length seen in this direction
+  std::optional<SequenceHole> hole;   // the first hole in this direction, if any
+  std::vector<DeliveryMark> marks;    // the first kMaxDeliveryMarks in-order deliveries
+  // Capture time of the packet that completed stream offset `end` (exclusive), if recorded.
+  [[nodiscard]] std::optional<double> time_of(std::uint64_t end) const;
+};
+
+inline constexpr std::size_t kMaxDeliveryMarks = 256;
+inline constexpr std::size_t kMaxResets = 8;
+
+// One RST of a session, with what a middlebox judgement needs.
+struct ResetSeen {
+  double timestamp = 0;
+  bool from_client = false;
+  std::uint8_t ttl = 0;
+  std::uint32_t seq = 0, ack = 0;
+  std::uint8_t flags = 0;
 };
 
 struct Session {
@@ -96,17 +131,67 @@ struct Session {
   std::optional<bool> fin_from_client, rst_from_client;
   std::optional<std::uint8_t> rst_ttl;  // a TTL unlike the peer's hints at a middlebox RST
   StreamBytes to_server, to_client;
-  std::vector<PacketSummary> packets;
+  std::vector<PacketSummary> packets;    // the first FlowOptions::max_packets_per_session
+  double first_time = 0, last_time = 0;  // first and last packet of the session
+  std::uint32_t syn_count = 0;           // SYNs the client sent (first + retransmissions)
+  std::optional<double> last_syn_time;   // the last of them
+  std::uint32_t syn_ack_count = 0;
+  // TTL of the first non-RST packet from each side, and whether that side's TTL ever changed.
+  std::optional<std::uint8_t> client_ttl, server_ttl;
+  bool client_ttl_varies = false, server_ttl_varies = false;
+  std::vector<ResetSeen> resets;       // the first kMaxResets RSTs
+  std::size_t reset_count = 0;         // all of them
+  bool server_data_after_rst = false;  // the server sent payload after a RST towards the client
+  std::size_t packet_count = 0;        // every packet, beyond the summaries kept
+  std::size_t duplicates = 0;          // exact copies dropped (capture artefacts)
 };
 
 struct FlowOptions {
   std::size_t max_bytes_per_direction = 16U * 1024U * 1024U;
+  std::size_t max_sessions = 100000;             // further sessions are counted, not kept
+  std::size_t max_packets_per_session = 100000;  // summaries kept per session
+  // Drop exact copies (same IP bytes but the TTL, within kDuplicateWindow) before reassembly:
+  // a capture on several interfaces (tcpdump -i any) sees every packet twice. Needs fingerprints.
+  bool drop_duplicates = false;
 };
+
+// Copies closer together than this are capture artefacts; any retransmission timer is slower.
+inline constexpr double kDuplicateWindow = 0.05;
 
 struct FlowReport {
   std::vector<Session> sessions;  // in order of their first packet
   std::vector<IcmpUnreachable> unreachable;
-  std::size_t undecoded_frames = 0;  // not IP/TCP/ICMP-unreachable, or malformed
+  std::size_t undecoded_frames = 0;     // not IP/TCP/ICMP-unreachable, or malformed
+  std::size_t packets = 0;              // decoded TCP and ICMP packets fed in
+  std::size_t duplicates = 0;           // exact copies dropped (drop_duplicates)
+  std::size_t sessions_over_limit = 0;  // sessions seen past max_sessions, not kept
+};
+
+// Identifies a packet's IP-layer bytes (TTL and IPv4 checksum left out) for duplicate detection;
+// `frame` is the captured frame the packet was decoded from.
+std::uint64_t packet_fingerprint(std::span<const std::uint8_t> frame, const Packet& packet);
+
+// Incremental reassembly: feed packets in capture order one at a time, then finish(). State per
+// session is bounded by FlowOptions; the number of sessions by max_sessions.
+class SessionTracker {
+ public:
+  explicit SessionTracker(const FlowOptions& options = {});
+  ~SessionTracker();
+  SessionTracker(SessionTracker&&) noexcept;
+  SessionTracker& operator=(SessionTracker&&) noexcept;
+  SessionTracker(const SessionTracker&) = delete;
+  SessionTracker& operator=(const SessionTracker&) = delete;
+
+  // A decoded packet (TCP or ICMP unreachable; others are ignored). `fingerprint` 0: unknown.
+  void add(const Packet& packet, std::uint64_t fingerprint = 0);
+  void add_undecoded() { ++undecoded_; }
+  // The sessions and ICMP messages seen; the tracker is empty afterwards.
+  FlowReport finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  std::size_t undecoded_ = 0;
 };
 
 // Reassembles the TCP sessions of a capture (frames in capture order).

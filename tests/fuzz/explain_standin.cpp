@@ -23,6 +23,7 @@ std::string format_ports(std::vector<std::uint16_t> ports) {
 
 std::vector<Finding> explain(const Evidence& ev) {
   auto out = explain_tds(ev);
+  for (auto& f : explain_capture(ev)) out.push_back(std::move(f));
   if (!ev.limitations.empty())
     out.push_back(Finding{static_cast<Code>(9999), Severity::Info, ev.limitations.front(),
                           ev.limitations.front(), ev.limitations, "", "", static_cast<Code>(9998)});

@@ -123,7 +123,7 @@ TEST(Cli, BadInputIsExit2NamingTheValue) {
         "/nonexistent/hosts"},
        "/nonexistent/hosts"},
       {{"--bogus"}, "--bogus"},
-      {{"analyze", "x.pcap"}, "not implemented yet"},
+      {{"analyze", "/nonexistent/x.pcap"}, "/nonexistent/x.pcap"},
       {{"demo", "--bogus"}, "bogus"},
   };
   for (const auto& c : cases) {

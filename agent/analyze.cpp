@@ -1,0 +1,320 @@
+#include "agent/analyze.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include "decoders/capture/tds_exchange.h"
+#include "decoders/pcap/pcap_file.h"
+#include "reports/explain.h"
+
+namespace midiag::agent {
+
+namespace {
+
+using reports::CaptureSession;
+
+std::string iso_time(double epoch) {
+  const auto t = static_cast<std::time_t>(std::floor(epoch));
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return "";
+  char buf[96];
+  const int ms = static_cast<int>((epoch - std::floor(epoch)) * 1000.0);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                std::clamp(ms, 0, 999));
+  return buf;
+}
+
+std::optional<double> ms_between(std::optional<double> from, std::optional<double> to) {
+  if (!from || !to || *to < *from) return std::nullopt;
+  return (*to - *from) * 1000.0;
+}
+
+bool is_frag_needed(const pcap::IcmpUnreachable& u) {
+  return (u.original_dst.address.family == 4 && u.type == 3 && u.code == 4);
+}
+
+std::string alert_name(const tls::Alert& a) {
+  return std::string(a.level == 2 ? "fatal" : "warning") + " " + std::to_string(a.description);
+}
+
+// The ICMP message quoting this session's packets (client -> server), if any.
+const pcap::IcmpUnreachable* icmp_for(const pcap::Session& s,
+                                      const std::vector<pcap::IcmpUnreachable>& all) {
+  for (const auto& u : all) {
+    if (u.protocol != pcap::kProtoTcp || is_frag_needed(u)) continue;
+    if (u.original_src.address != s.client.address || u.original_dst.address != s.server.address)
+      continue;
+    if (u.original_src.port != 0 &&
+        (u.original_src.port != s.client.port || u.original_dst.port != s.server.port))
+      continue;
+    return &u;
+  }
+  return nullptr;
+}
+
+void fill_reset(const pcap::Session& s, std::size_t index, const std::vector<pcap::Session>& all,
+                CaptureSession& out) {
+  const pcap::ResetSeen* first = nullptr;
+  std::size_t count = 0;
+  bool jumping = false;
+  for (const auto& r : s.resets) {
+    if (r.from_client) continue;
+    ++count;
+    if (first == nullptr) {
+      first = &r;
+    } else if ((r.seq != first->seq && (r.flags & pcap::tcp_flags::kAck) != 0 &&
+                r.ack != first->ack) ||
+               (r.ack != first->ack && (r.flags & pcap::tcp_flags::kAck) != 0 &&
+                (first->flags & pcap::tcp_flags::kAck) != 0)) {
+      jumping = true;
+    }
+  }
+  if (first == nullptr) return;
+  reports::CaptureReset r;
+  r.at_ms = (first->timestamp - s.first_time) * 1000.0;
+  r.ttl = first->ttl;
+  r.from_client = false;
+  r.count = count;
+  if (s.server_ttl) {
+    r.expected_ttl = s.server_ttl;
+    r.expected_from = "this session";
+  } else {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (i == index || all[i].server.address != s.server.address || !all[i].server_ttl) continue;
+      r.expected_ttl = all[i].server_ttl;
+      r.expected_from = "TCP connection " + std::to_string(i + 1) + " to the same address";
+      break;
+    }
+  }
+  if (s.server_data_after_rst) {
+    r.race = true;
+    r.race_detail = "the server's data kept arriving after the reset (a race with an injected RST)";
+  } else if (jumping) {
+    r.race = true;
+    r.race_detail = "the resets disagree in sequence and acknowledgement numbers";
+  }
+  out.rst = r;
+}
+
+void fill_tds(const capture::TdsExchange& x, const pcap::Session& s, CaptureSession& out) {
+  out.speaks_tds = x.speaks_tds;
+  if (x.client_prelogin && x.client_prelogin->encryption)
+    out.client_encryption = std::string(tds::to_string(*x.client_prelogin->encryption));
+  if (x.server_prelogin) {
+    const auto& p = *x.server_prelogin;
+    if (p.encryption) out.server_encryption = std::string(tds::to_string(*p.encryption));
+    if (p.version) out.server_version = p.version->str();
+    if (p.instance) out.instance = *p.instance;
+    out.fedauth_required = p.fedauth_required;
+  }
+  if (x.tls) {
+    const auto& t = *x.tls;
+    out.tls = true;
+    if (t.version) out.tls_version = tls::version_name(*t.version);
+    out.tls_sni = t.sni.value_or("");
+    out.tls_progress = t.server_hello   ? t.server_progress
+                       : t.client_hello ? "ClientHello sent, no ServerHello"
+                                        : t.server_progress;
+    for (const auto& a : t.alerts) out.tls_alerts.push_back(alert_name(a));
+    out.tls_complete = t.finished;
+    out.tls_ms = ms_between(t.start, t.end);
+  }
+  out.prelogin_ms = ms_between(x.prelogin_sent, x.prelogin_answered);
+  if (x.login || x.login_encrypted || x.response) {
+    reports::CaptureLogin l;
+    if (x.login) {
+      l.user = x.login->user_name;
+      l.server_name = x.login->server_name;
+      l.database = x.login->database;
+      l.app_name = x.login->app_name;
+      l.host_name = x.login->host_name;
+      l.library = x.login->library_name;
+      l.read_only_intent = (x.login->type_flags & 0x20) != 0;  // fReadOnlyIntent
+    }
+    l.encrypted = x.login_encrypted;
+    l.outcome = "none";
+    std::optional<double> answered;
+    if (x.response) {
+      const auto& r = *x.response;
+      l.outcome = r.outcome;
+      l.server_program = r.server_program;
+      if (r.error) {
+        l.error_number = r.error->number;
+        l.error_state = r.error->state;
+        l.error_class = r.error->severity;
+        l.error_message = r.error->message;
+      }
+      if (r.routing) {
+        l.routing_host = r.routing->host;
+        l.routing_port = r.routing->port;
+      }
+      answered = r.time;
+    } else if (x.login_encrypted) {
+      l.outcome = "encrypted";
+      answered = x.encrypted_response;
+    }
+    out.login_ms = ms_between(x.login_sent, answered);
+    out.total_login_ms = ms_between(s.syn_time ? s.syn_time : s.first_time, answered);
+    out.login = std::move(l);
+  }
+  out.requests_after_login = x.requests_after_login;
+}
+
+std::string state_of(const pcap::Session& s, bool icmp) {
+  const bool server_rst = std::any_of(s.resets.begin(), s.resets.end(),
+                                      [](const pcap::ResetSeen& r) { return !r.from_client; });
+  if (!s.syn_time && !s.syn_ack_time) return "midstream";
+  if (s.syn_ack_time) return server_rst ? "reset" : "established";
+  if (server_rst) return "refused";
+  if (icmp) return "unreachable";
+  return "filtered";
+}
+
+void link_redirects(std::vector<CaptureSession>& sessions, double window_s) {
+  std::vector<bool> taken(sessions.size(), false);
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    auto& g = sessions[i];
+    if (!g.login) continue;
+    const bool routed = g.login->routing_host.has_value();
+    const bool hidden = g.login->outcome == "encrypted";
+    if (!routed && !hidden) continue;
+    const double end = g.start + g.duration_ms / 1000.0;
+    for (std::size_t j = i + 1; j < sessions.size(); ++j) {
+      auto& n = sessions[j];
+      if (taken[j] || n.client_address != g.client_address || n.start < g.start) continue;
+      if (routed) {
+        if (n.server_port != g.login->routing_port) continue;
+        const auto& host = *g.login->routing_host;
+        // A routed name cannot be checked against an address here: the port and order decide.
+        const bool literal =
+            host.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos;
+        if (literal && host != n.server_address) continue;
+      } else {
+        if (n.server == g.server || n.start > end + window_s) continue;
+        if (!(n.server_port >= 11000 && n.server_port <= 11999) && !n.speaks_tds) continue;
+        g.redirect_inferred = true;
+      }
+      g.redirect_to = n.index;
+      n.redirected_from = g.index;
+      taken[j] = true;
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint16_t> default_sql_ports() {
+  std::vector<std::uint16_t> p = {1433, 3342, 5022};
+  for (int port = 11000; port <= 11999; ++port) p.push_back(static_cast<std::uint16_t>(port));
+  return p;
+}
+
+Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
+                                          const AnalyzeOptions& options) {
+  auto file = pcap::read_capture(bytes);
+  if (!file) return file.error();
+  reports::PacketEvidence cap;
+  cap.file = options.file;
+  cap.format = file->format == pcap::FileFormat::Pcapng ? "pcapng" : "pcap";
+  cap.packets = file->frames.size();
+  cap.truncated = file->truncated;
+  cap.truncated_message = file->message;
+  cap.ports = options.ports.empty() ? default_sql_ports() : options.ports;
+  std::sort(cap.ports.begin(), cap.ports.end());
+
+  pcap::SessionTracker tracker(options.flow);
+  for (const auto& frame : file->frames) {
+    auto packet = pcap::decode_packet(frame);
+    if (!packet) {
+      tracker.add_undecoded();
+      continue;
+    }
+    tracker.add(*packet, pcap::packet_fingerprint(frame.data, *packet));
+  }
+  const pcap::FlowReport flows = tracker.finish();
+  cap.undecoded = flows.undecoded_frames;
+  cap.duplicates = flows.duplicates;
+  cap.tcp_connections = flows.sessions.size();
+  cap.sessions_over_limit = flows.sessions_over_limit;
+
+  bool capped = false;
+  for (std::size_t i = 0; i < flows.sessions.size(); ++i) {
+    const auto& s = flows.sessions[i];
+    const bool sql_port = std::binary_search(cap.ports.begin(), cap.ports.end(), s.server.port);
+    const bool maybe_tds = capture::starts_like_tds(s.to_server.bytes) ||
+                           (!s.to_server.bytes.empty() && s.to_server.bytes[0] == 0x16);
+    if (!sql_port && !maybe_tds) continue;
+    const auto x = capture::decode_exchange(s);
+    if (!sql_port && !x.speaks_tds) continue;
+    CaptureSession out;
+    out.index = cap.sessions.size() + 1;
+    out.client = s.client.str();
+    out.server = s.server.str();
+    out.client_address = s.client.address.str();
+    out.server_address = s.server.address.str();
+    out.server_port = s.server.port;
+    out.start = s.first_time;
+    out.duration_ms = (s.last_time - s.first_time) * 1000.0;
+    out.syn_attempts = s.syn_count;
+    out.syn_retransmits = s.syn_count > 0 ? s.syn_count - 1 : 0;
+    if (s.syn_time && s.last_syn_time) out.syn_seconds = *s.last_syn_time - *s.syn_time;
+    out.syn_ack = s.syn_ack_time.has_value();
+    out.packets = s.packet_count;
+    out.duplicates = s.duplicates;
+    out.connect_ms = ms_between(s.syn_time, s.syn_ack_time);
+    const auto* icmp = icmp_for(s, flows.unreachable);
+    if (icmp != nullptr) {
+      out.icmp = reports::CaptureIcmp{
+          icmp->type, icmp->code, icmp->reporter.str(),
+          "tcp " + icmp->original_src.str() + " -> " + icmp->original_dst.str(),
+          (icmp->timestamp - s.first_time) * 1000.0};
+    }
+    out.state = state_of(s, icmp != nullptr);
+    fill_reset(s, i, flows.sessions, out);
+    if (out.rst && reports::judge_reset(*out.rst) == reports::ResetJudgement::Middlebox)
+      out.state = "reset_by_middlebox";
+    if (const auto& h = s.to_client.hole; h && !h->filled) {
+      reports::CaptureHole hole{h->missing,      h->next_segment, s.to_client.largest_segment,
+                                s.to_server.mss, h->dup_acks,     false};
+      for (const auto& u : flows.unreachable)
+        if (is_frag_needed(u) && (u.original_src.address == s.server.address ||
+                                  u.original_dst.address == s.client.address))
+          hole.frag_needed_seen = true;
+      out.hole = hole;
+    }
+    fill_tds(x, s, out);
+    capped = capped || s.to_client.capped || s.to_server.capped;
+    cap.sessions.push_back(std::move(out));
+  }
+  link_redirects(cap.sessions, options.redirect_window_s);
+
+  reports::Evidence ev;
+  ev.target.input = options.file;
+  ev.target.host = options.file;
+  if (!file->frames.empty()) {
+    ev.started_at = iso_time(file->frames.front().timestamp);
+    ev.duration_ms = (file->frames.back().timestamp - file->frames.front().timestamp) * 1000.0;
+  }
+  if (cap.truncated)
+    ev.limitations.push_back("the capture file is truncated (" + cap.truncated_message +
+                             "): packets after that point were not read");
+  if (cap.undecoded > 0)
+    ev.limitations.push_back(std::to_string(cap.undecoded) +
+                             " frame(s) were not IPv4/IPv6 TCP or ICMP, or were malformed, and "
+                             "were skipped");
+  if (cap.sessions_over_limit > 0)
+    ev.limitations.push_back(std::to_string(cap.sessions_over_limit) +
+                             " connection(s) beyond the first " +
+                             std::to_string(options.flow.max_sessions) + " were counted only");
+  if (capped)
+    ev.limitations.push_back("only the first " +
+                             std::to_string(options.flow.max_bytes_per_direction / 1024) +
+                             " KiB of each direction of a connection were decoded");
+  ev.packets = std::move(cap);
+  return reports::make_report(options.tool_version, std::move(ev));
+}
+
+}  // namespace midiag::agent

@@ -1,0 +1,40 @@
+// analyze: a capture file's bytes in, a report out (sessions, findings). No I/O here; the
+// command (agent/analyze_command.cpp) reads the file and prints.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "decoders/common/expected.h"
+#include "decoders/pcap/flows.h"
+#include "reports/report.h"
+
+namespace midiag::agent {
+
+struct AnalyzeOptions {
+  std::string file;  // as the report names it
+  std::string tool_version = "unknown";
+  std::vector<std::uint16_t> ports;  // server ports that count as SQL; empty: the defaults
+  pcap::FlowOptions flow = default_flow_options();
+  double redirect_window_s = 10.0;  // an encrypted redirect's next connection starts within this
+
+  static pcap::FlowOptions default_flow_options() {
+    pcap::FlowOptions f;
+    f.max_bytes_per_direction = 256U * 1024U;  // logins fit many times over
+    f.max_sessions = 20000;
+    f.max_packets_per_session = 2000;
+    f.drop_duplicates = true;
+    return f;
+  }
+};
+
+// 1433, 3342, 5022, 11000-11999.
+std::vector<std::uint16_t> default_sql_ports();
+
+// An Error (ErrorKind::Malformed) when the bytes are not a pcap or pcapng file.
+Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
+                                          const AnalyzeOptions& options);
+
+}  // namespace midiag::agent

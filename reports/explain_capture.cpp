@@ -1,0 +1,219 @@
+// Rules for analyze: each SQL connection a capture holds, explained from its packets.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "reports/explain.h"
+#include "reports/login_errors.h"
+
+namespace midiag::reports {
+
+namespace {
+
+std::string who(const CaptureSession& s) {
+  return "session " + std::to_string(s.index) + " (" + s.client + " -> " + s.server + ")";
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+std::string ttl_line(const CaptureReset& r) {
+  std::string line =
+      "RST TTL " + std::to_string(r.ttl) + " (" + std::to_string(hops_from_ttl(r.ttl)) + " hops)";
+  if (r.expected_ttl)
+    line += " vs the sender's other packets TTL " + std::to_string(*r.expected_ttl) + " (" +
+            std::to_string(hops_from_ttl(*r.expected_ttl)) + " hops, " + r.expected_from + ")";
+  else
+    line += "; no other packet from that address to compare with";
+  return line;
+}
+
+std::string steps_line(const CaptureSession& s) {
+  std::string line;
+  auto add = [&](const char* name, const std::optional<double>& v) {
+    if (!v) return;
+    line += (line.empty() ? "" : ", ") + std::string(name) + " " + format_ms(*v);
+  };
+  add("connect", s.connect_ms);
+  add("prelogin", s.prelogin_ms);
+  add("tls", s.tls_ms);
+  add("login", s.login_ms);
+  return line;
+}
+
+void explain_session(const CaptureSession& s, std::vector<Finding>& out) {
+  const bool redirect_leg = s.redirected_from.has_value();
+  std::vector<std::string> syns;
+  if (s.syn_attempts > 0)
+    syns.push_back(who(s) + ": " + std::to_string(s.syn_attempts) + " SYN(s) over " +
+                   seconds(s.syn_seconds) + (s.syn_ack ? ", answered by SYN-ACK" : ""));
+  std::optional<Code> icmp_code;
+  if (s.icmp) {
+    auto f = make_finding(Code::IcmpUnreachable,
+                          s.icmp->reporter + " answered 'destination unreachable' (type " +
+                              std::to_string(s.icmp->type) + " code " +
+                              std::to_string(s.icmp->code) + ") for " + s.server,
+                          "The capture holds an ICMP error about this connection's packets: the "
+                          "reporting device rejected or could not route them.",
+                          {who(s) + ": ICMP type " + std::to_string(s.icmp->type) + " code " +
+                           std::to_string(s.icmp->code) + " from " + s.icmp->reporter +
+                           " quoting " + s.icmp->quoted});
+    f.addresses = {s.server_address, s.icmp->reporter};
+    out.push_back(std::move(f));
+    icmp_code = Code::IcmpUnreachable;
+  }
+  std::optional<ResetJudgement> judged;
+  if (s.rst && !s.rst->from_client) judged = judge_reset(*s.rst);
+  if (judged == ResetJudgement::Middlebox || judged == ResetJudgement::Likely) {
+    const bool sure = judged == ResetJudgement::Middlebox;
+    std::vector<std::string> ev = {who(s) + ": " + ttl_line(*s.rst)};
+    if (s.rst->race) ev.push_back(who(s) + ": " + s.rst->race_detail);
+    auto f = make_finding(
+        Code::TcpResetByMiddlebox,
+        std::string(sure ? "" : "Likely: ") + "the reset of " + s.server + " came from a device " +
+            "in the path, not the server",
+        sure ? "The reset's hop count does not match the server's own packets: it was sent by a "
+               "device at another distance from the client (a firewall, proxy or IDS)."
+             : "The reset's TTL is one hop off the server's own packets, or only timing points "
+               "at a middlebox: likely, not certain (paths can change between packets).",
+        ev);
+    if (!sure) f.severity = Severity::Warning;
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  } else if (s.state == "refused" && !redirect_leg) {
+    std::vector<std::string> ev = syns;
+    if (s.rst) ev.push_back(who(s) + ": " + ttl_line(*s.rst));
+    auto f = make_finding(Code::TcpRefused, s.server + " refused the connection (RST)",
+                          "The SYN was answered with a reset: nothing listens on that port, or a "
+                          "host firewall rejects it.",
+                          ev);
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
+  if (redirect_leg && (s.state == "filtered" || s.state == "refused" || s.state == "unreachable" ||
+                       s.state == "reset_by_middlebox")) {
+    auto ev = syns;
+    ev.push_back(who(s) + ": the client's connection after the redirect from session " +
+                 std::to_string(*s.redirected_from) + " ended " + s.state);
+    auto f = make_finding(
+        Code::RedirectPortsFiltered,
+        "The application's connection to the redirect target " + s.server + " was " + s.state,
+        "The gateway login worked and routed the client to the node; the "
+        "client's own SYNs to that node port " +
+            std::string(s.state == "filtered" ? "got no answer." : "were rejected."),
+        ev);
+    f.caused_by = icmp_code;
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  } else if (s.state == "filtered") {
+    auto f = make_finding(Code::TcpFiltered,
+                          s.server + " did not answer " + std::to_string(s.syn_attempts) +
+                              " SYN(s) over " + seconds(s.syn_seconds),
+                          "No SYN-ACK, reset or ICMP error came back: something on the way drops "
+                          "the connection attempts silently.",
+                          syns);
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
+  if (s.syn_ack && s.syn_retransmits > 0) {
+    auto f = make_finding(Code::TcpSynRetransmitted,
+                          s.server + " answered only after " + std::to_string(s.syn_retransmits) +
+                              " SYN retransmission(s) (" + seconds(s.syn_seconds) + ")",
+                          "The connection was made, late: the first SYNs (or their answers) were "
+                          "lost. A driver with a short connect timeout gives up here.",
+                          syns);
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
+  if (s.hole && !s.hole->frag_needed_seen && s.hole->dup_acks > 0 &&
+      s.hole->missing > s.hole->next_segment) {
+    const auto& h = *s.hole;
+    auto f = make_finding(
+        Code::PathMtuBlackhole, "Full-size segments from " + s.server + " never arrived",
+        "The server's larger segments vanished while a smaller later one arrived and the client "
+        "asked again for the missing bytes; no ICMP 'fragmentation needed' came back, and "
+        "nothing ever filled the hole: a path-MTU black hole.",
+        {who(s) + ": " + std::to_string(h.missing) + " bytes missing from the server, then a " +
+             std::to_string(h.next_segment) + "-byte segment arrived (largest seen " +
+             std::to_string(h.largest_segment) + " bytes" +
+             (h.mss ? ", client MSS " + std::to_string(*h.mss) : std::string()) + ")",
+         who(s) + ": " + std::to_string(h.dup_acks) +
+             " duplicate ACK(s) for the hole; no ICMP fragmentation-needed in the capture"});
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
+  if (s.tls) {
+    for (const auto& a : s.tls_alerts) {
+      if (a.find("fatal") == std::string::npos) continue;
+      auto f = make_finding(Code::TlsHandshakeFailed,
+                            "TLS with " + s.server + " ended with an alert: " + a,
+                            "A side refused the TLS handshake inside TDS.",
+                            {who(s) + ": TLS " + s.tls_progress + "; alert " + a});
+      f.addresses = {s.server_address};
+      out.push_back(std::move(f));
+      break;
+    }
+  }
+  if (s.login && s.login->error_number) {
+    const auto& l = *s.login;
+    auto f = make_finding(
+        Code::LoginFailed,
+        s.server + " rejected the login" + (l.user.empty() ? "" : " of '" + l.user + "'") +
+            " with error " + std::to_string(*l.error_number),
+        "The network path and TLS worked; the server answered LOGIN7 with error " +
+            std::to_string(*l.error_number) + " state " +
+            std::to_string(l.error_state.value_or(0)) + ": " + l.error_message + ".",
+        {who(s) + ": ERROR " + std::to_string(*l.error_number) + " state " +
+         std::to_string(l.error_state.value_or(0)) + " class " +
+         std::to_string(l.error_class.value_or(0)) + " \"" + l.error_message + "\""});
+    if (const auto* info = find_login_error(*l.error_number, l.error_state.value_or(0))) {
+      f.detail += " " + std::string(info->meaning) + " (" + std::string(to_string(info->cls)) + ")";
+      f.remediation = std::string(info->remediation);
+      f.reference = std::string(info->reference);
+    }
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
+  if (s.total_login_ms && *s.total_login_ms > 2000.0) {
+    auto f = make_finding(Code::LoginSlow,
+                          "The login at " + s.server + " took " + format_ms(*s.total_login_ms),
+                          "From the first SYN to the login answer took over 2 s; the step times "
+                          "say where the time went.",
+                          {who(s) + ": " + steps_line(s)});
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
+}
+
+}  // namespace
+
+int hops_from_ttl(std::uint8_t ttl) {
+  for (int initial : {64, 128, 255})
+    if (ttl <= initial) return initial - ttl;
+  return 0;
+}
+
+ResetJudgement judge_reset(const CaptureReset& r) {
+  // Nothing else from that address: no baseline, so no claim (spec §4).
+  if (!r.expected_ttl) return ResetJudgement::Unknown;
+  const int rst_hops = hops_from_ttl(r.ttl), peer_hops = hops_from_ttl(*r.expected_ttl);
+  const int diff = std::abs(rst_hops - peer_hops);
+  // The same distance as the host's own packets: its own reset (a closed port), whatever else.
+  if (diff == 0) return ResetJudgement::Genuine;
+  // A reset sent from zero hops away while the server is one or more hops off, or two or more
+  // hops of difference, cannot have come from the server; one hop alone may be a path change.
+  if (diff >= 2 || (rst_hops == 0 && peer_hops >= 1) || r.race) return ResetJudgement::Middlebox;
+  return ResetJudgement::Likely;
+}
+
+std::vector<Finding> explain_capture(const Evidence& ev) {
+  std::vector<Finding> out;
+  if (!ev.packets) return out;
+  for (const auto& s : ev.packets->sessions) explain_session(s, out);
+  return out;
+}
+
+}  // namespace midiag::reports
