@@ -67,6 +67,7 @@ struct CommonOptions {
   std::string bundle;
   bool no_capture = false;
   bool no_login = false;
+  bool no_trace = false;
   bool strict = false;
   std::string user;
   std::string password_env;
@@ -111,6 +112,8 @@ po::options_description check_options(CommonOptions& c) {
        "verify (never without TLS)")
       ("strict", po::bool_switch(&c.strict), "TDS 8 strict encryption: TLS first, ALPN tds/8.0")
       ("no-login", po::bool_switch(&c.no_login), "stop after TLS: do not send LOGIN7")
+      ("no-trace", po::bool_switch(&c.no_trace),
+       "no TCP traceroute toward an address that does not answer")
       ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
       ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a diagnostic bundle [not implemented yet]")
       ("log-level", po::value(&c.log_level)->value_name("LEVEL"),
@@ -242,6 +245,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     opt.class_overrides.push_back(*o);
   }
   opt.login = !c.no_login;
+  opt.trace = !c.no_trace;
   opt.trust_server_certificate = c.trust_server_certificate;
   opt.strict = c.strict;
   if (cs) {

@@ -241,6 +241,16 @@ json to_json(const Report& r) {
     if (rd.node_login) red["node_login"] = tds_json(*rd.node_login);
     doc["redirect"] = red;
   }
+  json path = json::array();
+  for (const auto& t : ev.paths)
+    for (const auto& h : t.path)
+      path.push_back({{"ttl", h.ttl},
+                      {"address", h.address.empty() ? json(nullptr) : json(h.address)},
+                      {"rtt_ms", h.rtt_ms},
+                      {"kind", trace::to_string(h.kind)},
+                      {"target", t.target.address},
+                      {"port", t.target.port}});
+  doc["path"] = path;
   doc["capture"] = {{"status", "off"}, {"packets", 0}};
   doc["limitations"] = ev.limitations;
   json collectors = json::array();
