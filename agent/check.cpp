@@ -4,6 +4,7 @@
 #include <charconv>
 #include <ctime>
 #include <functional>
+#include <future>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -89,8 +90,11 @@ class Step {
   void skip(std::string error, reports::Shortfall why) {
     end(reports::CollectorStatus::Skipped, std::move(error), why);
   }
+  // For work that ran beside another step: its own duration, not the time spent collecting it.
+  void took(double ms) { took_ms_ = ms; }
   ~Step() {
-    rec_.duration_ms = std::chrono::duration<double, std::milli>(clock_.now() - start_).count();
+    rec_.duration_ms =
+        took_ms_.value_or(std::chrono::duration<double, std::milli>(clock_.now() - start_).count());
     ev_.collectors.push_back(std::move(rec_));
   }
   Step(const Step&) = delete;
@@ -101,7 +105,43 @@ class Step {
   const Clock& clock_;
   std::chrono::steady_clock::time_point start_;
   reports::CollectorRecord rec_;
+  std::optional<double> took_ms_;
 };
+
+// The TCP traceroute that runs beside the TCP step: started (on its own thread) for the
+// endpoint-port targets whose SYN is still unanswered after 200 ms, so a healthy check sends
+// none and a filtered one still ends within about one timeout.
+struct TraceJob {
+  double duration_ms = 0;
+  Expected<std::vector<trace::Result>> result = std::vector<trace::Result>{};
+};
+
+void start_trace(std::future<TraceJob>& job, const std::vector<tcp::Target>& waiting,
+                 std::uint16_t port, std::chrono::milliseconds timeout) {
+  std::vector<trace::Target> targets;
+  for (const auto& w : waiting)
+    if (w.port == port && std::none_of(targets.begin(), targets.end(),
+                                       [&](const auto& t) { return t.address == w.address; }))
+      targets.push_back({w.address, w.port});
+  if (targets.empty() || job.valid()) return;
+  trace::Options topt;
+  topt.timeout = timeout;
+  try {
+    job = std::async(std::launch::async, [targets, topt] {
+      const auto t0 = std::chrono::steady_clock::now();
+      TraceJob j;
+      j.result = trace::trace_all(targets, topt);
+      j.duration_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      return j;
+    });
+  } catch (const std::system_error& e) {
+    std::promise<TraceJob> failed;
+    failed.set_value(
+        {0, make_error(std::string("no thread for the trace: ") + e.what(), ErrorKind::Resource)});
+    job = failed.get_future();
+  }
+}
 
 // The whole 11000-11999 range is swept only toward a node that is plausibly the instance's: a
 // private address, a name in the target's DNS zone, or the target's own address. Anything else
@@ -375,6 +415,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   if (options.mode == reports::Mode::Link &&
       std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
     ports.push_back(kMirroringPort);
+  std::future<TraceJob> trace_job;  // waited for (joined) on every path out of run_check
   std::vector<tcp::Target> targets;
   for (const auto& a : ev.addresses) {
     // An address the kernel cannot route is not worth a socket: the route lookup already says why.
@@ -403,8 +444,19 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       tcp::Options topt;
       topt.timeout = options.timeout;
       topt.stop_starting_at = budget_end;
+      tcp::StillWaiting still_waiting;
+      if (options.trace) {
+        // The trace ends with the probe it explains: what is left of the probe's timeout.
+        const auto trace_timeout =
+            std::max(options.timeout - still_waiting.after, options.timeout / 2);
+        still_waiting.call = [&](const std::vector<tcp::Target>& waiting) {
+          spdlog::debug("{} SYN(s) unanswered after {} ms: tracing", waiting.size(),
+                        still_waiting.after.count());
+          start_trace(trace_job, waiting, gateway_port, trace_timeout);
+        };
+      }
       spdlog::debug("probing {} TCP target(s)", targets.size());
-      auto results = tcp::probe_all(targets, topt);
+      auto results = tcp::probe_all(targets, topt, still_waiting);
       if (!results) {
         tcp_step.end(CollectorStatus::Failed,
                      "TCP probes could not run: " + results.error().message,
@@ -421,6 +473,40 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
                            std::to_string(ev.tcp.size()) +
                            " connection attempts could not be made (" + first->detail + ")",
                        Shortfall::ToolFailure);
+      }
+    }
+  }
+
+  {
+    Step trace_step(ev, clock, "trace");
+    if (!options.trace) {
+      trace_step.skip("not requested (--no-trace)", Shortfall::UserChoice);
+    } else if (!trace_job.valid()) {
+      trace_step.skip("no SYN to port " + std::to_string(gateway_port) +
+                          " was still unanswered after 200 ms: nothing to trace",
+                      Shortfall::Explained);
+    } else {
+      auto job = trace_job.get();
+      trace_step.took(job.duration_ms);
+      if (!job.result) {
+        trace_step.end(CollectorStatus::Failed,
+                       "the trace could not run: " + job.result.error().message,
+                       Shortfall::ToolFailure);
+      } else {
+        // Only the addresses that stayed filtered: a late SYN-ACK makes the trace moot.
+        std::string errors;
+        for (auto& t : *job.result) {
+          const bool filtered =
+              std::any_of(ev.tcp.begin(), ev.tcp.end(), [&](const tcp::Result& r) {
+                return r.target.address == t.target.address && r.target.port == t.target.port &&
+                       r.state == tcp::State::Filtered;
+              });
+          if (!filtered) continue;
+          if (!t.error.empty()) errors += (errors.empty() ? "" : "; ") + t.error;
+          ev.paths.push_back(std::move(t));
+        }
+        if (!errors.empty())
+          trace_step.end(CollectorStatus::Partial, "trace: " + errors, Shortfall::ToolFailure);
       }
     }
   }

@@ -27,6 +27,7 @@ struct CheckOptions {
   std::vector<std::string> system_servers;
   bool tds = true;      // PRELOGIN/TLS/LOGIN7 after a successful connect
   bool login = true;    // --no-login stops after TLS
+  bool trace = true;    // --no-trace: no TCP traceroute toward a filtered address
   bool strict = false;  // TDS 8
   std::optional<tdsprobe::Credentials> credentials;  // none: dummy credentials
   std::string ca_file;

@@ -70,6 +70,7 @@ struct CommonOptions {
   bool no_capture = false;
   std::string capture_file;
   bool no_login = false;
+  bool no_trace = false;
   bool strict = false;
   std::string user;
   std::string password_env;
@@ -114,6 +115,8 @@ po::options_description check_options(CommonOptions& c) {
        "verify (never without TLS)")
       ("strict", po::bool_switch(&c.strict), "TDS 8 strict encryption: TLS first, ALPN tds/8.0")
       ("no-login", po::bool_switch(&c.no_login), "stop after TLS: do not send LOGIN7")
+      ("no-trace", po::bool_switch(&c.no_trace),
+       "no TCP traceroute toward an address that does not answer")
       ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
       ("capture-file", po::value(&c.capture_file)->value_name("FILE"),
        "keep the probe's packets in this pcap file (needs root or CAP_NET_RAW)")
@@ -247,6 +250,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     opt.class_overrides.push_back(*o);
   }
   opt.login = !c.no_login;
+  opt.trace = !c.no_trace;
   opt.trust_server_certificate = c.trust_server_certificate;
   opt.strict = c.strict;
   if (cs) {

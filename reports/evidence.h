@@ -11,6 +11,7 @@
 #include "probes/dns/dns_probe.h"
 #include "probes/tcp/tcp_probe.h"
 #include "probes/tds/tds_probe.h"
+#include "probes/trace/tcp_trace.h"
 #include "reports/target.h"
 
 namespace midiag::reports {
@@ -28,7 +29,7 @@ std::string_view to_string(CollectorStatus s);  // ok|partial|failed|skipped
 enum class Shortfall { None, UserChoice, Explained, Budget, ToolFailure };
 
 struct CollectorRecord {
-  std::string name;  // target|dns|routes|tcp|tds|redirect
+  std::string name;  // target|dns|routes|tcp|trace|tds|redirect
   CollectorStatus status = CollectorStatus::Ok;
   double duration_ms = 0;
   std::string error;  // why it failed, ran in part or was skipped; empty when ok
@@ -175,6 +176,9 @@ struct Evidence {
   CaptureEvidence capture;
 
   std::optional<PacketEvidence> packets;  // what the packets showed, per connection
+  // TCP traceroute, one per address whose endpoint port was filtered (JSON path[], each hop
+  // with the traced address and port added as target/port).
+  std::vector<trace::Result> paths;
 
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
   std::vector<std::string> limitations;     // what this run could not see, in words

@@ -366,6 +366,12 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     const std::string what = results.size() == 1 ? where
                                                  : address + " ports " + format_ports(ports) +
                                                        " (" + std::to_string(results.size()) + ")";
+    // Where the SYNs stop, from the TCP traceroute of this address (when one ran).
+    if (state == tcp::State::Filtered)
+      for (const auto& t : ev.paths)
+        if (t.target.address == address)
+          evidence.push_back("trace to " + address + ":" + std::to_string(t.target.port) + ": " +
+                             t.summary());
     const auto* first = results.front();
     Finding f = [&] {
       switch (state) {

@@ -83,7 +83,46 @@ Finding mtu_blackhole(const tdsprobe::Result& r, Blackhole kind, const Evidence&
                   (rt.interface.empty() ? "" : " via " + rt.interface) + ": MTU " +
                   std::to_string(rt.mtu) +
                   " (this host's side only; the smaller link is further on)");
+  for (const auto& t : r.mss_tries)
+    e.push_back("tds " + where(r) + " retried with TCP MSS " + std::to_string(t.mss) + ": " +
+                (t.passed
+                     ? "TLS handshake completed in " + format_ms(t.elapsed_ms)
+                     : "no handshake after " + format_ms(t.elapsed_ms) + " (" + t.failure + ")"));
   const std::string small = r.prelogin ? "the small PRELOGIN exchange" : "the TCP handshake";
+  if (const int passed = r.largest_mss_passed(); passed > 0) {
+    // Stalled at the default segment size, completed with a clamped one: the size is the cause.
+    e.push_back("largest MSS that passed: " + std::to_string(passed) + " bytes (packets of " +
+                std::to_string(passed + 40) + " bytes with IPv4 headers)");
+    return make_finding(
+        Code::PathMtuBlackhole,
+        cap(who) + " " + where(r) +
+            ": path-MTU black hole confirmed (the TLS handshake passes "
+            "with MSS " +
+            std::to_string(passed) + ", stalls at " +
+            (r.mss > 0 ? std::to_string(r.mss) : std::string("the default")) + ")",
+        "The handshake stalled at the server's certificate flight with the connection's own "
+        "segment size; on a new connection with TCP_MAXSEG " +
+            std::to_string(passed) +
+            " the same handshake completed. Full-size packets from the server vanish on the way "
+            "and no 'fragmentation needed' comes back to shrink them.",
+        e);
+  }
+  const bool retried_in_vain = !r.mss_tries.empty();
+  const std::string not_confirmed =
+      retried_in_vain ? " Retried with a smaller MSS, the handshake stalled too: the packet size "
+                        "alone does not explain it, so the black hole is not confirmed."
+                      : "";
+  if (kind == Blackhole::Cut && retried_in_vain) {
+    auto f = make_finding(Code::PathMtuBlackhole,
+                          cap(who) + " " + where(r) +
+                              ": the TLS handshake stalled at the server's certificate flight "
+                              "(likely a path-MTU black hole, not confirmed)",
+                          "The server's TLS flight started to arrive and stopped part-way (" +
+                              p.describe() + ")." + not_confirmed,
+                          e);
+    f.severity = Severity::Warning;
+    return f;
+  }
   if (kind == Blackhole::Cut)
     return make_finding(Code::PathMtuBlackhole,
                         cap(who) + " " + where(r) +
@@ -103,7 +142,7 @@ Finding mtu_blackhole(const tdsprobe::Result& r, Blackhole kind, const Evidence&
                ? std::string(", or a server that ignores TDS 8 strict (try without --strict),")
                : std::string(",")) +
           " looks the same from here: `tracepath " + r.options.address +
-          "` or a capture on both ends tells them apart.",
+          "` or a capture on both ends tells them apart." + not_confirmed,
       e);
   f.severity = Severity::Warning;
   return f;
@@ -146,7 +185,8 @@ void explain_exchange(const tdsprobe::Result& r, const Evidence& seen, bool name
         : r.options.strict ? "The TDS 8 strict TLS handshake did not complete."
                            : "The TLS handshake inside TDS did not complete.",
         tls_ev));
-    if (blackhole == Blackhole::Cut) out.back().caused_by = Code::PathMtuBlackhole;
+    if (blackhole == Blackhole::Cut || (blackhole != Blackhole::No && r.largest_mss_passed() > 0))
+      out.back().caused_by = Code::PathMtuBlackhole;
   }
   const std::string withheld =
       r.login_withheld.empty() ? "" : " mi-diag withheld the real login: " + r.login_withheld + ".";

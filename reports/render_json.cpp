@@ -362,6 +362,16 @@ json to_json(const Report& r) {
     for (const auto& s : c.sessions) sessions.push_back(session_json(s));
     doc["sessions"] = sessions;
   }
+  json path = json::array();
+  for (const auto& t : ev.paths)
+    for (const auto& h : t.path)
+      path.push_back({{"ttl", h.ttl},
+                      {"address", h.address.empty() ? json(nullptr) : json(h.address)},
+                      {"rtt_ms", h.rtt_ms},
+                      {"kind", trace::to_string(h.kind)},
+                      {"target", t.target.address},
+                      {"port", t.target.port}});
+  doc["path"] = path;
   doc["limitations"] = ev.limitations;
   json collectors = json::array();
   for (const auto& c : ev.collectors) {

@@ -252,6 +252,14 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     route_section(o, r, p);
     tcp_section(o, r, p);
     tds_section(o, r, p);
+    for (const auto& t : r.evidence.paths) {
+      o << "\n"
+        << p.bold("Path to " + t.target.address + ":" + std::to_string(t.target.port)) << "  "
+        << T(t.summary()) << "\n";
+      for (const auto& h : t.path)
+        o << "  " << pad(std::to_string(h.ttl), 4) << pad(h.address.empty() ? "*" : h.address, 40)
+          << pad(std::string(trace::to_string(h.kind)), 15) << fixed(h.rtt_ms, 1) << " ms\n";
+    }
     if (!r.evidence.collectors.empty()) {
       o << "\n" << p.bold("Steps") << "\n";
       for (const auto& c : r.evidence.collectors)

@@ -241,7 +241,8 @@ std::string address_string(const sockaddr* sa, std::uint8_t origin) {
   return buf;
 }
 
-// Drains the error queue (bounded); returns the errno of the first ICMP report, 0 if none.
+}  // namespace
+
 int read_icmp_report(int fd, IcmpReport& out) {
   int first_errno = 0;
   for (int i = 0; i < 8; ++i) {
@@ -271,6 +272,8 @@ int read_icmp_report(int fd, IcmpReport& out) {
   }
   return first_errno;
 }
+
+namespace {
 
 void finish(Result& r, int err, const IcmpReport& icmp, double rtt) {
   r.state = classify_error(err, icmp);
@@ -363,8 +366,8 @@ struct Batch {
 
 }  // namespace
 
-Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
-                                        const Options& options) {
+Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets, const Options& options,
+                                        const StillWaiting& still_waiting) {
   std::vector<Dest> dests;
   dests.reserve(targets.size());
   for (const auto& t : targets) {
@@ -392,6 +395,7 @@ Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
   const std::string silent =
       "no answer within " + std::to_string(options.timeout.count()) + " ms (silent drop)";
   std::size_t next = 0;
+  bool notified = false;  // still_waiting is called once, for the first batch
   while (next < targets.size()) {
     std::optional<Error> starved;
     const std::size_t first = next;
@@ -419,10 +423,22 @@ Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets,
     }
     // The deadline starts once the batch's SYNs are out, so each probe gets the full timeout.
     const auto deadline = Clock::now() + options.timeout;
+    const auto notify_at = deadline - options.timeout + still_waiting.after;
     while (b.pending > 0) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) break;
+      if (!notified && still_waiting.call)
+        left = std::min(
+            left, std::max(std::chrono::milliseconds(0),
+                           std::chrono::ceil<std::chrono::milliseconds>(notify_at - Clock::now())));
       if (auto e = b.collect(static_cast<int>(left.count()))) return *e;
+      if (!notified && still_waiting.call && Clock::now() >= notify_at) {
+        notified = true;
+        std::vector<Target> waiting;
+        for (std::size_t i = first; i < next; ++i)
+          if (b.slots[i].pending) waiting.push_back(targets[i]);
+        if (!waiting.empty()) still_waiting.call(waiting);
+      }
     }
     const auto end = Clock::now();
     for (std::size_t i = first; i < next; ++i) {

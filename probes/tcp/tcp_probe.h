@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,11 +47,20 @@ struct Options {
   std::optional<std::chrono::steady_clock::time_point> stop_starting_at;
 };
 
+// Called once, from inside probe_all, with the targets of the first batch whose SYN is still
+// unanswered `after` the batch went out: lets a caller start a traceroute while the probe waits,
+// so a filtered check still ends within about one timeout.
+struct StillWaiting {
+  std::chrono::milliseconds after{200};
+  std::function<void(const std::vector<Target>&)> call;
+};
+
 // Probes every target at once. Results are in the order of `targets`. Raises RLIMIT_NOFILE to
 // what the batch needs (up to the hard limit); when descriptors are short it probes in batches
 // that fit, each one timeout long. Targets no socket could be had for are NotProbed. Fails only
 // when probing cannot go on at all (epoll).
-Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets, const Options& options);
+Expected<std::vector<Result>> probe_all(const std::vector<Target>& targets, const Options& options,
+                                        const StillWaiting& still_waiting = {});
 
 // "1433,5022,11000-11999" -> sorted unique ports. Errors name the bad element.
 Expected<std::vector<std::uint16_t>> parse_port_list(std::string_view text);
@@ -69,6 +79,10 @@ std::vector<SweepSummary> summarize_sweeps(const std::vector<Result>& results);
 // The state a finished connect() means, from its errno and the ICMP report queued with it (if
 // any). A report whose reporter is an IPv6 address is read as ICMPv6.
 State classify_error(int err, const IcmpReport& icmp);
+
+// Drains a socket's error queue (IP_RECVERR; bounded): the first ICMP report goes to `out`.
+// Returns that report's errno, 0 if none was queued.
+int read_icmp_report(int fd, IcmpReport& out);
 
 // The one-line Result::detail for the same inputs, e.g. "connection refused (RST)".
 std::string describe_error(int err, const IcmpReport& icmp);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -16,6 +17,7 @@
 
 #include "decoders/tds/login7.h"
 #include "decoders/tds/packet.h"
+#include "decoders/tls/records.h"
 #include "platform/posix/unique_fd.h"
 #include "probes/net/address.h"
 
@@ -148,7 +150,7 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  Expected<bool> connect(const std::string& address, std::uint16_t port) {
+  Expected<bool> connect(const std::string& address, std::uint16_t port, int mss) {
     auto ip = net::parse_ip(address);
     if (!ip) return make_error("'" + address + "' is not a numeric address");
     sockaddr_storage ss{};
@@ -170,6 +172,9 @@ class Conn {
     if (!fd_) return make_error(std::system_category().message(errno));
     int one = 1;
     setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (mss > 0 && setsockopt(fd_.get(), IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss) != 0)
+      return make_error("cannot set TCP_MAXSEG " + std::to_string(mss) + ": " +
+                        std::system_category().message(errno));
     if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
       return make_error(std::system_category().message(errno));
     if (!wait(POLLOUT))
@@ -452,7 +457,63 @@ void decode_login_response(Result& r, const tds::Message& m) {
 
 }  // namespace
 
+int Result::largest_mss_passed() const {
+  int best = 0;
+  for (const auto& t : mss_tries)
+    if (t.passed) best = std::max(best, t.mss);
+  return best;
+}
+
+bool tls_stalled_at_server_flight(const Result& r) {
+  if (r.failed_at != Stage::Tls || !r.timed_out || !r.server_handshake) return false;
+  const auto& p = *r.server_handshake;
+  return !p.not_tls && !p.saw(tls::handshake::kServerHelloDone);
+}
+
+namespace {
+
+Result run_once(const Options& options);
+
+// The same handshake on a new connection with the segment size clamped: a path that drops
+// full-size packets passes it. No LOGIN7: the handshake is what is being tested.
+MssTry try_mss(const Options& options, int mss, std::chrono::milliseconds timeout) {
+  Options o = options;
+  o.credentials.reset();
+  o.login = false;
+  o.mss_retry = false;
+  o.mss = mss;
+  o.timeout = timeout;
+  const Result r = run_once(o);
+  MssTry t;
+  t.mss = mss;
+  t.elapsed_ms = r.elapsed_ms;
+  t.passed = r.failed_at == Stage::Complete && r.reached == Stage::Tls && r.tls_used;
+  if (!t.passed)
+    t.failure = r.failure.empty()
+                    ? "stopped at stage " + std::string(to_string(r.reached))
+                    : "stage " + std::string(to_string(r.failed_at)) + ": " + r.failure;
+  return t;
+}
+
+}  // namespace
+
 Result run_tds_probe(const Options& options) {
+  Result r = run_once(options);
+  if (!options.mss_retry || !tls_stalled_at_server_flight(r)) return r;
+  // Two tries at most, each within half a timeout: a clamped handshake that passes takes a few
+  // round trips, so the confirmation costs one more timeout at worst.
+  const auto each = std::max(options.timeout / 2, std::chrono::milliseconds(1));
+  const auto t0 = Clock::now();
+  r.mss_tries.push_back(try_mss(options, kMssFirst, each));
+  r.mss_tries.push_back(
+      try_mss(options, r.mss_tries.front().passed ? kMssLarger : kMssSmallest, each));
+  r.elapsed_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return r;
+}
+
+namespace {
+
+Result run_once(const Options& options) {
   Result r;
   r.options = options;
   r.options.credentials.reset();
@@ -462,7 +523,7 @@ Result run_tds_probe(const Options& options) {
     return r;
   };
   Conn conn(t0 + options.timeout);
-  if (auto c = conn.connect(options.address, options.port); !c) {
+  if (auto c = conn.connect(options.address, options.port, options.mss); !c) {
     r.failed_at = Stage::Connect;
     r.failure = c.error().message;
     return finish();
@@ -586,5 +647,7 @@ Result run_tds_probe(const Options& options) {
   decode_login_response(r, std::get<tds::Message>(resp));
   return finish();
 }
+
+}  // namespace
 
 }  // namespace midiag::tdsprobe

@@ -49,6 +49,24 @@ struct Options {
   // The driver option: relaxes the chain and name checks before a real login, never TLS itself.
   bool trust_server_certificate = false;
   std::string host_name_in_certificate;  // the name the certificate must cover; empty: server_name
+  // TCP_MAXSEG set before connect, so the SYN advertises it and the server sends no larger
+  // segments; 0 keeps the kernel's.
+  int mss = 0;
+  // A TLS stage that stalls like a path-MTU black hole is retried on new connections with a
+  // small MSS (kMssLadder), within one more timeout, to confirm it without a capture.
+  bool mss_retry = true;
+};
+
+// The small-MSS retries: 1200 first; if it passes, 1400 (the largest that passed is reported),
+// else 536 (the IPv4 minimum, for paths with links far below 1280).
+inline constexpr int kMssFirst = 1200, kMssLarger = 1400, kMssSmallest = 536;
+
+// One retry of the handshake (PRELOGIN + TLS, no LOGIN7) with TCP_MAXSEG set.
+struct MssTry {
+  int mss = 0;
+  bool passed = false;  // the TLS handshake completed
+  double elapsed_ms = 0;
+  std::string failure;  // how it ended when it did not pass
 };
 
 // Why a real password must not be sent over what the handshake gave, as a driver that
@@ -79,6 +97,10 @@ struct Result {
   double prelogin_rtt_ms = 0;   // PRELOGIN sent -> its answer complete (TDS 7.x, when answered)
   double tls_ms = 0;            // time spent in the TLS stage (handshake), complete or not
   int mss = 0;                  // the connection's TCP maximum segment size (TCP_MAXSEG), 0 unknown
+  // The small-MSS retries made after a TLS stage that stalled like a black hole, in order.
+  std::vector<MssTry> mss_tries;
+  // The largest MSS whose retry completed the handshake; 0 when none did (or none was tried).
+  [[nodiscard]] int largest_mss_passed() const;
 
   // The server's side of the TLS handshake as far as it arrived, when the handshake failed:
   // which messages came whole and which was cut off (a stall at the certificate flight).
@@ -99,6 +121,10 @@ struct Result {
   std::optional<tds::Routing> routing;
   std::optional<tds::ServerMessage> error;
 };
+
+// The TLS stage ran into the deadline before the server's first flight was whole: what a
+// path-MTU black hole looks like from the client (and what the MSS retries are for).
+bool tls_stalled_at_server_flight(const Result& r);
 
 // Never throws; every failure is described in the Result.
 Result run_tds_probe(const Options& options);

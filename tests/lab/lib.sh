@@ -6,6 +6,9 @@
 #   client 10.250.1.2 ──veth── 10.250.1.1 + 10.250.1.53  router  10.250.2.1 ──veth── instance
 #   (no default route)         (two dnsmasq, iptables faults)       10.250.2.10, 10.250.2.11
 #                                                                    10.250.200.10/32 on lo
+#                              router 10.250.3.1 ──veth── 10.250.3.2 router2 10.250.4.1 ──veth──
+#                                                          far 10.250.4.10 (a 2-hop path for the
+#                                                          traceroute: faults in router2)
 #
 # Every address is in 10.250.0.0/16 and lives only inside namespaces created here; the
 # client has no default route, so nothing it sends can leave the lab.
@@ -17,6 +20,8 @@ LAB_PIDS=()             # every process this file started, killed by PID on tear
 LAB_NS_CLIENT=""
 LAB_NS_ROUTER=""
 LAB_NS_INSTANCE=""
+LAB_NS_ROUTER2=""
+LAB_NS_FAR=""
 LAB_NS_PROBE=""
 LAB_TMP=""
 # --foreground keeps the command in our process group, so a Ctrl-C reaches it and it dies
@@ -37,6 +42,8 @@ lab_init() {
   LAB_NS_CLIENT="${prefix}-client"
   LAB_NS_ROUTER="${prefix}-router"
   LAB_NS_INSTANCE="${prefix}-inst"
+  LAB_NS_ROUTER2="${prefix}-router2"
+  LAB_NS_FAR="${prefix}-far"
   LAB_NS_PROBE="${prefix}-probe"
   lab_install_traps
   lab_defer_signals
@@ -53,6 +60,7 @@ lab_can_create_namespaces() {
 in_client() { ip netns exec "$LAB_NS_CLIENT" "$@"; }
 in_router() { ip netns exec "$LAB_NS_ROUTER" "$@"; }
 in_instance() { ip netns exec "$LAB_NS_INSTANCE" "$@"; }
+in_router2() { ip netns exec "$LAB_NS_ROUTER2" "$@"; }
 
 # ---------------------------------------------------------------- readiness
 
@@ -76,7 +84,7 @@ lab_file_has_line() { grep -qx -- "$2" "$1"; }
 
 lab_create_namespaces() {
   local ns
-  for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE"; do
+  for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE" "$LAB_NS_ROUTER2" "$LAB_NS_FAR"; do
     ip netns add "$ns"
     ip -n "$ns" link set lo up
   done
@@ -87,6 +95,25 @@ lab_create_namespaces() {
 lab_link_namespaces() {
   ip -n "$LAB_NS_CLIENT" link add to-router type veth peer name to-client netns "$LAB_NS_ROUTER"
   ip -n "$LAB_NS_ROUTER" link add to-inst type veth peer name to-router netns "$LAB_NS_INSTANCE"
+  ip -n "$LAB_NS_ROUTER" link add to-router2 type veth peer name to-router1 netns "$LAB_NS_ROUTER2"
+  ip -n "$LAB_NS_ROUTER2" link add to-far type veth peer name to-router2 netns "$LAB_NS_FAR"
+}
+
+# The second router and the host behind it: a drop there is two hops away from the client.
+lab_configure_far() {
+  ip -n "$LAB_NS_ROUTER" addr add 10.250.3.1/24 dev to-router2
+  ip -n "$LAB_NS_ROUTER" link set to-router2 up
+  ip -n "$LAB_NS_ROUTER" route add 10.250.4.0/24 via 10.250.3.2
+  ip -n "$LAB_NS_ROUTER2" addr add 10.250.3.2/24 dev to-router1
+  ip -n "$LAB_NS_ROUTER2" addr add 10.250.4.1/24 dev to-far
+  ip -n "$LAB_NS_ROUTER2" link set to-router1 up
+  ip -n "$LAB_NS_ROUTER2" link set to-far up
+  ip -n "$LAB_NS_ROUTER2" route add default via 10.250.3.1
+  in_router2 sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$LAB_NS_FAR" addr add 10.250.4.10/24 dev to-router2
+  ip -n "$LAB_NS_FAR" link set to-router2 up
+  ip -n "$LAB_NS_FAR" route add default via 10.250.4.1
+  ip -n "$LAB_NS_CLIENT" route add 10.250.4.0/24 via 10.250.1.1
 }
 
 lab_configure_client() {
@@ -162,7 +189,8 @@ lab_start_dns() {
     "misilent.${LAB_DOMAIN}=10.250.2.14" \
     "migarbage.${LAB_DOMAIN}=10.250.2.15" \
     "mihuge.${LAB_DOMAIN}=10.250.2.16" \
-    "mislow.${LAB_DOMAIN}=10.250.2.17"
+    "mislow.${LAB_DOMAIN}=10.250.2.17" \
+    "mifar.${LAB_DOMAIN}=10.250.4.10"
   # A second resolver that disagrees about mi1.
   lab_start_dnsmasq dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}=10.250.2.11"
 }
@@ -171,6 +199,14 @@ lab_start_dns() {
 lab_start_listener() {
   lab_defer_signals
   ip netns exec "$LAB_NS_INSTANCE" "$1" 1433 3342 >"${LAB_TMP}/listener.out" 2>&1 &
+  LAB_PIDS+=("$!")
+  lab_allow_signals
+}
+
+# lab_start_far_listener LISTENER_BINARY: 1433 on the host behind the second router.
+lab_start_far_listener() {
+  lab_defer_signals
+  ip netns exec "$LAB_NS_FAR" "$1" 1433 >"${LAB_TMP}/far-listener.out" 2>&1 &
   LAB_PIDS+=("$!")
   lab_allow_signals
 }
@@ -300,6 +336,7 @@ lab_verify_topology() {
   lab_check "client -> 10.250.2.11:1433 opens" lab_tcp_opens 10.250.2.11 1433
   lab_check "client -> 10.250.200.10:3342 opens" lab_tcp_opens 10.250.200.10 3342
   lab_check "client -> 10.250.200.10:1433 opens" lab_tcp_opens 10.250.200.10 1433
+  lab_check "client -> 10.250.4.10:1433 opens (two routers)" lab_tcp_opens 10.250.4.10 1433
   lab_check "resolv.conf: mi1 -> 10.250.2.10" lab_system_resolves "mi1.${LAB_DOMAIN}" 10.250.2.10
   lab_check "primary: mi1.public -> 10.250.200.10" \
     lab_dns_answers 10.250.1.1 "mi1.public.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'
@@ -320,13 +357,16 @@ lab_setup() {
   lab_configure_client
   lab_configure_router
   lab_configure_instance
+  lab_configure_far
   lab_start_dns
+  lab_start_far_listener "$1"
   if (($# > 1)); then
     lab_start_simulators "$2"
   else
     lab_start_listener "$1"
     lab_poll "lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/listener.out" ready
   fi
+  lab_poll "far lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/far-listener.out" ready
   lab_poll "primary dnsmasq" lab_dns_ready dns-primary 10.250.1.1 "mi1.${LAB_DOMAIN}" \
     $'rcode=0\n10.250.2.10'
   lab_poll "second dnsmasq" lab_dns_ready dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}" \
@@ -352,10 +392,15 @@ lab_router_iptables() { in_router iptables -w "$@"; }
 
 # Back to the healthy state: no filter rules in the router, client routes present.
 lab_clear_faults() {
+  # The MTU first: with the ICMP drop lifted while the link is still small, the instance's
+  # retransmissions would teach it a path MTU (kept 10 minutes) that hides the next black hole.
+  ip -n "$LAB_NS_ROUTER" link set dev to-client mtu 1500
   lab_router_iptables -F FORWARD
   lab_router_iptables -F INPUT
   lab_router_iptables -F OUTPUT
-  ip -n "$LAB_NS_ROUTER" link set dev to-client mtu 1500
+  in_router2 iptables -w -F FORWARD
+  ip -n "$LAB_NS_INSTANCE" route flush cache
+  ip -n "$LAB_NS_CLIENT" route flush cache
   ip -n "$LAB_NS_CLIENT" route replace 10.250.2.0/24 via 10.250.1.1
   ip -n "$LAB_NS_CLIENT" route replace 10.250.200.0/24 via 10.250.1.1
 }
@@ -396,7 +441,8 @@ lab_teardown() {
     lab_dump_logs
   fi
   lab_stop_processes
-  for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE" "$LAB_NS_PROBE"; do
+  for ns in "$LAB_NS_CLIENT" "$LAB_NS_ROUTER" "$LAB_NS_INSTANCE" "$LAB_NS_ROUTER2" "$LAB_NS_FAR" \
+    "$LAB_NS_PROBE"; do
     if [[ -n "$ns" && -e "/run/netns/${ns}" ]]; then
       ip netns del "$ns" 2>/dev/null || log "lab: could not delete namespace ${ns}"
     fi

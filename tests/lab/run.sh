@@ -38,10 +38,13 @@ readonly CREDS=(--user sim --password-env LAB_SIM_PASSWORD)
 export LAB_SIM_PASSWORD=sim-password
 
 # One line per scenario; fields separated by '|', surrounding blanks ignored.
-#   name | fault setup | fault undo | check arguments | verdict | finding codes | exit [| max ms]
+#   name | fault setup | fault undo | check arguments | verdict | finding codes | exit [| max ms
+#   [| assertion]]
 # Fault fields are a fault_* function and its arguments ('-' = none); codes are a
 # comma-separated set ('-' = no findings); max ms bounds the report's duration_ms
-# (hostile servers must not hold a check past its timeout + 10%).
+# (hostile servers must not hold a check past its timeout + 10%; '-' = no bound); the
+# assertion is an assert_* function and its arguments, run on the JSON report (on stdin).
+# UNPRIV among the check arguments runs mi-diag as nobody:nogroup (setpriv), no capabilities.
 readonly SCENARIOS=(
   "healthy                       | - | - | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0"
   "healthy-dummy-login           | - | - | mi1.lab0001.database.windows.net NOCREDS | ok | LOGIN_FAILED | 0"
@@ -66,8 +69,13 @@ readonly SCENARIOS=(
   "hostile-huge-length           | - | - | mihuge.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
   "hostile-slowloris             | - | - | mislow.lab0001.database.windows.net | fail | TDS_NOT_SPOKEN | 1 | 1100"
   "healthy-strict                | - | - | mi1.lab0001.database.windows.net --strict | ok | CONNECTION_PATH | 0"
-  "path-mtu-blackhole            | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 1100"
-  "path-mtu-blackhole-strict     | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net --strict | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 1100"
+  "path-mtu-blackhole            | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 2200 | assert_mss_confirmed 536"
+  "path-mtu-blackhole-strict     | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net --strict | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 2200 | assert_mss_confirmed 536"
+  "path-mtu-blackhole-unpriv     | fault_mtu_blackhole 576 | fault_clear | mi1.lab0001.database.windows.net UNPRIV | fail | PATH_MTU_BLACKHOLE,TLS_HANDSHAKE_FAILED | 1 | 2200 | assert_mss_confirmed 536"
+  "gateway-port-dropped-traced   | fault_forward -p tcp --dport 1433 -j DROP | fault_clear | mi1.lab0001.database.windows.net UNPRIV | fail | TCP_FILTERED | 1 | 1300 | assert_trace_vanishes_after 10.250.1.1 1"
+  "gateway-port-dropped-no-trace | fault_forward -p tcp --dport 1433 -j DROP | fault_clear | mi1.lab0001.database.windows.net --no-trace | fail | TCP_FILTERED | 1 | 1300 | assert_not_traced"
+  "drop-two-routers-away         | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net | fail | TCP_FILTERED | 1 | 1300 | assert_trace_vanishes_after 10.250.3.2 2"
+  "drop-two-routers-away-unpriv  | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net UNPRIV | fail | TCP_FILTERED | 1 | 1300 | assert_trace_vanishes_after 10.250.3.2 2"
 )
 
 MIDIAG=""
@@ -89,7 +97,39 @@ fault_mtu_blackhole() {
   ip -n "$LAB_NS_ROUTER" link set dev to-client mtu "$1"
   lab_router_iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 }
+# A drop at the second router: two hops from the client (tests/lab/lib.sh, "far").
+fault_far_router() { in_router2 iptables -w -A FORWARD "$@"; }
 fault_clear() { lab_clear_faults; }
+
+# ---------------------------------------------------------------- JSON assertions (stdin: report)
+
+# The small-MSS retry confirmed the black hole and names the largest MSS that passed.
+assert_mss_confirmed() {
+  jq -e --arg mss "$1" '
+    [.findings[] | select(.code == "PATH_MTU_BLACKHOLE")] | length == 1 and
+    (.[0].severity == "error") and (.[0].title | test("black hole confirmed")) and
+    (.[0].evidence | any(test("largest MSS that passed: " + $mss + " bytes")))' >/dev/null
+}
+
+# The trace names the last hop that answered (ADDRESS at TTL) and SYNs vanish after it; the
+# TCP_FILTERED finding says so.
+assert_trace_vanishes_after() {
+  jq -e --arg addr "$1" --argjson ttl "$2" '
+    (.path | map(select(.kind != "silent")) | last | .address == $addr and .ttl == $ttl
+      and .kind == "time_exceeded") and
+    (.path | map(select(.ttl > $ttl)) | length > 0 and all(.kind == "silent")) and
+    (.path | map(select(.ttl < $ttl)) | all(.kind == "time_exceeded")) and
+    ([.collectors[] | select(.name == "trace")][0].status == "ok") and
+    ([.findings[] | select(.code == "TCP_FILTERED") | .evidence[]]
+      | any(test("SYNs pass " + $addr + " \\(hop " + ($ttl | tostring) + "\\), vanish after it")))' \
+    >/dev/null
+}
+
+# --no-trace: no path, and the trace collector says it was skipped.
+assert_not_traced() {
+  jq -e '(.path | length == 0) and
+    ([.collectors[] | select(.name == "trace")][0].status == "skipped")' >/dev/null
+}
 
 # run_fault "FIELD": '-' or a fault_* function with its arguments.
 run_fault() {
@@ -117,7 +157,7 @@ cannot_run() {
 
 require_prerequisites() {
   local missing
-  missing=$(lab_missing_tools ip dnsmasq iptables jq timeout getent od dd awk prlimit)
+  missing=$(lab_missing_tools ip dnsmasq iptables jq timeout getent od dd awk prlimit setpriv)
   [[ -n "$missing" ]] && echo "lab: missing tools: ${missing}"
   ((EUID == 0)) || cannot_run "needs root (network namespaces)"
   [[ -z "$missing" ]] || cannot_run "missing tools: ${missing}"
@@ -169,9 +209,11 @@ check_lab_only_names() {
 
 # run_scenario "TABLE LINE"
 run_scenario() {
-  local name setup undo args want_verdict want_codes want_exit max_ms
-  IFS='|' read -r name setup undo args want_verdict want_codes want_exit max_ms <<<"$1"
+  local name setup undo args want_verdict want_codes want_exit max_ms assertion
+  IFS='|' read -r name setup undo args want_verdict want_codes want_exit max_ms assertion <<<"$1"
   max_ms=$(trim "${max_ms:-}")
+  [[ "$max_ms" == "-" ]] && max_ms=""
+  assertion=$(trim "${assertion:-}")
   name=$(trim "$name")
   want_verdict=$(trim "$want_verdict")
   want_codes=$(normalise_codes "$(trim "$want_codes")")
@@ -188,13 +230,22 @@ run_scenario() {
   else
     check_args+=("${CREDS[@]}")
   fi
+  # Unprivileged: no root, no capabilities (the trace and the MSS retry must not need them).
+  local -a as_user=()
+  if [[ " ${check_args[*]} " == *" UNPRIV "* ]]; then
+    local -a rest=()
+    local u
+    for u in "${check_args[@]}"; do [[ "$u" == UNPRIV ]] || rest+=("$u"); done
+    check_args=("${rest[@]}")
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --)
+  fi
   check_args+=(--ca-file "${LAB_TMP}/ca.pem")
   local out err rc=0 verdict codes got
   err="${LAB_TMP}/${name}.stderr"
 
   run_fault "$setup"
-  out=$(in_client "${MEMORY_CAP[@]}" "${LAB_TIMEOUT[@]}" "$CHECK_TIMEOUT_S" "$MIDIAG" check "${check_args[@]}" \
-    "${COMMON_ARGS[@]}" 2>"$err") || rc=$?
+  out=$(in_client "${MEMORY_CAP[@]}" "${LAB_TIMEOUT[@]}" "$CHECK_TIMEOUT_S" "${as_user[@]}" "$MIDIAG" \
+    check "${check_args[@]}" "${COMMON_ARGS[@]}" 2>"$err") || rc=$?
   run_fault "$undo"
   lab_clear_faults   # every scenario starts from the healthy state, whatever undo did
 
@@ -216,15 +267,25 @@ run_scenario() {
   sanitizer=$(grep -m 1 -E "$SANITIZER_REPORT" "$err" || true)
   got="verdict=${verdict} codes={${codes}} exit=${rc} duration_ms=${duration%.*}"
   [[ -n "$sanitizer" ]] && got+=" sanitizer: ${sanitizer}"
+  local asserted=1
+  if [[ -n "$assertion" ]]; then
+    local -a acmd
+    read -r -a acmd <<<"$assertion"
+    if [[ "${acmd[0]}" != assert_* ]] || ! declare -F "${acmd[0]}" >/dev/null ||
+      ! "${acmd[@]}" <<<"$out"; then
+      asserted=0
+      got+=" assertion failed: ${assertion}"
+    fi
+  fi
 
   if [[ "$verdict" == "$want_verdict" && "$codes" == "$want_codes" && "$rc" == "$want_exit" &&
-    "$within" == 1 && -z "$sanitizer" ]]; then
+    "$within" == 1 && -z "$sanitizer" && "$asserted" == 1 ]]; then
     echo "lab: ${name}: PASS (${got})"
     PASSED=$((PASSED + 1))
     return 0
   fi
   echo "lab: ${name}: FAIL (${got})"
-  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}${max_ms:+ duration_ms<=${max_ms}} (no sanitizer report)"
+  echo "  expected: verdict=${want_verdict} codes={${want_codes}} exit=${want_exit}${max_ms:+ duration_ms<=${max_ms}}${assertion:+ ${assertion}} (no sanitizer report)"
   echo "  command: mi-diag check ${check_args[*]} ${COMMON_ARGS[*]}"
   echo "  stdout:"
   { jq . <<<"$out" 2>/dev/null || printf '%s\n' "$out"; } | sed 's/^/    /'

@@ -214,3 +214,76 @@ TEST(TdsProbeStall, ARefusedHandshakeOrAHealthyOneIsNotABlackhole) {
 }
 
 }  // namespace
+
+// The simulator's stall does not depend on the segment size, so on loopback the small-MSS
+// retries stall too: the black hole must be reported as not confirmed (the lab's router with a
+// small MTU is where a retry passes).
+TEST(TdsProbeMssRetry, AStallThatDoesNotDependOnTheMssIsNotConfirmed) {
+  auto r = probe_cut_flight(8 + 60 + 200, /*strict=*/false);
+  ASSERT_EQ(r.failed_at, tdsprobe::Stage::Tls);
+  ASSERT_TRUE(tdsprobe::tls_stalled_at_server_flight(r));
+  ASSERT_EQ(r.mss_tries.size(), 2u);
+  EXPECT_EQ(r.mss_tries[0].mss, tdsprobe::kMssFirst);
+  EXPECT_FALSE(r.mss_tries[0].passed);
+  EXPECT_EQ(r.mss_tries[1].mss, tdsprobe::kMssSmallest);  // 1200 stalled: try smaller, not larger
+  EXPECT_FALSE(r.mss_tries[1].passed);
+  EXPECT_EQ(r.largest_mss_passed(), 0);
+  // Two tries of half a timeout (500 ms) each, after the first stall.
+  for (const auto& t : r.mss_tries) EXPECT_LT(t.elapsed_ms, 400.0) << t.mss;
+  const auto fs = explain_probe(r);
+  const auto* mtu = find(fs, "PATH_MTU_BLACKHOLE");
+  ASSERT_NE(mtu, nullptr);
+  EXPECT_EQ(mtu->severity, reports::Severity::Warning);
+  EXPECT_NE(mtu->title.find("not confirmed"), std::string::npos) << mtu->title;
+  EXPECT_EQ(mtu->title.find("confirmed ("), std::string::npos) << mtu->title;
+  std::string ev;
+  for (const auto& e : mtu->evidence) ev += e + "\n";
+  EXPECT_NE(ev.find("retried with TCP MSS 1200: no handshake"), std::string::npos) << ev;
+}
+
+TEST(TdsProbeMssRetry, NoRetryForAHealthyOrRefusedHandshake) {
+  Sim ok(InstanceConfig{});
+  ASSERT_TRUE(ok.inst);
+  auto good = tdsprobe::run_tds_probe(ok.options(ok.inst->gateway_port(), false));
+  EXPECT_TRUE(good.mss_tries.empty());
+  EXPECT_EQ(ok.inst->stats().gateway.tls_handshakes, 1u);  // no second connection
+  InstanceConfig config;
+  config.accepts_strict = false;
+  Sim refusing(config);
+  ASSERT_TRUE(refusing.inst);
+  auto r = tdsprobe::run_tds_probe(refusing.options(refusing.inst->gateway_port(), true));
+  EXPECT_TRUE(r.mss_tries.empty());
+}
+
+TEST(TdsProbeMssRetry, ClampedMssIsWhatTheConnectionUses) {
+  Sim sim(InstanceConfig{});
+  ASSERT_TRUE(sim.inst);
+  auto o = sim.options(sim.inst->gateway_port(), false);
+  o.mss = 1200;
+  auto r = tdsprobe::run_tds_probe(o);
+  ASSERT_EQ(r.failed_at, tdsprobe::Stage::Complete) << r.failure;
+  EXPECT_GT(r.mss, 0);
+  EXPECT_LE(r.mss, 1200);
+}
+
+// A stall at the default MSS and a pass at a clamped one is a confirmed black hole (error),
+// naming the largest MSS that passed. Built by hand: loopback cannot drop by size.
+TEST(TdsProbeMssRetry, PassAtSmallMssConfirmsTheBlackhole) {
+  auto r = probe_cut_flight(0, /*strict=*/false);
+  ASSERT_TRUE(tdsprobe::tls_stalled_at_server_flight(r));
+  r.mss_tries = {{1200, true, 12.0, ""}, {1400, false, 500.0, "stage tls: no answer"}};
+  EXPECT_EQ(r.largest_mss_passed(), 1200);
+  const auto fs = explain_probe(r);
+  const auto* mtu = find(fs, "PATH_MTU_BLACKHOLE");
+  ASSERT_NE(mtu, nullptr);
+  EXPECT_EQ(mtu->severity, reports::Severity::Error);
+  EXPECT_NE(mtu->title.find("confirmed"), std::string::npos) << mtu->title;
+  EXPECT_EQ(mtu->title.find("not confirmed"), std::string::npos) << mtu->title;
+  std::string ev;
+  for (const auto& e : mtu->evidence) ev += e + "\n";
+  EXPECT_NE(ev.find("largest MSS that passed: 1200"), std::string::npos) << ev;
+  const auto* tls = find(fs, "TLS_HANDSHAKE_FAILED");
+  ASSERT_NE(tls, nullptr);
+  ASSERT_TRUE(tls->caused_by);
+  EXPECT_EQ(*tls->caused_by, reports::Code::PathMtuBlackhole);
+}

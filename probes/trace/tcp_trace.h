@@ -1,0 +1,58 @@
+// Unprivileged TCP traceroute: one non-blocking socket per TTL (IP_TTL / IPV6_UNICAST_HOPS with
+// IP_RECVERR), all TTLs at once under one deadline. Routers' ICMP time-exceeded arrive on each
+// socket's error queue (Linux >= 5.8 queues them for a connecting TCP socket); no CAP_NET_RAW.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decoders/common/expected.h"
+
+namespace midiag::trace {
+
+enum class HopKind { TimeExceeded, Unreachable, Reset, SynAck, Silent };
+std::string_view to_string(HopKind k);  // time_exceeded|unreachable|reset|synack|silent
+
+struct Hop {
+  int ttl = 0;
+  std::string address;  // who answered; empty when silent
+  double rtt_ms = 0;    // SYN sent -> answer; the full wait for silent hops
+  HopKind kind = HopKind::Silent;
+  int icmp_type = -1, icmp_code = -1;  // for time_exceeded / unreachable
+};
+
+struct Target {
+  std::string address;  // numeric IPv4/IPv6
+  std::uint16_t port = 0;
+};
+
+struct Options {
+  int max_ttl = 16;  // at most this many sockets per target
+  std::chrono::milliseconds timeout{3000};
+  // Ends the trace earlier than timeout (the probe it explains has its own deadline).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
+struct Result {
+  Target target;
+  // TTL 1 up to the first hop that ended the path (synack, reset, unreachable), else max_ttl.
+  std::vector<Hop> path;
+  std::string error;  // why the trace could not run for this target (no socket...); path empty
+
+  // The last hop that answered (any kind), nullptr when none did.
+  [[nodiscard]] const Hop* last_answer() const;
+  // The first silent TTL after which nothing answered again; 0 when the path ended in an answer.
+  [[nodiscard]] int first_silent_ttl() const;
+  // "SYNs pass 10.250.1.1 (hop 1), vanish after it", "SYN-ACK from 10.250.2.10 at hop 2", ...
+  [[nodiscard]] std::string summary() const;
+};
+
+// Traces every target at once (max_ttl sockets each). Results are in the order of `targets`.
+// Fails only when tracing cannot run at all (epoll); per-target problems go to Result::error.
+Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets, const Options& options);
+
+}  // namespace midiag::trace
