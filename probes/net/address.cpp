@@ -1,6 +1,7 @@
 #include "probes/net/address.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <charconv>
 #include <cstring>
@@ -128,6 +129,24 @@ AddressClass classify(const IpAddress& a, const std::vector<ClassOverride>& over
   if (in(a, "fc00::/7")) return AddressClass::Ula;
   if (in(a, "::/128") || in(a, "ff00::/8")) return AddressClass::Reserved;
   return AddressClass::Public;
+}
+
+SocketAddress to_socket_address(const IpAddress& ip, std::uint16_t port) {
+  SocketAddress d;
+  if (ip.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&d.addr);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    std::memcpy(&sin->sin_addr, ip.bytes.data(), 4);
+    d.len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&d.addr);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(&sin6->sin6_addr, ip.bytes.data(), 16);
+    d.len = sizeof(sockaddr_in6);
+  }
+  return d;
 }
 
 }  // namespace midiag::net

@@ -1,6 +1,8 @@
 // IP addresses and the address classes the explanations reason about (private vs public...).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -23,6 +25,13 @@ struct IpAddress {
 
 // Parses a numeric IPv4 or IPv6 address (no names, no brackets, no port).
 std::optional<IpAddress> parse_ip(std::string_view text);
+
+// The address and port as connect() takes them.
+struct SocketAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+SocketAddress to_socket_address(const IpAddress& ip, std::uint16_t port);
 
 enum class AddressClass { Private, Public, Loopback, LinkLocal, Cgnat, Ula, Reserved };
 

@@ -180,30 +180,13 @@ struct Slot {
   bool pending = false;
 };
 
-struct Dest {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-};
+using Dest = net::SocketAddress;
 
 Expected<Dest> to_sockaddr(const Target& t) {
   auto ip = net::parse_ip(t.address);
   if (!ip) return make_error("TCP target \"" + t.address + "\" is not a numeric IP address");
   if (t.port == 0) return make_error("TCP target " + t.address + " has port 0");
-  Dest d;
-  if (ip->is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&d.addr);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(t.port);
-    std::memcpy(&sin->sin_addr, ip->bytes.data(), 4);
-    d.len = sizeof(sockaddr_in);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&d.addr);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(t.port);
-    std::memcpy(&sin6->sin6_addr, ip->bytes.data(), 16);
-    d.len = sizeof(sockaddr_in6);
-  }
-  return d;
+  return net::to_socket_address(*ip, t.port);
 }
 
 // Best effort: if it fails, socket() reports EMFILE and the batch error says why.

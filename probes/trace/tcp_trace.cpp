@@ -77,29 +77,12 @@ double ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-struct Dest {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-};
+using Dest = net::SocketAddress;
 
 std::optional<Dest> to_sockaddr(const Target& t) {
   auto ip = net::parse_ip(t.address);
   if (!ip || t.port == 0) return std::nullopt;
-  Dest d;
-  if (ip->is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&d.addr);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(t.port);
-    std::memcpy(&sin->sin_addr, ip->bytes.data(), 4);
-    d.len = sizeof(sockaddr_in);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&d.addr);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(t.port);
-    std::memcpy(&sin6->sin6_addr, ip->bytes.data(), 16);
-    d.len = sizeof(sockaddr_in6);
-  }
-  return d;
+  return net::to_socket_address(*ip, t.port);
 }
 
 // ICMP time exceeded: type 11 (v4), 3 (v6). Reporters of ICMPv6 are written with a ':'.
