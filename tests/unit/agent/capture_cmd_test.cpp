@@ -96,7 +96,7 @@ void expect_gateway_and_redirect(const nlohmann::json& j, std::uint16_t gateway,
     if (s["server_port"] == gateway) gw = &s;
   ASSERT_NE(gw, nullptr) << j.dump(1);
   EXPECT_EQ((*gw)["speaks_tds"], true);
-  EXPECT_EQ((*gw)["tds"]["prelogin"]["server_encryption"], "on") << gw->dump(1);
+  EXPECT_EQ((*gw)["tds"]["prelogin"]["server_encryption"], "ON") << gw->dump(1);
   ASSERT_TRUE((*gw)["redirect_to"].is_number()) << j.dump(1);
   const auto to = (*gw)["redirect_to"].get<std::size_t>();
   ASSERT_GE(to, 1U);
