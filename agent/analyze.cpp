@@ -5,7 +5,6 @@
 #include <ctime>
 
 #include "decoders/capture/tds_exchange.h"
-#include "decoders/pcap/pcap_file.h"
 #include "reports/explain.h"
 
 namespace midiag::agent {
@@ -212,29 +211,17 @@ std::vector<std::uint16_t> default_sql_ports() {
   return p;
 }
 
-Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
-                                          const AnalyzeOptions& options) {
-  auto file = pcap::read_capture(bytes);
-  if (!file) return file.error();
+reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options) {
   reports::PacketEvidence cap;
   cap.file = options.file;
-  cap.format = file->format == pcap::FileFormat::Pcapng ? "pcapng" : "pcap";
-  cap.packets = file->frames.size();
-  cap.truncated = file->truncated;
-  cap.truncated_message = file->message;
+  cap.format = input.format;
+  cap.packets = input.packets;
+  cap.truncated = input.truncated;
+  cap.truncated_message = input.truncated_message;
   cap.ports = options.ports.empty() ? default_sql_ports() : options.ports;
   std::sort(cap.ports.begin(), cap.ports.end());
 
-  pcap::SessionTracker tracker(options.flow);
-  for (const auto& frame : file->frames) {
-    auto packet = pcap::decode_packet(frame);
-    if (!packet) {
-      tracker.add_undecoded();
-      continue;
-    }
-    tracker.add(*packet, pcap::packet_fingerprint(frame.data, *packet));
-  }
-  const pcap::FlowReport flows = tracker.finish();
+  const pcap::FlowReport flows = std::move(input.flows);
   cap.undecoded = flows.undecoded_frames;
   cap.duplicates = flows.duplicates;
   cap.tcp_connections = flows.sessions.size();
@@ -294,10 +281,11 @@ Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
   reports::Evidence ev;
   ev.target.input = options.file;
   ev.target.host = options.file;
-  if (!file->frames.empty()) {
-    ev.started_at = iso_time(file->frames.front().timestamp);
-    ev.duration_ms = (file->frames.back().timestamp - file->frames.front().timestamp) * 1000.0;
+  if (input.first_time && input.last_time) {
+    ev.started_at = iso_time(*input.first_time);
+    ev.duration_ms = (*input.last_time - *input.first_time) * 1000.0;
   }
+  for (auto& l : input.limitations) ev.limitations.push_back(std::move(l));
   if (cap.truncated)
     ev.limitations.push_back("the capture file is truncated (" + cap.truncated_message +
                              "): packets after that point were not read");

@@ -1,8 +1,9 @@
-// analyze: a capture file's bytes in, a report out (sessions, findings). No I/O here; the
-// command (agent/analyze_command.cpp) reads the file and prints.
+// analyze: a capture's reassembled connections in, a report out (sessions, findings). No I/O
+// here; agent/analyze_input.h streams files and frames into it.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,7 +24,7 @@ struct AnalyzeOptions {
   static pcap::FlowOptions default_flow_options() {
     pcap::FlowOptions f;
     f.max_bytes_per_direction = 256U * 1024U;  // logins fit many times over
-    f.max_sessions = 20000;
+    f.max_sessions = 4096;  // ~5 KiB each with their report rows: RSS stays under 64 MiB
     f.max_packets_per_session = 2000;
     f.drop_duplicates = true;
     return f;
@@ -33,7 +34,23 @@ struct AnalyzeOptions {
 // 1433, 3342, 5022, 11000-11999.
 std::vector<std::uint16_t> default_sql_ports();
 
-// An Error (ErrorKind::Malformed) when the bytes are not a pcap or pcapng file.
+// What the input side (agent/analyze_input.h: a file, bytes, a live capture) hands over: the
+// reassembled connections and what the capture itself was.
+struct CaptureInput {
+  std::string format = "pcap";  // pcap|pcapng
+  std::uint64_t packets = 0;    // frames read
+  bool truncated = false;
+  std::string truncated_message;
+  std::optional<double> first_time, last_time;  // of the first and last frame
+  pcap::FlowReport flows;
+  std::vector<std::string> limitations;  // the input's own (e.g. a live capture's drops)
+};
+
+// The sessions, findings and limitations of a capture already reassembled.
+reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options);
+
+// The bytes of a whole capture file, streamed (agent/analyze_input.cpp). An Error
+// (ErrorKind::Malformed) when the bytes are not a pcap or pcapng file.
 Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
                                           const AnalyzeOptions& options);
 

@@ -13,10 +13,11 @@
 #include <boost/program_options.hpp>
 
 #include "agent/analyze.h"
+#include "agent/analyze_input.h"
+#include "agent/capture_cmd.h"
 #include "agent/check.h"
 #include "agent/connection_string.h"
 #include "agent/demo.h"
-#include "platform/text/input_file.h"
 #include "probes/tds/ca_file.h"
 
 namespace po = boost::program_options;
@@ -34,7 +35,7 @@ struct Command {
 constexpr std::array<Command, 8> kCommands = {{
     {"check", "check <host>[:port] [options]   full diagnosis (default command)", true},
     {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", true},
-    {"capture", "capture [--duration S] [--host H] watch the application's own attempts", false},
+    {"capture", "capture [--duration S] [--host H] watch the application's own attempts", true},
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
     {"watch", "watch --config FILE              scheduled probes", false},
     {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", false},
@@ -337,9 +338,6 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   return incomplete ? kExitToolFailure : kExitOk;
 }
 
-// Capture files are read whole (the streaming reader replaces this); beyond this, refused.
-constexpr std::size_t kMaxCaptureBytes = 1024U * 1024U * 1024U;
-
 int run_analyze_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                         bool tty) {
   std::string format = "text", ports_text, log_level = "warn", file;
@@ -395,16 +393,13 @@ int run_analyze_command(const std::vector<std::string>& args, std::ostream& out,
     if (!ports) return usage_error(err, "analyze", "bad --ports: " + ports.error().message);
     opt.ports = *ports;
   }
-  auto content = platform::read_input_file(file, kMaxCaptureBytes, "capture file");
-  if (!content) {
-    err << "mi-diag analyze: " << content.error().message << "\n";
-    return kExitUsage;
-  }
-  const auto* data = reinterpret_cast<const std::uint8_t*>(content->data());
-  auto report = analyze_capture(std::span(data, content->size()), opt);
+  auto report = analyze_capture_file(file, opt);
   if (!report) {
-    err << "mi-diag analyze: " << file << " is not a capture file: " << report.error().message
-        << "\n";
+    if (report.error().kind == ErrorKind::Malformed)
+      err << "mi-diag analyze: " << file << " is not a capture file: " << report.error().message
+          << "\n";
+    else
+      err << "mi-diag analyze: " << report.error().message << "\n";
     return kExitUsage;
   }
   if (format == "json")
@@ -453,6 +448,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   if (cmd->name == "demo") return run_demo(rest, out, err, out_is_tty);
   if (cmd->name == "analyze") return run_analyze_command(rest, out, err, out_is_tty);
+  if (cmd->name == "capture") return run_capture_command(rest, out, err, out_is_tty);
   if (cmd->name == "simulate") return run_simulate(rest, out, err);
   return run_check_command(rest, out, err, out_is_tty);
 }
