@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "decoders/capture/tds_exchange.h"
+#include "decoders/pcap/link_layer.h"
 #include "decoders/pcap/pcap_file.h"
 #include "reports/explain.h"
 
@@ -212,24 +213,27 @@ std::vector<std::uint16_t> default_sql_ports() {
   return p;
 }
 
-Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
-                                          const AnalyzeOptions& options) {
-  auto file = pcap::read_capture(bytes);
-  if (!file) return file.error();
-  reports::PacketEvidence cap;
+FrameAnalysis analyze_frames(const std::vector<pcap::FrameView>& frames,
+                             const AnalyzeOptions& options,
+                             const std::set<std::pair<std::uint16_t, std::uint16_t>>& skip) {
+  FrameAnalysis result;
+  reports::PacketEvidence& cap = result.packets;
   cap.file = options.file;
-  cap.format = file->format == pcap::FileFormat::Pcapng ? "pcapng" : "pcap";
-  cap.packets = file->frames.size();
-  cap.truncated = file->truncated;
-  cap.truncated_message = file->message;
+  cap.packets = frames.size();
   cap.ports = options.ports.empty() ? default_sql_ports() : options.ports;
   std::sort(cap.ports.begin(), cap.ports.end());
 
   pcap::SessionTracker tracker(options.flow);
-  for (const auto& frame : file->frames) {
+  for (const auto& frame : frames) {
     auto packet = pcap::decode_packet(frame);
     if (!packet) {
       tracker.add_undecoded();
+      continue;
+    }
+    if (packet->tcp && !skip.empty() &&
+        (skip.count({packet->tcp->src_port, packet->tcp->dst_port}) > 0 ||
+         skip.count({packet->tcp->dst_port, packet->tcp->src_port}) > 0)) {
+      ++result.skipped;
       continue;
     }
     tracker.add(*packet, pcap::packet_fingerprint(frame.data, *packet));
@@ -240,7 +244,6 @@ Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
   cap.tcp_connections = flows.sessions.size();
   cap.sessions_over_limit = flows.sessions_over_limit;
 
-  bool capped = false;
   for (std::size_t i = 0; i < flows.sessions.size(); ++i) {
     const auto& s = flows.sessions[i];
     const bool sql_port = std::binary_search(cap.ports.begin(), cap.ports.end(), s.server.port);
@@ -255,6 +258,7 @@ Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
     out.server = s.server.str();
     out.client_address = s.client.address.str();
     out.server_address = s.server.address.str();
+    out.client_port = s.client.port;
     out.server_port = s.server.port;
     out.start = s.first_time;
     out.duration_ms = (s.last_time - s.first_time) * 1000.0;
@@ -286,10 +290,33 @@ Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
       out.hole = hole;
     }
     fill_tds(x, s, out);
-    capped = capped || s.to_client.capped || s.to_server.capped;
+    result.capped = result.capped || s.to_client.capped || s.to_server.capped;
     cap.sessions.push_back(std::move(out));
   }
   link_redirects(cap.sessions, options.redirect_window_s);
+  return result;
+}
+
+Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,
+                                          const AnalyzeOptions& options) {
+  auto file = pcap::read_capture(bytes);
+  if (!file) return file.error();
+  std::vector<pcap::FrameView> views;
+  views.reserve(file->frames.size());
+  for (const auto& f : file->frames) {
+    pcap::FrameView v;
+    v.timestamp_ns = static_cast<std::int64_t>(std::llround(f.timestamp * 1e9));
+    v.link_type = f.link_type;
+    v.data = f.data;
+    v.original_length = f.original_length;
+    views.push_back(v);
+  }
+  auto analysis = analyze_frames(views, options);
+  reports::PacketEvidence cap = std::move(analysis.packets);
+  const bool capped = analysis.capped;
+  cap.format = file->format == pcap::FileFormat::Pcapng ? "pcapng" : "pcap";
+  cap.truncated = file->truncated;
+  cap.truncated_message = file->message;
 
   reports::Evidence ev;
   ev.target.input = options.file;

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "decoders/common/expected.h"
 #include "decoders/pcap/flows.h"
+#include "decoders/pcap/frame_view.h"
 #include "reports/report.h"
 
 namespace midiag::agent {
@@ -32,6 +35,19 @@ struct AnalyzeOptions {
 
 // 1433, 3342, 5022, 11000-11999.
 std::vector<std::uint16_t> default_sql_ports();
+
+// The connections a set of frames holds (the SQL ones, or any speaking TDS), explained step by
+// step: what analyze does with a file and check with its own live capture.
+struct FrameAnalysis {
+  reports::PacketEvidence packets;  // file/format/truncated are the caller's to fill
+  bool capped = false;              // a connection had more bytes than were decoded
+  std::size_t skipped = 0;          // TCP packets left out (the `skip` port pairs)
+};
+// `skip`: (local port, remote port) pairs whose TCP packets are not connections of interest
+// (check: the trace's TTL-limited SYNs), in either direction.
+FrameAnalysis analyze_frames(const std::vector<pcap::FrameView>& frames,
+                             const AnalyzeOptions& options,
+                             const std::set<std::pair<std::uint16_t, std::uint16_t>>& skip = {});
 
 // An Error (ErrorKind::Malformed) when the bytes are not a pcap or pcapng file.
 Expected<reports::Report> analyze_capture(std::span<const std::uint8_t> bytes,

@@ -114,7 +114,7 @@ struct CaptureSession {
   std::size_t index = 0;       // 1-based, as the report lists them
   std::string client, server;  // address:port
   std::string client_address, server_address;
-  std::uint16_t server_port = 0;
+  std::uint16_t client_port = 0, server_port = 0;
   double start = 0;        // seconds since the epoch (first packet)
   double duration_ms = 0;  // first to last packet
   // established | refused | reset | reset_by_middlebox | filtered | unreachable | midstream
