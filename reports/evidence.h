@@ -152,8 +152,9 @@ struct PacketEvidence {
   bool truncated = false;
   std::string truncated_message;
   std::size_t undecoded = 0, duplicates = 0, tcp_connections = 0, sessions_over_limit = 0;
-  std::vector<std::uint16_t> ports;      // server ports that count as SQL
-  std::vector<CaptureSession> sessions;  // SQL connections only
+  std::vector<std::uint16_t> ports;           // server ports that count as SQL
+  std::vector<CaptureSession> sessions;       // SQL connections only
+  std::size_t sweep_refusals_not_listed = 0;  // check: the redirect sweep's refused connections
 };
 
 struct Evidence {
