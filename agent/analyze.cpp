@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "decoders/capture/tds_exchange.h"
+#include "decoders/pcap/link_layer.h"
 #include "reports/explain.h"
 
 namespace midiag::agent {
@@ -211,37 +212,33 @@ std::vector<std::uint16_t> default_sql_ports() {
   return p;
 }
 
-reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options) {
-  reports::PacketEvidence cap;
-  cap.file = options.file;
-  cap.format = input.format;
-  cap.packets = input.packets;
-  cap.truncated = input.truncated;
-  cap.truncated_message = input.truncated_message;
-  cap.ports = options.ports.empty() ? default_sql_ports() : options.ports;
-  std::sort(cap.ports.begin(), cap.ports.end());
-
-  const pcap::FlowReport flows = std::move(input.flows);
-  cap.undecoded = flows.undecoded_frames;
-  cap.duplicates = flows.duplicates;
-  cap.tcp_connections = flows.sessions.size();
-  cap.sessions_over_limit = flows.sessions_over_limit;
-
-  bool capped = false;
+// The per-connection evidence of reassembled flows: the SQL connections (by port) and any other
+// that speaks TDS.
+static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOptions& options) {
+  FrameAnalysis result;
+  result.packets.file = options.file;
+  result.packets.ports = options.ports.empty() ? default_sql_ports() : options.ports;
+  std::sort(result.packets.ports.begin(), result.packets.ports.end());
+  result.packets.undecoded = flows.undecoded_frames;
+  result.packets.duplicates = flows.duplicates;
+  result.packets.tcp_connections = flows.sessions.size();
+  result.packets.sessions_over_limit = flows.sessions_over_limit;
   for (std::size_t i = 0; i < flows.sessions.size(); ++i) {
     const auto& s = flows.sessions[i];
-    const bool sql_port = std::binary_search(cap.ports.begin(), cap.ports.end(), s.server.port);
+    const bool sql_port =
+        std::binary_search(result.packets.ports.begin(), result.packets.ports.end(), s.server.port);
     const bool maybe_tds = capture::starts_like_tds(s.to_server.bytes) ||
                            (!s.to_server.bytes.empty() && s.to_server.bytes[0] == 0x16);
     if (!sql_port && !maybe_tds) continue;
     const auto x = capture::decode_exchange(s);
     if (!sql_port && !x.speaks_tds) continue;
     CaptureSession out;
-    out.index = cap.sessions.size() + 1;
+    out.index = result.packets.sessions.size() + 1;
     out.client = s.client.str();
     out.server = s.server.str();
     out.client_address = s.client.address.str();
     out.server_address = s.server.address.str();
+    out.client_port = s.client.port;
     out.server_port = s.server.port;
     out.start = s.first_time;
     out.duration_ms = (s.last_time - s.first_time) * 1000.0;
@@ -273,10 +270,46 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
       out.hole = hole;
     }
     fill_tds(x, s, out);
-    capped = capped || s.to_client.capped || s.to_server.capped;
-    cap.sessions.push_back(std::move(out));
+    result.capped = result.capped || s.to_client.capped || s.to_server.capped;
+    result.packets.sessions.push_back(std::move(out));
   }
-  link_redirects(cap.sessions, options.redirect_window_s);
+  link_redirects(result.packets.sessions, options.redirect_window_s);
+  return result;
+}
+
+FrameAnalysis analyze_frames(const std::vector<pcap::FrameView>& frames,
+                             const AnalyzeOptions& options,
+                             const std::set<std::pair<std::uint16_t, std::uint16_t>>& skip) {
+  pcap::SessionTracker tracker(options.flow);
+  std::size_t skipped = 0;
+  for (const auto& frame : frames) {
+    auto packet = pcap::decode_packet(frame);
+    if (!packet) {
+      tracker.add_undecoded();
+      continue;
+    }
+    if (packet->tcp && !skip.empty() &&
+        (skip.count({packet->tcp->src_port, packet->tcp->dst_port}) > 0 ||
+         skip.count({packet->tcp->dst_port, packet->tcp->src_port}) > 0)) {
+      ++skipped;
+      continue;
+    }
+    tracker.add(*packet, pcap::packet_fingerprint(frame.data, *packet));
+  }
+  auto result = sessions_of(tracker.finish(), options);
+  result.packets.packets = frames.size();
+  result.skipped = skipped;
+  return result;
+}
+
+reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options) {
+  auto analysis = sessions_of(input.flows, options);
+  reports::PacketEvidence cap = std::move(analysis.packets);
+  const bool capped = analysis.capped;
+  cap.format = input.format;
+  cap.packets = input.packets;
+  cap.truncated = input.truncated;
+  cap.truncated_message = input.truncated_message;
 
   reports::Evidence ev;
   ev.target.input = options.file;

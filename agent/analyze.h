@@ -4,12 +4,15 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "decoders/common/expected.h"
 #include "decoders/pcap/flows.h"
+#include "decoders/pcap/frame_view.h"
 #include "reports/report.h"
 
 namespace midiag::agent {
@@ -48,6 +51,19 @@ struct CaptureInput {
 
 // The sessions, findings and limitations of a capture already reassembled.
 reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options);
+
+// The connections a set of frames holds (the SQL ones, or any speaking TDS), explained step by
+// step: what check does with its own live capture.
+struct FrameAnalysis {
+  reports::PacketEvidence packets;  // file/format/truncated are the caller's to fill
+  bool capped = false;              // a connection had more bytes than were decoded
+  std::size_t skipped = 0;          // TCP packets left out (the `skip` port pairs)
+};
+// `skip`: (local port, remote port) pairs whose TCP packets are not connections of interest
+// (check: the trace's TTL-limited SYNs), in either direction.
+FrameAnalysis analyze_frames(const std::vector<pcap::FrameView>& frames,
+                             const AnalyzeOptions& options,
+                             const std::set<std::pair<std::uint16_t, std::uint16_t>>& skip = {});
 
 // The bytes of a whole capture file, streamed (agent/analyze_input.cpp). An Error
 // (ErrorKind::Malformed) when the bytes are not a pcap or pcapng file.

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/analyze.h"
+#include "decoders/pcap/frame_view.h"
 #include "platform/capture/live_capture.h"
 
 namespace midiag::agent {
@@ -240,6 +242,51 @@ void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Ro
   done(reports::CollectorStatus::Ok, {}, reports::Shortfall::None);
 }
 
+// The probe's own connections in the live capture, per connection (the packet rules' input): the
+// ports probed and the SQL ones, without the trace's TTL-limited SYNs.
+reports::PacketEvidence sessions_of(const reports::Evidence& ev, std::vector<std::uint16_t> ports,
+                                    std::uint16_t gateway_port,
+                                    const std::set<std::pair<std::uint16_t, std::uint16_t>>& skip) {
+  AnalyzeOptions aopt;
+  aopt.file = ev.capture.file;
+  for (auto p : default_sql_ports()) ports.push_back(p);
+  ports.push_back(gateway_port);
+  if (ev.redirect && ev.redirect->port != 0) ports.push_back(ev.redirect->port);
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  aopt.ports = std::move(ports);
+  std::vector<pcap::FrameView> views;
+  views.reserve(ev.capture.frames.size());
+  for (const auto& f : ev.capture.frames) {
+    pcap::FrameView v;
+    v.timestamp_ns = f.timestamp_ns;
+    v.link_type = static_cast<std::uint32_t>(ev.capture.link_type);
+    v.data = f.data;
+    v.original_length = f.original_length;
+    views.push_back(v);
+  }
+  auto analysis = analyze_frames(views, aopt, skip);
+  auto& packets = analysis.packets;
+  packets.format = "live";
+  // The redirect range's sweep refused by the node is a thousand look-alike connections: counted,
+  // not listed (the sweep summary speaks for them); the other sweep ports stay listed.
+  if (ev.redirect) {
+    std::set<std::uint16_t> sweep_ports;
+    for (const auto& r : ev.redirect->tcp)
+      if (r.target.role == tcp::Role::Sweep && r.state == tcp::State::Refused && r.local_port != 0)
+        sweep_ports.insert(r.local_port);
+    // The socket saw the refusal; a capture that lost the RST (kernel drops in the burst) would
+    // show the same connection as filtered or midstream: listed only if a middlebox reset it.
+    auto& list = packets.sessions;
+    const auto kept = std::remove_if(list.begin(), list.end(), [&](const auto& s) {
+      return s.state != "reset_by_middlebox" && sweep_ports.count(s.client_port) > 0;
+    });
+    packets.sweep_refusals_not_listed = static_cast<std::size_t>(list.end() - kept);
+    list.erase(kept, list.end());
+  }
+  return std::move(packets);
+}
+
 }  // namespace
 
 Expected<std::string> parse_resolver(std::string_view text) {
@@ -416,6 +463,8 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
     ports.push_back(kMirroringPort);
   std::future<TraceJob> trace_job;  // waited for (joined) on every path out of run_check
+  // The trace's sockets (local port, traced port): their SYNs are left out of the sessions.
+  std::set<std::pair<std::uint16_t, std::uint16_t>> trace_flows;
   std::vector<tcp::Target> targets;
   for (const auto& a : ev.addresses) {
     // An address the kernel cannot route is not worth a socket: the route lookup already says why.
@@ -496,6 +545,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         // Only the addresses that stayed filtered: a late SYN-ACK makes the trace moot.
         std::string errors;
         for (auto& t : *job.result) {
+          for (auto p : t.local_ports) trace_flows.insert({p, t.target.port});
           const bool filtered =
               std::any_of(ev.tcp.begin(), ev.tcp.end(), [&](const tcp::Result& r) {
                 return r.target.address == t.target.address && r.target.port == t.target.port &&
@@ -582,6 +632,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
                         Shortfall::Explained);
     capture_step.reset();
     live.reset();
+    ev.packets = sessions_of(ev, ports, gateway_port, trace_flows);
   }
   ev.duration_ms = std::chrono::duration<double, std::milli>(clock.now() - t0).count();
   out.ok = true;

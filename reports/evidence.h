@@ -114,7 +114,7 @@ struct CaptureSession {
   std::size_t index = 0;       // 1-based, as the report lists them
   std::string client, server;  // address:port
   std::string client_address, server_address;
-  std::uint16_t server_port = 0;
+  std::uint16_t client_port = 0, server_port = 0;
   double start = 0;        // seconds since the epoch (first packet)
   double duration_ms = 0;  // first to last packet
   // established | refused | reset | reset_by_middlebox | filtered | unreachable | midstream
@@ -152,8 +152,9 @@ struct PacketEvidence {
   bool truncated = false;
   std::string truncated_message;
   std::size_t undecoded = 0, duplicates = 0, tcp_connections = 0, sessions_over_limit = 0;
-  std::vector<std::uint16_t> ports;      // server ports that count as SQL
-  std::vector<CaptureSession> sessions;  // SQL connections only
+  std::vector<std::uint16_t> ports;           // server ports that count as SQL
+  std::vector<CaptureSession> sessions;       // SQL connections only
+  std::size_t sweep_refusals_not_listed = 0;  // check: the redirect sweep's refused connections
 };
 
 struct Evidence {

@@ -338,12 +338,61 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
   // Group failures by address and state so a 1,000-port sweep is one finding, not 1,000.
   std::map<std::pair<std::string, tcp::State>, std::vector<const tcp::Result*>> groups;
   std::set<std::uint16_t> open_ports;
+  // check with its own capture: refusals whose reset could not have come from the target.
+  std::map<std::string, std::vector<std::pair<const tcp::Result*, const CaptureSession*>>>
+      middlebox;
+  std::map<const tcp::Result*, std::string> packet_words;  // what the packets add to a refusal
+  std::set<const tcp::Result*> cannot_tell;  // no other packet from the address to compare
   for (const auto& r : ev.tcp) {
     if (r.state == tcp::State::NotProbed) continue;  // the tcp collector reports these
-    if (r.state == tcp::State::Open)
+    if (r.state == tcp::State::Open) {
       open_ports.insert(r.target.port);
-    else
-      groups[{r.target.address, r.state}].push_back(&r);
+      continue;
+    }
+    if (r.state == tcp::State::Refused)
+      if (const auto* s = session_for(ev, r); s != nullptr && s->rst && !s->rst->from_client) {
+        const auto judged = judge_reset(*s->rst);
+        if (judged == ResetJudgement::Middlebox || judged == ResetJudgement::Likely) {
+          middlebox[r.target.address].push_back({&r, s});
+          continue;
+        }
+        if (judged == ResetJudgement::Unknown) {
+          cannot_tell.insert(&r);
+          packet_words[&r] = reset_line(*s) + ": the packets cannot tell whether " +
+                             r.target.address + " or a device in the path sent it";
+        } else {
+          packet_words[&r] = reset_line(*s) + ": the same distance, the target's own reset";
+        }
+      }
+    groups[{r.target.address, r.state}].push_back(&r);
+  }
+  for (const auto& [address, list] : middlebox) {
+    std::vector<std::uint16_t> ports;
+    std::vector<std::string> evidence;
+    bool sure = false;
+    for (const auto& [r, s] : list) {
+      ports.push_back(r->target.port);
+      sure = sure || judge_reset(*s->rst) == ResetJudgement::Middlebox;
+      if (evidence.size() >= 8) continue;
+      evidence.push_back("tcp " + address + ":" + std::to_string(r->target.port) + " [" +
+                         std::string(tcp::to_string(r->target.role)) + "] -> refused after " +
+                         format_ms(r->rtt_ms) + (r->detail.empty() ? "" : ": " + r->detail));
+      evidence.push_back(reset_line(*s));
+      if (s->rst->race) evidence.push_back(s->rst->race_detail);
+    }
+    auto f = make_finding(
+        Code::TcpResetByMiddlebox,
+        std::string(sure ? "" : "Likely: ") + address + ":" + format_ports(ports) +
+            ": the reset came from a device in the path, not the target",
+        sure ? "The socket saw 'connection refused', but the reset's hop count does not match the "
+               "target's own packets in the capture: a device at another distance from this host "
+               "(a firewall, proxy or IDS) sent it. The port may well be open on the target."
+             : "The socket saw 'connection refused'; the reset's TTL is one hop off the target's "
+               "own packets: likely a device in the path, not certain (paths can change).",
+        evidence);
+    // Hedged or not, the connection was refused: the severity is the refusal's.
+    f.addresses = {address};
+    out.push_back(std::move(f));
   }
   for (const auto& [key, results] : groups) {
     // Plain locals: lambdas below capture them (clang 14 cannot capture structured bindings).
@@ -353,11 +402,13 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     std::vector<std::string> evidence;
     for (const auto* r : results) {
       ports.push_back(r->target.port);
-      if (evidence.size() < 8)
+      if (evidence.size() < 8) {
         evidence.push_back("tcp " + address + ":" + std::to_string(r->target.port) + " [" +
                            std::string(tcp::to_string(r->target.role)) + "] -> " +
                            std::string(tcp::to_string(state)) + " after " + format_ms(r->rtt_ms) +
                            (r->detail.empty() ? "" : ": " + r->detail));
+        if (auto w = packet_words.find(r); w != packet_words.end()) evidence.push_back(w->second);
+      }
     }
     if (results.size() > evidence.size())
       evidence.push_back("... and " + std::to_string(results.size() - evidence.size()) +
@@ -381,8 +432,15 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
                               "the path drops the packets.",
                               evidence);
         case tcp::State::Refused:
-          return make_finding(Code::TcpRefused, what + ": connection refused (TCP RST)",
-                              "A TCP reset came back for the SYN.", evidence);
+          return make_finding(
+              Code::TcpRefused, what + ": connection refused (TCP RST)",
+              std::any_of(results.begin(), results.end(),
+                          [&](const tcp::Result* r) { return cannot_tell.count(r) > 0; })
+                  ? "A TCP reset came back for the SYN. The capture cannot say who sent "
+                    "it: nothing else came from that address to compare its TTL with, so "
+                    "a device in the path is not ruled out."
+                  : "A TCP reset came back for the SYN.",
+              evidence);
         case tcp::State::Unreachable:
           return make_finding(Code::IcmpUnreachable, what + ": " + first->detail,
                               first->icmp.reporter.empty()
@@ -455,6 +513,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   for (auto& f : explain_tds(ev)) all.push_back(std::move(f));
   for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));
   for (auto& f : explain_capture(ev)) all.push_back(std::move(f));
+  confirm_with_packets(ev, all);
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {
       return std::tuple(f.caused_by.has_value(), f.severity, catalogue(f.code).rank);

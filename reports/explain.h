@@ -20,6 +20,15 @@ std::vector<Finding> explain_collectors(const Evidence& ev);
 // analyze: findings from the connections a capture holds (resets, SYNs, ICMP, path MTU, login).
 std::vector<Finding> explain_capture(const Evidence& ev);
 
+// check: its own live capture was analysed (ev.packets beside ev.capture).
+bool live_capture(const Evidence& ev);
+// check: the capture's connection of one socket-level probe (by its local port), if seen.
+const CaptureSession* session_for(const Evidence& ev, const tcp::Result& r);
+// "session 2 (a -> b): RST TTL 64 (0 hops) vs the sender's other packets TTL 63 (1 hops, ...)".
+std::string reset_line(const CaptureSession& s);
+// check: a never-filled hole in the capture confirms (or adds) PATH_MTU_BLACKHOLE.
+void confirm_with_packets(const Evidence& ev, std::vector<Finding>& all);
+
 // Hop count inferred from a received TTL: distance below the nearest initial TTL (64, 128, 255).
 int hops_from_ttl(std::uint8_t ttl);
 

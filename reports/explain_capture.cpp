@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "reports/explain.h"
 #include "reports/login_errors.h"
@@ -42,6 +43,26 @@ std::string steps_line(const CaptureSession& s) {
   add("tls", s.tls_ms);
   add("login", s.login_ms);
   return line;
+}
+
+std::optional<Finding> hole_finding(const CaptureSession& s) {
+  if (!s.hole || s.hole->frag_needed_seen || s.hole->dup_acks == 0 ||
+      s.hole->missing <= s.hole->next_segment)
+    return std::nullopt;
+  const auto& h = *s.hole;
+  auto f = make_finding(
+      Code::PathMtuBlackhole, "Full-size segments from " + s.server + " never arrived",
+      "The server's larger segments vanished while a smaller later one arrived and the client "
+      "asked again for the missing bytes; no ICMP 'fragmentation needed' came back, and "
+      "nothing ever filled the hole: a path-MTU black hole.",
+      {who(s) + ": " + std::to_string(h.missing) + " bytes missing from the server, then a " +
+           std::to_string(h.next_segment) + "-byte segment arrived (largest seen " +
+           std::to_string(h.largest_segment) + " bytes" +
+           (h.mss ? ", client MSS " + std::to_string(*h.mss) : std::string()) + ")",
+       who(s) + ": " + std::to_string(h.dup_acks) +
+           " duplicate ACK(s) for the hole; no ICMP fragmentation-needed in the capture"});
+  f.addresses = {s.server_address};
+  return f;
 }
 
 void explain_session(const CaptureSession& s, std::vector<Finding>& out) {
@@ -128,23 +149,7 @@ void explain_session(const CaptureSession& s, std::vector<Finding>& out) {
     f.addresses = {s.server_address};
     out.push_back(std::move(f));
   }
-  if (s.hole && !s.hole->frag_needed_seen && s.hole->dup_acks > 0 &&
-      s.hole->missing > s.hole->next_segment) {
-    const auto& h = *s.hole;
-    auto f = make_finding(
-        Code::PathMtuBlackhole, "Full-size segments from " + s.server + " never arrived",
-        "The server's larger segments vanished while a smaller later one arrived and the client "
-        "asked again for the missing bytes; no ICMP 'fragmentation needed' came back, and "
-        "nothing ever filled the hole: a path-MTU black hole.",
-        {who(s) + ": " + std::to_string(h.missing) + " bytes missing from the server, then a " +
-             std::to_string(h.next_segment) + "-byte segment arrived (largest seen " +
-             std::to_string(h.largest_segment) + " bytes" +
-             (h.mss ? ", client MSS " + std::to_string(*h.mss) : std::string()) + ")",
-         who(s) + ": " + std::to_string(h.dup_acks) +
-             " duplicate ACK(s) for the hole; no ICMP fragmentation-needed in the capture"});
-    f.addresses = {s.server_address};
-    out.push_back(std::move(f));
-  }
+  if (auto f = hole_finding(s)) out.push_back(std::move(*f));
   if (s.tls) {
     for (const auto& a : s.tls_alerts) {
       if (a.find("fatal") == std::string::npos) continue;
@@ -209,11 +214,52 @@ ResetJudgement judge_reset(const CaptureReset& r) {
   return ResetJudgement::Likely;
 }
 
+bool live_capture(const Evidence& ev) {
+  return ev.packets && !ev.capture.interface.empty();
+}
+
+const CaptureSession* session_for(const Evidence& ev, const tcp::Result& r) {
+  if (!live_capture(ev) || r.local_port == 0) return nullptr;
+  for (const auto& s : ev.packets->sessions)
+    if (s.client_port == r.local_port && s.server_port == r.target.port &&
+        s.server_address == r.target.address)
+      return &s;
+  return nullptr;
+}
+
+std::string reset_line(const CaptureSession& s) {
+  return s.rst ? who(s) + ": " + ttl_line(*s.rst) : who(s) + ": no reset from the server seen";
+}
+
 std::vector<Finding> explain_capture(const Evidence& ev) {
   std::vector<Finding> out;
   if (!ev.packets) return out;
+  // check: the socket-level rules already speak for each probe; the packets confirm or overturn
+  // them there (explain_tcp, confirm_with_packets), not in findings of their own.
+  if (live_capture(ev)) return out;
   for (const auto& s : ev.packets->sessions) explain_session(s, out);
   return out;
+}
+
+void confirm_with_packets(const Evidence& ev, std::vector<Finding>& all) {
+  if (!live_capture(ev)) return;
+  for (const auto& s : ev.packets->sessions) {
+    auto hole = hole_finding(s);
+    if (!hole) continue;
+    auto it = std::find_if(all.begin(), all.end(), [&](const Finding& f) {
+      return f.code == Code::PathMtuBlackhole && std::find(f.addresses.begin(), f.addresses.end(),
+                                                           s.server_address) != f.addresses.end();
+    });
+    if (it == all.end()) {
+      all.push_back(std::move(*hole));
+      continue;
+    }
+    if (it->title.find("confirmed from packets") == std::string::npos) {
+      it->title += " (confirmed from packets: the server's full-size segments never arrived)";
+      it->severity = Severity::Error;
+    }
+    for (auto& line : hole->evidence) it->evidence.push_back("capture " + line);
+  }
 }
 
 }  // namespace midiag::reports

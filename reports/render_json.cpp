@@ -344,6 +344,8 @@ json to_json(const Report& r) {
     if (c.not_kept) cap["not_kept"] = c.not_kept;
     if (c.kernel_dropped) cap["kernel_dropped"] = c.kernel_dropped;
     if (!c.error.empty()) cap["error"] = c.error;
+    if (ev.packets && ev.packets->sweep_refusals_not_listed > 0)
+      cap["sweep_refusals_not_listed"] = ev.packets->sweep_refusals_not_listed;
     doc["capture"] = std::move(cap);
   }
   if (ev.packets) {

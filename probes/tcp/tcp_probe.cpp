@@ -226,6 +226,17 @@ std::string address_string(const sockaddr* sa, std::uint8_t origin) {
 
 }  // namespace
 
+std::uint16_t local_port_of(int fd) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return 0;
+  if (local.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+  if (local.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+  return 0;
+}
+
 int read_icmp_report(int fd, IcmpReport& out) {
   int first_errno = 0;
   for (int i = 0; i < 8; ++i) {
@@ -310,6 +321,7 @@ struct Batch {
     s.started = Clock::now();
     int rc = connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&d.addr), d.len);
     int err = rc == 0 ? 0 : errno;
+    results[i].local_port = local_port_of(s.fd.get());
     if (err != EINPROGRESS) {
       // Immediate outcomes (ENETUNREACH, EACCES, EADDRNOTAVAIL...) are classified like late ones.
       finish(results[i], err, {}, ms_since(s.started, Clock::now()));

@@ -39,6 +39,9 @@ struct Result {
   int error_number = 0;  // errno that decided the state (0 for open/filtered)
   std::string detail;    // e.g. "connection refused (RST)", "ICMP 3/13 from 10.250.1.1"
   IcmpReport icmp;
+  // The probe socket's own port (getsockname after connect), so the packets of this attempt can
+  // be told from others to the same address; 0 when no connect was started.
+  std::uint16_t local_port = 0;
 };
 
 struct Options {
@@ -83,6 +86,9 @@ State classify_error(int err, const IcmpReport& icmp);
 // Drains a socket's error queue (IP_RECVERR; bounded): the first ICMP report goes to `out`.
 // Returns that report's errno, 0 if none was queued.
 int read_icmp_report(int fd, IcmpReport& out);
+
+// A socket's local port (getsockname, IPv4 or IPv6); 0 when it has none or the call fails.
+std::uint16_t local_port_of(int fd);
 
 // The one-line Result::detail for the same inputs, e.g. "connection refused (RST)".
 std::string describe_error(int err, const IcmpReport& icmp);

@@ -185,6 +185,8 @@ Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets,
       s.started = Clock::now();
       const int rc = connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&dest->addr), dest->len);
       const int err = rc == 0 ? 0 : errno;
+      if (const auto port = tcp::local_port_of(s.fd.get()); port != 0)
+        results[i].local_ports.push_back(port);
       if (err != EINPROGRESS) {
         tcp::IcmpReport icmp;
         if (err != 0) tcp::read_icmp_report(s.fd.get(), icmp);

@@ -42,6 +42,8 @@ struct Result {
   // TTL 1 up to the first hop that ended the path (synack, reset, unreachable), else max_ttl.
   std::vector<Hop> path;
   std::string error;  // why the trace could not run for this target (no socket...); path empty
+  // The trace sockets' own ports: their TTL-limited SYNs are not connections of the check.
+  std::vector<std::uint16_t> local_ports;
 
   // The last hop that answered (any kind), nullptr when none did.
   [[nodiscard]] const Hop* last_answer() const;

@@ -398,6 +398,7 @@ lab_clear_faults() {
   lab_router_iptables -F FORWARD
   lab_router_iptables -F INPUT
   lab_router_iptables -F OUTPUT
+  lab_router_iptables -t mangle -F OUTPUT
   in_router2 iptables -w -F FORWARD
   ip -n "$LAB_NS_INSTANCE" route flush cache
   ip -n "$LAB_NS_CLIENT" route flush cache

@@ -49,7 +49,10 @@ readonly SCENARIOS=(
   "healthy                       | - | - | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0"
   "healthy-dummy-login           | - | - | mi1.lab0001.database.windows.net NOCREDS | ok | LOGIN_FAILED | 0"
   "gateway-port-dropped          | fault_forward -p tcp --dport 1433 -j DROP | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_FILTERED | 1"
-  "gateway-port-rejected         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_REFUSED | 1"
+  "gateway-port-rejected         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mi1.lab0001.database.windows.net --ports 1433,3342 | fail | TCP_RESET_BY_MIDDLEBOX | 1 | - | assert_reset_by_middlebox 64 63"
+  "gateway-port-rejected-forged  | fault_reject_forged_ttl 62 | fault_clear | mi1.lab0001.database.windows.net --ports 1433,3342 | fail | TCP_RESET_BY_MIDDLEBOX | 1 | - | assert_reset_likely_middlebox 62 63"
+  "gateway-port-rejected-alone   | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mi1.lab0001.database.windows.net | fail | TCP_REFUSED | 1 | - | assert_reset_cannot_tell"
+  "closed-port-on-instance       | - | - | mi1.lab0001.database.windows.net --ports 1433,1444 | fail | CONNECTION_PATH,TCP_REFUSED | 1 | - | assert_reset_genuine 1444"
   "icmp-admin-prohibited         | fault_forward -p tcp --dport 1433 -j REJECT --reject-with icmp-admin-prohibited | fault_clear | mi1.lab0001.database.windows.net | fail | ICMP_UNREACHABLE | 1"
   "no-route                      | fault_client_route del 10.250.2.0/24 | fault_client_route replace 10.250.2.0/24 via 10.250.1.1 | mi1.lab0001.database.windows.net | fail | ROUTE_MISSING | 1"
   "nxdomain                      | - | - | nope.lab0001.database.windows.net | fail | DNS_NAME_NOT_FOUND | 1"
@@ -97,6 +100,12 @@ fault_mtu_blackhole() {
   ip -n "$LAB_NS_ROUTER" link set dev to-client mtu "$1"
   lab_router_iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 }
+# A middlebox that resets and forges the TTL of its resets (xt_TTL): as if from TTL hops nearer
+# the initial 64, to pass for a host further away than the router.
+fault_reject_forged_ttl() {
+  lab_router_iptables -A FORWARD -p tcp --dport 1433 -j REJECT --reject-with tcp-reset
+  lab_router_iptables -t mangle -A OUTPUT -p tcp --tcp-flags RST RST -j TTL --ttl-set "$1"
+}
 # A drop at the second router: two hops from the client (tests/lab/lib.sh, "far").
 fault_far_router() { in_router2 iptables -w -A FORWARD "$@"; }
 fault_clear() { lab_clear_faults; }
@@ -123,6 +132,41 @@ assert_trace_vanishes_after() {
     ([.findings[] | select(.code == "TCP_FILTERED") | .evidence[]]
       | any(test("SYNs pass " + $addr + " \\(hop " + ($ttl | tostring) + "\\), vanish after it")))' \
     >/dev/null
+}
+
+# The reset of :1433 came from the router (RST TTL $1), not the instance (its SYN-ACK TTL $2):
+# a middlebox, stated as fact; the instance's session on 3342 is in sessions[], established.
+assert_reset_by_middlebox() {
+  jq -e --arg rst "$1" --arg peer "$2" '
+    (.findings[0].code == "TCP_RESET_BY_MIDDLEBOX") and (.findings[0].severity == "error") and
+    (.findings[0].title | test("Likely") | not) and
+    (.findings[0].evidence | any(test("RST TTL " + $rst + " \\(0 hops\\) vs the sender.s other packets TTL " + $peer + " \\(1 hops"))) and
+    (.sessions | any(.server_port == 3342 and .state == "established")) and
+    (.sessions | any(.server_port == 1433 and .state == "reset_by_middlebox"))' >/dev/null
+}
+
+# A forged TTL one hop off the instance's: hedged ("Likely"), still the cause, still an error.
+assert_reset_likely_middlebox() {
+  jq -e --arg rst "$1" --arg peer "$2" '
+    (.findings[0].code == "TCP_RESET_BY_MIDDLEBOX") and (.findings[0].title | test("^Likely")) and
+    (.findings[0].evidence | any(test("RST TTL " + $rst + " .* TTL " + $peer)))' >/dev/null
+}
+
+# The RST is the only packet from the instance: TCP_REFUSED, and it says the packets cannot tell.
+assert_reset_cannot_tell() {
+  jq -e '
+    ([.findings[] | select(.code == "TCP_REFUSED")][0] | (.detail | test("cannot say who sent")) and
+      (.evidence | any(test("the packets cannot tell")))) and
+    (.sessions | any(.server_port == 1433 and .state == "refused"))' >/dev/null
+}
+
+# A closed port on the instance itself: its kernel's reset, same hop count as its SYN-ACKs.
+assert_reset_genuine() {
+  jq -e --arg port "$1" '
+    ([.findings[] | select(.code == "TCP_REFUSED")][0].evidence
+      | any(test("RST TTL 63 \\(1 hops\\) vs .* TTL 63 .*the target.s own reset"))) and
+    (.sessions | any(.server_port == ($port | tonumber) and .state == "refused")) and
+    (.sessions | any(.server_port == 1433 and .state == "established"))' >/dev/null
 }
 
 # --no-trace: no path, and the trace collector says it was skipped.

@@ -9,14 +9,17 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "agent/analyze.h"
+#include "decoders/pcap/pcap_file.h"
 #include "decoders/tds/login7.h"
 #include "decoders/tds/packet.h"
 #include "decoders/tds/prelogin.h"
 #include "decoders/tds/tokens.h"
+#include "reports/explain.h"
 
 using namespace midiag;
 using Bytes = std::vector<std::uint8_t>;
@@ -574,6 +577,171 @@ TEST(AnalyzeSynthetic, ServerStringsAreEscapedInText) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
   EXPECT_EQ(text.find("\nFAKE"), std::string::npos);
   EXPECT_TRUE(nlohmann::json::accept(reports::render_json(r)));
+}
+
+// ---- check: its own capture confirms or overturns the socket-level findings ------------------
+
+namespace {
+
+// A check's evidence as run_check leaves it: socket results (with their local ports) and the
+// sessions of its live capture, here written as a synthetic pcap.
+reports::Evidence check_evidence(
+    const Bytes& pcap_bytes, std::vector<tcp::Result> tcp,
+    const std::set<std::pair<std::uint16_t, std::uint16_t>>& skip = {}) {
+  auto file = pcap::read_capture(pcap_bytes);
+  EXPECT_TRUE(file.ok());
+  std::vector<pcap::FrameView> views;
+  for (const auto& f : file->frames) {
+    pcap::FrameView v;
+    v.timestamp_ns = static_cast<std::int64_t>(f.timestamp * 1e9);
+    v.link_type = f.link_type;
+    v.data = f.data;
+    v.original_length = f.original_length;
+    views.push_back(v);
+  }
+  agent::AnalyzeOptions o;
+  o.ports = {1433, 3342, 1444};
+  reports::Evidence ev;
+  ev.target.host = "10.2.0.4";
+  ev.addresses = {"10.2.0.4"};
+  ev.capture.status = "on";
+  ev.capture.interface = "any";
+  ev.packets = agent::analyze_frames(views, o, skip).packets;
+  ev.tcp = std::move(tcp);
+  return ev;
+}
+
+tcp::Result probe(std::uint16_t port, tcp::State state, std::uint16_t local_port) {
+  tcp::Result r;
+  r.target = {"10.2.0.4", port, port == 1433 ? tcp::Role::Gateway : tcp::Role::Custom};
+  r.state = state;
+  r.local_port = local_port;
+  r.detail = state == tcp::State::Refused ? "connection refused (RST)" : "";
+  return r;
+}
+
+std::vector<std::string> names(const std::vector<reports::Finding>& fs) {
+  std::vector<std::string> out;
+  for (const auto& f : fs) out.emplace_back(f.name());
+  return out;
+}
+
+const reports::Finding* find_code(const std::vector<reports::Finding>& fs, std::string_view code) {
+  for (const auto& f : fs)
+    if (f.name() == code) return &f;
+  return nullptr;
+}
+
+// The gateway port refused with a TTL-64 reset while the host's SYN-ACK on 3342 came with 63.
+Bytes refused_beside_open(std::uint8_t rst_ttl) {
+  PcapWriter w;
+  Conn open{w};
+  open.cport = 40001;
+  open.sport = 3342;
+  open.handshake(1.0);
+  Conn refused{w};
+  refused.cport = 40002;
+  refused.c(1.0, kSyn);
+  refused.s(1.001, kRst | kAck, {}, rst_ttl);
+  return w.bytes();
+}
+
+}  // namespace
+
+TEST(CheckPackets, ZeroHopResetBesideAOneHopHostOverturnsRefusedIntoMiddlebox) {
+  const auto ev = check_evidence(refused_beside_open(64), {probe(1433, tcp::State::Refused, 40002),
+                                                           probe(3342, tcp::State::Open, 40001)});
+  const auto fs = reports::explain(ev);
+  const auto* f = find_code(fs, "TCP_RESET_BY_MIDDLEBOX");
+  ASSERT_NE(f, nullptr) << testing::PrintToString(names(fs));
+  EXPECT_EQ(f->severity, reports::Severity::Error);
+  EXPECT_EQ(f->title.find("Likely"), std::string::npos) << f->title;
+  EXPECT_EQ(find_code(fs, "TCP_REFUSED"), nullptr) << testing::PrintToString(names(fs));
+  const bool compared = std::any_of(f->evidence.begin(), f->evidence.end(), [](const auto& e) {
+    return e.find("RST TTL 64 (0 hops) vs the sender's other packets TTL 63 (1 hops") !=
+           std::string::npos;
+  });
+  EXPECT_TRUE(compared) << testing::PrintToString(f->evidence);
+  EXPECT_EQ(fs.front().name(), "TCP_RESET_BY_MIDDLEBOX");
+}
+
+TEST(CheckPackets, OneHopOffIsHedgedButStaysTheErrorItIs) {
+  const auto ev = check_evidence(refused_beside_open(62), {probe(1433, tcp::State::Refused, 40002),
+                                                           probe(3342, tcp::State::Open, 40001)});
+  const auto fs = reports::explain(ev);
+  const auto* f = find_code(fs, "TCP_RESET_BY_MIDDLEBOX");
+  ASSERT_NE(f, nullptr) << testing::PrintToString(names(fs));
+  EXPECT_EQ(f->title.rfind("Likely", 0), 0U) << f->title;
+  EXPECT_EQ(f->severity, reports::Severity::Error);
+}
+
+TEST(CheckPackets, AResetAtTheHostsOwnDistanceStaysRefused) {
+  const auto ev = check_evidence(refused_beside_open(63), {probe(1433, tcp::State::Refused, 40002),
+                                                           probe(3342, tcp::State::Open, 40001)});
+  const auto fs = reports::explain(ev);
+  EXPECT_EQ(find_code(fs, "TCP_RESET_BY_MIDDLEBOX"), nullptr) << testing::PrintToString(names(fs));
+  const auto* f = find_code(fs, "TCP_REFUSED");
+  ASSERT_NE(f, nullptr);
+  const bool genuine = std::any_of(f->evidence.begin(), f->evidence.end(), [](const auto& e) {
+    return e.find("the target's own reset") != std::string::npos;
+  });
+  EXPECT_TRUE(genuine) << testing::PrintToString(f->evidence);
+}
+
+TEST(CheckPackets, TheOnlyPacketFromTheAddressCannotTellWhoReset) {
+  PcapWriter w;
+  Conn refused{w};
+  refused.cport = 40002;
+  refused.c(1.0, kSyn);
+  refused.s(1.001, kRst | kAck, {}, 64);
+  const auto ev = check_evidence(w.bytes(), {probe(1433, tcp::State::Refused, 40002)});
+  const auto fs = reports::explain(ev);
+  EXPECT_EQ(find_code(fs, "TCP_RESET_BY_MIDDLEBOX"), nullptr);
+  const auto* f = find_code(fs, "TCP_REFUSED");
+  ASSERT_NE(f, nullptr) << testing::PrintToString(names(fs));
+  EXPECT_NE(f->detail.find("cannot say who sent"), std::string::npos) << f->detail;
+}
+
+TEST(CheckPackets, AProbeIsLinkedByItsLocalPortNotByTheAddressAlone) {
+  // Another client's connection to the same port was reset from zero hops; the probe's own
+  // refusal (a different local port) is not in the capture: no claim about it.
+  const auto ev = check_evidence(refused_beside_open(64), {probe(1433, tcp::State::Refused, 40999),
+                                                           probe(3342, tcp::State::Open, 40001)});
+  const auto fs = reports::explain(ev);
+  EXPECT_EQ(find_code(fs, "TCP_RESET_BY_MIDDLEBOX"), nullptr) << testing::PrintToString(names(fs));
+  EXPECT_NE(find_code(fs, "TCP_REFUSED"), nullptr);
+}
+
+TEST(CheckPackets, TheTracesTtlLimitedSynsAreNotSessions) {
+  PcapWriter w;
+  Conn ok{w};
+  ok.cport = 40001;
+  ok.handshake(1.0);
+  for (std::uint16_t ttl = 1; ttl <= 3; ++ttl) {
+    Conn t{w};
+    t.cport = static_cast<std::uint16_t>(41000 + ttl);
+    t.client_ttl = static_cast<std::uint8_t>(ttl);
+    t.c(1.0, kSyn);
+  }
+  const std::vector<tcp::Result> tcp = {probe(1433, tcp::State::Open, 40001)};
+  const auto all = check_evidence(w.bytes(), tcp);
+  ASSERT_EQ(all.packets->sessions.size(), 4U);  // without the trace's ports: filtered "sessions"
+  const auto ev = check_evidence(w.bytes(), tcp, {{41001, 1433}, {41002, 1433}, {41003, 1433}});
+  ASSERT_EQ(ev.packets->sessions.size(), 1U);
+  EXPECT_EQ(ev.packets->sessions[0].client_port, 40001);
+  EXPECT_EQ(ev.packets->sessions[0].state, "established");
+  const auto fs = reports::explain(ev);
+  EXPECT_TRUE(fs.empty()) << testing::PrintToString(names(fs));
+}
+
+TEST(CheckPackets, AVisibleHoleConfirmsTheBlackHoleFromPackets) {
+  const auto ev = check_evidence(pmtu_capture(false), {probe(1433, tcp::State::Open, 50000)});
+  ASSERT_EQ(ev.packets->sessions.size(), 1U);
+  ASSERT_TRUE(ev.packets->sessions[0].hole) << "no hole decoded";
+  const auto fs = reports::explain(ev);
+  const auto* f = find_code(fs, "PATH_MTU_BLACKHOLE");
+  ASSERT_NE(f, nullptr) << testing::PrintToString(names(fs));
+  EXPECT_EQ(f->severity, reports::Severity::Error);
 }
 
 TEST(AnalyzeInput, NotACaptureIsAnErrorAndTruncatedIsSaid) {
