@@ -140,6 +140,10 @@ void fill_tds(const capture::TdsExchange& x, const pcap::Session& s, CaptureSess
       const auto& r = *x.response;
       l.outcome = r.outcome;
       l.server_program = r.server_program;
+      if (!r.server_version.empty()) {
+        l.server_program +=
+            " " + r.server_version + " (TDS " + tds::tds_version_name(r.tds_version) + ")";
+      }
       if (r.error) {
         l.error_number = r.error->number;
         l.error_state = r.error->state;

@@ -211,11 +211,16 @@ TdsExchange decode_exchange(const pcap::Session& s) {
     if (it.type == 0x12) {
       feed_tls(t, walker, it.payload, tls::Direction::ServerToClient, at, server_hs);
     } else if (it.type == 0x04 && !x.response) {
-      auto tokens = tds::parse_tokens(it.payload);
+      auto tokens = tds::parse_tokens_as(it.payload, x.login ? x.login->tds_version : 0);
       if (!tokens) continue;
       LoginResponse r;
       r.time = at.value_or(s.last_time);
-      if (tokens->login_ack) r.server_program = tokens->login_ack->prog_name;
+      if (const auto& ack = tokens->login_ack) {
+        r.server_program = ack->prog_name;
+        r.server_version = std::to_string(ack->major) + "." + std::to_string(ack->minor) + "." +
+                           std::to_string((ack->build_hi << 8) | ack->build_lo);
+        r.tds_version = ack->tds_version;
+      }
       if (const auto* e = tokens->first_error()) r.error = *e;
       r.routing = tokens->routing;
       r.outcome = r.routing ? "routing" : tokens->login_ack ? "loginack" : r.error ? "error" : "";

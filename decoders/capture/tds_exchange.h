@@ -34,6 +34,8 @@ struct LoginResponse {
   std::optional<tds::ServerMessage> error;
   std::optional<tds::Routing> routing;
   std::string server_program;
+  std::string server_version;     // LOGINACK ProgVersion as major.minor.build ("8.0.2039")
+  std::uint32_t tds_version = 0;  // LOGINACK TDSVersion, 0 without one
   double time = 0;
 };
 

@@ -10,8 +10,12 @@
 namespace midiag::tds {
 namespace {
 
-constexpr std::size_t kFixedSize = 94;  // TDS 7.2+ fixed part, offset table included
-constexpr std::size_t kTableAt = 36;    // first ib/cch pair
+// The fixed part, offset table included, grows with the TDS version (MS-TDS 2.2.6.4): TDS 7.0
+// and 7.1 end after ibAtchDBFile/cchAtchDBFile (86 bytes); TDS 7.2 added ibChangePassword/
+// cchChangePassword and cbSSPILong (94 bytes).
+constexpr std::size_t kFixedSize71 = 86;
+constexpr std::size_t kFixedSize72 = 94;
+constexpr std::size_t kTableAt = 36;  // first ib/cch pair
 constexpr std::size_t kClientIdAt = 72;
 constexpr std::size_t kSspiAt = 78;
 constexpr std::size_t kSspiLongAt = 90;
@@ -44,7 +48,18 @@ struct Field {
   std::size_t unit = 2;  // UTF-16 characters, or 1 for byte counts (SSPI, extension)
 };
 
-std::optional<Error> check(const Field& f, std::size_t limit) {
+std::size_t fixed_size(std::uint32_t tds_version) {
+  return tds_before_72(tds_version) ? kFixedSize71 : kFixedSize72;
+}
+
+std::string hex_u32(std::uint32_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s = "0x";
+  for (int shift = 28; shift >= 0; shift -= 4) s += kDigits[(v >> shift) & 0xF];
+  return s;
+}
+
+std::optional<Error> check(const Field& f, std::size_t limit, std::size_t fixed) {
   const std::size_t bytes = static_cast<std::size_t>(f.count) * f.unit;
   auto fail = [&](const std::string& what) {
     return make_error(std::string("LOGIN7 ") + f.name + " (table entry at offset " +
@@ -55,14 +70,17 @@ std::optional<Error> check(const Field& f, std::size_t limit) {
   if (f.ib + bytes > limit) {
     return fail("runs past the " + std::to_string(limit) + "-byte LOGIN7 structure");
   }
-  if (bytes != 0 && f.ib < kFixedSize) return fail("overlaps the 94-byte fixed part");
+  if (bytes != 0 && f.ib < fixed) {
+    return fail("overlaps the " + std::to_string(fixed) + "-byte fixed part");
+  }
   return std::nullopt;
 }
 
 }  // namespace
 
 std::vector<std::uint8_t> build_login7(const Login7& login) {
-  detail::Bytes out(kFixedSize, 0);
+  const std::size_t fixed = fixed_size(login.tds_version);
+  detail::Bytes out(fixed, 0);
   detail::patch_le(out, 4, login.tds_version, 4);
   detail::patch_le(out, 8, login.packet_size, 4);
   detail::patch_le(out, 12, login.client_prog_version, 4);
@@ -96,28 +114,34 @@ std::vector<std::uint8_t> build_login7(const Login7& login) {
   // ClientID (72..77) stays zero: we do not disclose a MAC address.
   add(kSspiAt, "", false);
   add(82, "", false);  // AtchDBFile
-  add(86, "", false);  // ChangePassword
-  detail::patch_le(out, kSspiLongAt, 0, 4);
+  if (fixed == kFixedSize72) {
+    add(86, "", false);  // ChangePassword
+    detail::patch_le(out, kSspiLongAt, 0, 4);
+  }
   detail::patch_le(out, 0, out.size(), 4);
   return out;
 }
 
 Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal_password) {
-  if (payload.size() < kFixedSize) {
+  if (payload.size() < kFixedSize71) {
     return make_error("LOGIN7 at offset 0: " + std::to_string(payload.size()) +
-                          " bytes, the fixed part alone needs 94",
+                          " bytes, the fixed part alone needs 86",
                       ErrorKind::Malformed, 0);
   }
   ByteReader r(payload);
   const std::uint32_t length = r.u32le();
-  if (length < kFixedSize || length > payload.size()) {
-    return make_error("LOGIN7 Length at offset 0: " + std::to_string(length) +
-                          " does not fit between 94 and the " + std::to_string(payload.size()) +
-                          "-byte payload",
-                      ErrorKind::Malformed, 0);
-  }
   Login7 l;
   l.tds_version = r.u32le();
+  // Only the fields the client's TDS version has are read: a TDS 7.1 LOGIN7 puts its strings
+  // where a 7.2 one has ibChangePassword and cbSSPILong.
+  const std::size_t fixed = fixed_size(l.tds_version);
+  if (length < fixed || length > payload.size()) {
+    return make_error("LOGIN7 Length at offset 0: " + std::to_string(length) +
+                          " does not fit between " + std::to_string(fixed) +
+                          " (the fixed part for TDS version " + hex_u32(l.tds_version) +
+                          ") and the " + std::to_string(payload.size()) + "-byte payload",
+                      ErrorKind::Malformed, 0);
+  }
   l.packet_size = r.u32le();
   l.client_prog_version = r.u32le();
   l.client_pid = r.u32le();
@@ -139,21 +163,26 @@ Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal
   r.skip(6);      // ClientID
   Field sspi{"ibSSPI", kSspiAt, r.u16le(), r.u16le(), 1};
   Field attach{"ibAtchDBFile", 82, r.u16le(), r.u16le()};
-  Field change{"ibChangePassword", 86, r.u16le(), r.u16le()};
-  const std::uint32_t sspi_long = r.u32le();
-  if (sspi.count == 0xFFFF) sspi.count = sspi_long;  // the long form takes over at USHRT_MAX
+  Field change{"ibChangePassword", 86};
+  if (fixed == kFixedSize72) {
+    change.ib = r.u16le();
+    change.count = r.u16le();
+    const std::uint32_t sspi_long = r.u32le();
+    if (sspi.count == 0xFFFF) sspi.count = sspi_long;  // the long form takes over at USHRT_MAX
+  }
 
   const std::size_t limit = length;
   for (const Field& field : f) {
-    if (auto err = check(field, limit)) return *err;
+    if (auto err = check(field, limit, fixed)) return *err;
   }
   for (const Field* field : {&sspi, &attach, &change}) {
-    if (auto err = check(*field, limit)) return *err;
+    if (auto err = check(*field, limit, fixed)) return *err;
   }
-  if ((l.option_flags3 & kExtensionFlag) != 0 && f[5].count >= 4) {
+  // Before TDS 7.4 the ibExtension pair is ibUnused and OptionFlags3 has no fExtension bit.
+  if (!tds_before_74(l.tds_version) && (l.option_flags3 & kExtensionFlag) != 0 && f[5].count >= 4) {
     ByteReader ext(payload.subspan(f[5].ib, 4), f[5].ib);
     const std::uint32_t feature_at = ext.u32le();
-    if (feature_at > limit || (feature_at != 0 && feature_at < kFixedSize)) {
+    if (feature_at > limit || (feature_at != 0 && feature_at < fixed)) {
       return make_error("LOGIN7 ibExtension at offset " + std::to_string(f[5].ib) +
                             ": FeatureExt offset " + std::to_string(feature_at) +
                             " lies outside the LOGIN7 structure",
@@ -178,6 +207,41 @@ Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal
   l.language = text(f[7]);
   l.database = text(f[8]);
   return l;
+}
+
+bool tds_before_72(std::uint32_t v) {
+  const std::uint32_t major = v >> 24;
+  return major == 0x70 || major == 0x71 || v == 0x07000000 || v == 0x07010000;
+}
+
+bool tds_before_74(std::uint32_t v) {
+  const std::uint32_t major = v >> 24;
+  return tds_before_72(v) || major == 0x72 || major == 0x73;
+}
+
+std::string tds_version_name(std::uint32_t v) {
+  switch (v) {
+    case 0x70000000:
+    case 0x07000000:
+      return "7.0";
+    case 0x71000000:
+    case 0x07010000:
+      return "7.1";
+    case 0x71000001:
+      return "7.1 rev 1";
+    case 0x72090002:
+      return "7.2";
+    case 0x730A0003:
+      return "7.3A";
+    case 0x730B0003:
+      return "7.3B";
+    case 0x74000004:
+      return "7.4";
+    case 0x08000000:
+      return "8.0";
+    default:
+      return hex_u32(v);
+  }
 }
 
 }  // namespace midiag::tds

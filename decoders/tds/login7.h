@@ -35,6 +35,15 @@ std::vector<std::uint8_t> build_login7(const Login7& login);
 // reports must never carry it.
 Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal_password = false);
 
+// TDS versions as LOGIN7 and LOGINACK carry them (0x70000000/0x07000000 = 7.0, 0x71000000/
+// 0x71000001/0x07010000 = 7.1, 0x72090002 = 7.2, 0x730B0003 = 7.3, 0x74000004 = 7.4, 0x08000000 =
+// TDS 8). True for 7.0 and 7.1 (86-byte LOGIN7 fixed part, u16 INFO line, u32 DONE row count).
+bool tds_before_72(std::uint32_t tds_version);
+// True for 7.0 to 7.3: no FeatureExt in LOGIN7.
+bool tds_before_74(std::uint32_t tds_version);
+// "7.1 rev 1", "7.4", "8.0", ... or the hex value when MS-TDS does not name it.
+std::string tds_version_name(std::uint32_t tds_version);
+
 // UTF-16LE helpers shared by LOGIN7 and the token stream.
 std::vector<std::uint8_t> to_utf16le(std::string_view utf8);
 std::string from_utf16le(std::span<const std::uint8_t> bytes);

@@ -99,12 +99,13 @@ std::vector<std::uint8_t> build_server_message(const ServerMessage& m) {
   return out;
 }
 
-std::vector<std::uint8_t> build_done(const Done& d) {
+std::vector<std::uint8_t> build_done(const Done& d, std::uint32_t tds_version) {
   detail::Bytes out;
   detail::put_le(out, d.token, 1);
   detail::put_le(out, d.status, 2);
   detail::put_le(out, d.cur_cmd, 2);
-  detail::put_le(out, d.row_count, 8);
+  const bool short_count = tds_version != 0 && tds_before_72(tds_version);
+  detail::put_le(out, short_count ? (d.row_count & 0xFFFFFFFFU) : d.row_count, short_count ? 4 : 8);
   return out;
 }
 

@@ -78,6 +78,8 @@ bool read_loginack(ByteReader& b, TokenStream& ts) {
   a.interface = b.u8();
   a.tds_version = b.u32be();
   a.prog_name = b_varchar(b);
+  // SQL Server 2000 pads ProgName with NULs to 22 characters ("Microsoft SQL Server\0\0").
+  while (!a.prog_name.empty() && a.prog_name.back() == '\0') a.prog_name.pop_back();
   a.major = b.u8();
   a.minor = b.u8();
   a.build_hi = b.u8();
@@ -159,7 +161,8 @@ bool read_message(ByteReader& b, std::uint8_t t, TokenStream& ts) {
   m.message = us_varchar(b);
   m.server_name = b_varchar(b);
   m.proc_name = b_varchar(b);
-  m.line = b.u32le();
+  // LineNumber is a u16 before TDS 7.2 and a u32 from 7.2 on: the token's own length tells.
+  m.line = b.remaining() == 2 ? b.u16le() : b.u32le();
   if (!b.ok()) return false;
   ts.messages.push_back(std::move(m));
   return true;
@@ -170,7 +173,7 @@ bool read_done(ByteReader& b, std::uint8_t t, TokenStream& ts) {
   d.token = t;
   d.status = b.u16le();
   d.cur_cmd = b.u16le();
-  d.row_count = b.u64le();
+  d.row_count = b.remaining() == 4 ? b.u32le() : b.u64le();
   if (!b.ok()) return false;
   ts.dones.push_back(d);
   return true;
@@ -222,7 +225,8 @@ const ServerMessage* TokenStream::first_error() const {
   return nullptr;
 }
 
-Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
+Expected<TokenStream> parse_tokens_as(std::span<const std::uint8_t> payload,
+                                      std::uint32_t tds_version) {
   TokenStream ts;
   ByteReader r(payload);
   while (!r.at_end()) {
@@ -248,13 +252,19 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
       }
       case kDone:
       case kDoneProc:
-      case kDoneInProc:
-        body = r.sub(12);  // status u16, curcmd u16, row count u64 (TDS 7.2+)
+      case kDoneInProc: {
+        // status u16, curcmd u16, row count u64 (TDS 7.2+) or u32 (7.0 and 7.1). The server's
+        // LOGINACK says which TDS it speaks; before one, the caller's version does.
+        const std::uint32_t version = ts.login_ack ? ts.login_ack->tds_version : tds_version;
+        const std::size_t size = version != 0 && tds_before_72(version) ? 8 : 12;
+        body = r.sub(size);
         if (!r.ok() || !read_done(body, t, ts)) {
-          return token_error(t, at, "truncated: needs 12 bytes after the token byte",
-                             r.ok() ? body.fail_offset() : r.fail_offset());
+          return token_error(
+              t, at, "truncated: needs " + std::to_string(size) + " bytes after the token byte",
+              r.ok() ? body.fail_offset() : r.fail_offset());
         }
         break;
+      }
       case kFeatureExtAck:
         if (auto err = skip_featureextack(r, at)) return *err;
         ts.skipped_tokens.push_back(t);
@@ -285,6 +295,10 @@ Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
     }
   }
   return ts;
+}
+
+Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload) {
+  return parse_tokens_as(payload, 0);
 }
 
 }  // namespace midiag::tds

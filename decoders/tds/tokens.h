@@ -65,8 +65,12 @@ struct TokenStream {
 
 // Walks a TabularResult payload. A truncated or inconsistent token is an Error naming the token
 // and the byte offset; whatever was decoded before it is not returned (walk again from the start
-// with more bytes).
-Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload);
+// with more bytes). `tds_version` (as in LOGIN7 or LOGINACK; 0 = 7.2 or later) picks the DONE
+// layout until a LOGINACK in the stream names the server's own version: 7.0 and 7.1 send an
+// 8-byte DONE (u32 row count) and a u16 INFO/ERROR line number (the token length tells that one).
+Expected<TokenStream> parse_tokens_as(std::span<const std::uint8_t> payload,
+                                      std::uint32_t tds_version);
+Expected<TokenStream> parse_tokens(std::span<const std::uint8_t> payload);  // as of version 0
 
 // Builders used by the simulated instance and by tests.
 std::vector<std::uint8_t> build_loginack(const LoginAck& ack);
@@ -74,6 +78,7 @@ std::vector<std::uint8_t> build_envchange_routing(const Routing& r);
 std::vector<std::uint8_t> build_envchange_database(std::string_view new_db,
                                                    std::string_view old_db);
 std::vector<std::uint8_t> build_server_message(const ServerMessage& m);
-std::vector<std::uint8_t> build_done(const Done& d);
+// `tds_version` 7.0/7.1 writes the 8-byte DONE (u32 row count); 0 or 7.2+ the 12-byte one.
+std::vector<std::uint8_t> build_done(const Done& d, std::uint32_t tds_version = 0);
 
 }  // namespace midiag::tds

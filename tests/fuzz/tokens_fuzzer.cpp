@@ -56,7 +56,10 @@ void check_round_trip(const tds::TokenStream& ts) {
     rebuilt_env.push_back(&ec);
   }
   for (const auto& m : ts.messages) append(wire, tds::build_server_message(m));
-  for (const auto& d : ts.dones) append(wire, tds::build_done(d));
+  // The LOGINACK goes first, so its TDS version picks the DONE layout for all of them.
+  const std::uint32_t version = ts.login_ack ? ts.login_ack->tds_version : 0;
+  const bool short_done = version != 0 && tds::tds_before_72(version);
+  for (const auto& d : ts.dones) append(wire, tds::build_done(d, version));
 
   auto again = tds::parse_tokens(wire);
   FUZZ_CHECK(again.ok());
@@ -111,7 +114,8 @@ void check_round_trip(const tds::TokenStream& ts) {
     FUZZ_CHECK(b.token == a.token);
     FUZZ_CHECK(b.status == a.status);
     FUZZ_CHECK(b.cur_cmd == a.cur_cmd);
-    FUZZ_CHECK(b.row_count == a.row_count);
+    // A DONE before a 7.0/7.1 LOGINACK was read with a u64 count, rebuilt with a u32 one.
+    FUZZ_CHECK(b.row_count == (short_done ? a.row_count & 0xFFFFFFFFU : a.row_count));
     FUZZ_CHECK(b.error() == a.error());
   }
   FUZZ_CHECK(r.skipped_tokens.empty());

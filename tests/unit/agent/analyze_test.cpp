@@ -321,6 +321,32 @@ TEST(AnalyzeFixtures, RealWorldLoginsMatchTheAnswerKey) {
   EXPECT_NE(reports::render_text(r, {}).find("no SQL connection"), std::string::npos);
 }
 
+// SUMMARY.txt, arkime_tds7.pcap: frame 6 a TDS 7.1 LOGIN7 (0x71000001, user testuser, server
+// 217.77.3.25; an 86-byte fixed part), frame 7 SQL Server 2000's answer: LOGINACK 0x71000001
+// "Microsoft SQL Server" 134219767 (8.0.2039), INFO 5701/5703, ENVCHANGE 1/7/2/4, 8-byte DONE.
+TEST(AnalyzeFixtures, Tds71LoginMatchesTheAnswerKey) {
+  LOAD_OR_SKIP(b, "realworld/pcap/arkime_tds7.pcap");
+  const auto r = analyze(b);
+  ASSERT_EQ(cap(r).sessions.size(), 1U);
+  const auto& s = cap(r).sessions[0];
+  EXPECT_EQ(s.client, "217.77.3.70:1040");
+  EXPECT_EQ(s.server, "217.77.3.25:1433");
+  EXPECT_TRUE(s.speaks_tds);
+  ASSERT_TRUE(s.login);
+  EXPECT_EQ(s.login->user, "testuser");
+  EXPECT_EQ(s.login->server_name, "217.77.3.25");
+  EXPECT_EQ(s.login->app_name, "Microsoft Data Access Components");
+  EXPECT_EQ(s.login->library, "ODBC");
+  EXPECT_FALSE(s.login->encrypted);
+  EXPECT_EQ(s.login->outcome, "loginack");
+  EXPECT_EQ(s.login->server_program, "Microsoft SQL Server 8.0.2039 (TDS 7.1 rev 1)");
+  EXPECT_FALSE(s.login->error_number);
+  EXPECT_TRUE(s.requests_after_login);  // frame 8: SQL batch
+  EXPECT_FALSE(has(r, "LOGIN_FAILED"));
+  const auto json = nlohmann::json::parse(reports::render_json(r));
+  EXPECT_NE(json.dump().find("testuser"), std::string::npos);
+}
+
 TEST(AnalyzeFixtures, EveryRealCaptureAnalysesWithoutError) {
   for (const char* name : {"pcap/tedious-redirect-plain.pcap", "pcap/tedious-redirect-tls.pcap",
                            "pcap/tsql-redirect.pcap", "pcap/tsql-login-failed.pcap",

@@ -209,3 +209,112 @@ TEST(TdsLogin7, Utf16HelpersReplaceMalformedInput) {
   const std::vector<std::uint8_t> odd = {'a', 0x00, 'b'};
   EXPECT_EQ(from_utf16le(odd), "a\xEF\xBF\xBD");
 }
+
+namespace {
+
+// A TDS 7.1 LOGIN7 laid out by hand as SQL Server 2000's clients send it (MDAC, as in
+// arkime_tds7.pcap): an 86-byte fixed part that ends after ibAtchDBFile/cchAtchDBFile, with the
+// strings right after it where a 7.2 login has ibChangePassword and cbSSPILong.
+std::vector<std::uint8_t> tds71_login7(std::uint32_t version) {
+  std::vector<std::uint8_t> b(86, 0);
+  auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  auto pair = [&](std::size_t at, std::size_t ib, std::size_t count) {
+    b[at] = static_cast<std::uint8_t>(ib);
+    b[at + 1] = static_cast<std::uint8_t>(ib >> 8);
+    b[at + 2] = static_cast<std::uint8_t>(count);
+    b[at + 3] = static_cast<std::uint8_t>(count >> 8);
+  };
+  std::vector<std::uint8_t> data;
+  auto text = [&](std::size_t table_at, std::string_view s) {
+    pair(table_at, 86 + data.size(), s.size());
+    for (char c : s) {
+      data.push_back(static_cast<std::uint8_t>(c));
+      data.push_back(0);
+    }
+  };
+  put32(4, version);
+  put32(8, 4096);
+  put32(12, 0x07000000);
+  put32(16, 0x07B0);
+  b[24] = 0xE0;
+  b[25] = 0x03;
+  put32(32, 0x0409);
+  text(36, "LIV-VXP-007");
+  text(40, "testuser");
+  pair(44, 86 + data.size(), 2);  // password "ab", obfuscated: swap nibbles, XOR 0xA5
+  for (std::uint8_t c :
+       {std::uint8_t{0xB3}, std::uint8_t{0xA5}, std::uint8_t{0x83}, std::uint8_t{0xA5}}) {
+    data.push_back(c);
+  }
+  text(48, "Microsoft Data Access Components");
+  text(52, "217.77.3.25");
+  pair(56, 86 + data.size(), 0);  // ibUnused
+  text(60, "ODBC");
+  text(64, "");
+  text(68, "");
+  for (std::size_t i = 0; i < 6; ++i) b[72 + i] = static_cast<std::uint8_t>(0x10 + i);
+  pair(78, 0, 0);                 // no SSPI
+  pair(82, 86 + data.size(), 0);  // no AtchDBFile
+  b.insert(b.end(), data.begin(), data.end());
+  put32(0, static_cast<std::uint32_t>(b.size()));
+  return b;
+}
+
+}  // namespace
+
+TEST(TdsLogin7, ParsesTds71LayoutWithItsShorterFixedPart) {
+  for (std::uint32_t version : {0x71000001U, 0x71000000U, 0x70000000U, 0x07010000U}) {
+    const auto payload = tds71_login7(version);
+    auto l = parse_login7(payload, /*reveal_password=*/true);
+    ASSERT_TRUE(l) << std::hex << version << ": " << l.error().message;
+    EXPECT_EQ(l->tds_version, version);
+    EXPECT_EQ(l->packet_size, 4096U);
+    EXPECT_EQ(l->host_name, "LIV-VXP-007");
+    EXPECT_EQ(l->user_name, "testuser");
+    EXPECT_EQ(l->password, "ab");
+    EXPECT_EQ(l->app_name, "Microsoft Data Access Components");
+    EXPECT_EQ(l->server_name, "217.77.3.25");
+    EXPECT_EQ(l->library_name, "ODBC");
+    EXPECT_EQ(l->database, "");
+  }
+  // The same bytes claiming TDS 7.4: the strings at 86 now overlap the 94-byte fixed part.
+  auto as74 = parse_login7(tds71_login7(kTds74));
+  ASSERT_FALSE(as74);
+  EXPECT_NE(as74.error().message.find("overlaps the 94-byte fixed part"), std::string::npos)
+      << as74.error().message;
+}
+
+TEST(TdsLogin7, Tds71LayoutTruncationsAndLengthsAreErrors) {
+  const auto payload = tds71_login7(0x71000001);
+  for (std::size_t n = 0; n < payload.size(); ++n) {
+    EXPECT_FALSE(parse_login7(std::span(payload).first(n))) << "prefix of " << n << " bytes";
+  }
+  // Length 85: below the 86-byte 7.1 fixed part.
+  auto shorter = parse_login7(with(payload, 0, {85, 0, 0, 0}));
+  ASSERT_FALSE(shorter);
+  EXPECT_NE(shorter.error().message.find("86"), std::string::npos) << shorter.error().message;
+  // The 7.1 fixed part has no fExtension: OptionFlags3 bit 4 is ignored, not followed.
+  auto flagged = parse_login7(with(payload, 27, {0x10}));
+  ASSERT_TRUE(flagged) << flagged.error().message;
+  EXPECT_EQ(flagged->user_name, "testuser");
+}
+
+TEST(TdsLogin7, BuilderWritesTheFixedPartOfTheVersion) {
+  Login7 l;
+  l.tds_version = 0x71000001;
+  l.user_name = "testuser";
+  l.password = "secret";
+  l.server_name = "217.77.3.25";
+  const auto wire = build_login7(l);
+  EXPECT_EQ(wire[36], 86);  // the first string right after the 86-byte fixed part
+  auto back = parse_login7(wire, /*reveal_password=*/true);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->user_name, "testuser");
+  EXPECT_EQ(back->password, "secret");
+  EXPECT_EQ(back->server_name, "217.77.3.25");
+  EXPECT_EQ(build_login7(*back), wire);
+  l.tds_version = kTds74;
+  EXPECT_EQ(build_login7(l)[36], 94);
+}
