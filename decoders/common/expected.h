@@ -12,14 +12,14 @@ namespace midiag {
 // What kind of failure: callers branch on this, never on the message text.
 enum class ErrorKind {
   Other,
-  Malformed,  // bytes that do not decode; `offset` says where
-  TimedOut,   // the deadline passed
-  Closed,     // the peer closed (FIN)
-  Reset,      // the peer reset (RST)
-  Resource,   // no sockets, memory or file descriptors left
-  Io,         // a local system call or file failed
-  Usage,      // bad input from the user (exit 2)
-  Permission, // the process may not do it (e.g. capture without CAP_NET_RAW)
+  Malformed,   // bytes that do not decode; `offset` says where
+  TimedOut,    // the deadline passed
+  Closed,      // the peer closed (FIN)
+  Reset,       // the peer reset (RST)
+  Resource,    // no sockets, memory or file descriptors left
+  Io,          // a local system call or file failed
+  Usage,       // bad input from the user (exit 2)
+  Permission,  // the process may not do it (e.g. capture without CAP_NET_RAW)
 };
 
 struct Error {
