@@ -331,9 +331,9 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
                              " frame(s) were not IPv4/IPv6 TCP or ICMP, or were malformed, and "
                              "were skipped");
   if (cap.sessions_over_limit > 0)
-    ev.limitations.push_back(std::to_string(cap.sessions_over_limit) +
-                             " connection(s) beyond the first " +
-                             std::to_string(options.flow.max_sessions) + " were counted only");
+    ev.limitations.push_back(
+        std::to_string(cap.sessions_over_limit) + " packet(s) of connections beyond the first " +
+        std::to_string(options.flow.max_sessions) + " were counted, not analysed");
   if (capped)
     ev.limitations.push_back("only the first " +
                              std::to_string(options.flow.max_bytes_per_direction / 1024) +

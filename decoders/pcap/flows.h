@@ -164,7 +164,7 @@ struct FlowReport {
   std::size_t undecoded_frames = 0;     // not IP/TCP/ICMP-unreachable, or malformed
   std::size_t packets = 0;              // decoded TCP and ICMP packets fed in
   std::size_t duplicates = 0;           // exact copies dropped (drop_duplicates)
-  std::size_t sessions_over_limit = 0;  // sessions seen past max_sessions, not kept
+  std::size_t sessions_over_limit = 0;  // PACKETS of connections past max_sessions, not kept
 };
 
 // Identifies a packet's IP-layer bytes (TTL and IPv4 checksum left out) for duplicate detection;
