@@ -104,20 +104,6 @@ std::string endpoint_words(EndpointKind k) {
 
 }  // namespace
 
-std::string_view to_string(CollectorStatus s) {
-  switch (s) {
-    case CollectorStatus::Ok:
-      return "ok";
-    case CollectorStatus::Partial:
-      return "partial";
-    case CollectorStatus::Failed:
-      return "failed";
-    case CollectorStatus::Skipped:
-      return "skipped";
-  }
-  return "failed";
-}
-
 std::string format_ms(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f ms", v);
@@ -424,6 +410,10 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
           evidence.push_back("trace to " + address + ":" + std::to_string(t.target.port) + ": " +
                              t.summary());
     const auto* first = results.front();
+    // Computed here: clang 14 (the fuzz build) cannot capture the structured binding `results`.
+    const bool sender_untold =
+        std::any_of(results.begin(), results.end(),
+                    [&](const tcp::Result* r) { return cannot_tell.count(r) > 0; });
     Finding f = [&] {
       switch (state) {
         case tcp::State::Filtered:
@@ -434,12 +424,10 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
         case tcp::State::Refused:
           return make_finding(
               Code::TcpRefused, what + ": connection refused (TCP RST)",
-              std::any_of(results.begin(), results.end(),
-                          [&](const tcp::Result* r) { return cannot_tell.count(r) > 0; })
-                  ? "A TCP reset came back for the SYN. The capture cannot say who sent "
-                    "it: nothing else came from that address to compare its TTL with, so "
-                    "a device in the path is not ruled out."
-                  : "A TCP reset came back for the SYN.",
+              sender_untold ? "A TCP reset came back for the SYN. The capture cannot say who sent "
+                              "it: nothing else came from that address to compare its TTL with, so "
+                              "a device in the path is not ruled out."
+                            : "A TCP reset came back for the SYN.",
               evidence);
         case tcp::State::Unreachable:
           return make_finding(Code::IcmpUnreachable, what + ": " + first->detail,
