@@ -271,15 +271,18 @@ reports::PacketEvidence sessions_of(const reports::Evidence& ev, std::vector<std
   // The redirect range's sweep refused by the node is a thousand look-alike connections: counted,
   // not listed (the sweep summary speaks for them); the other sweep ports stay listed.
   if (ev.redirect) {
-    std::set<std::uint16_t> sweep_ports;
+    // By (local port, swept port): the kernel reuses a local port toward another port of the
+    // same host, so the local port alone also matched an earlier probe's connection.
+    std::set<std::pair<std::uint16_t, std::uint16_t>> sweep_ports;
     for (const auto& r : ev.redirect->tcp)
       if (r.target.role == tcp::Role::Sweep && r.state == tcp::State::Refused && r.local_port != 0)
-        sweep_ports.insert(r.local_port);
+        sweep_ports.insert({r.local_port, r.target.port});
     // The socket saw the refusal; a capture that lost the RST (kernel drops in the burst) would
     // show the same connection as filtered or midstream: listed only if a middlebox reset it.
     auto& list = packets.sessions;
     const auto kept = std::remove_if(list.begin(), list.end(), [&](const auto& s) {
-      return s.state != "reset_by_middlebox" && sweep_ports.count(s.client_port) > 0;
+      return s.state != "reset_by_middlebox" &&
+             sweep_ports.count({s.client_port, s.server_port}) > 0;
     });
     packets.sweep_refusals_not_listed = static_cast<std::size_t>(list.end() - kept);
     list.erase(kept, list.end());
