@@ -15,7 +15,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include "tests/unit/support/temp_dir.h"
 
 using midiag::agent::run_cli;
 
@@ -32,32 +34,7 @@ Run cli(const std::vector<std::string>& args) {
   return {code, out.str(), err.str()};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/midiag-cli-input-XXXXXX";
-    path_ = mkdtemp(templ);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    for (const auto& f : made_) ::unlink(f.c_str());
-    ::rmdir(path_.c_str());
-  }
-  std::string file(const std::string& name, const std::string& content) {
-    auto p = track(name);
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  std::string track(const std::string& name) {
-    made_.push_back(path_ + "/" + name);
-    return made_.back();
-  }
-
- private:
-  std::string path_;
-  std::vector<std::string> made_;
-};
+using midiag::test_support::TempDir;
 
 // A UDP socket on 127.0.0.1 given as --resolver: any DNS question of the check lands here.
 class DnsSentinel {

@@ -14,39 +14,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/support/temp_dir.h"
+
 using midiag::ErrorKind;
 using midiag::platform::read_input_file;
 
 namespace {
 
-// A private directory under /tmp, removed with what the test put in it.
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/midiag-input-XXXXXX";
-    path_ = mkdtemp(templ);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    for (const auto& f : made_) ::unlink(f.c_str());
-    ::rmdir(path_.c_str());
-  }
-  std::string file(const std::string& name, const std::string& content) {
-    auto p = track(name);
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  std::string track(const std::string& name) {
-    made_.push_back(path_ + "/" + name);
-    return made_.back();
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> made_;
-};
+using midiag::test_support::TempDir;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -18,6 +18,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/support/temp_dir.h"
+
 #include "agent/simulator/certs.h"
 
 using midiag::ErrorKind;
@@ -25,33 +27,7 @@ using midiag::tdsprobe::load_ca_file;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/midiag-ca-XXXXXX";
-    path_ = mkdtemp(templ);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    for (const auto& f : made_) ::unlink(f.c_str());
-    ::rmdir(path_.c_str());
-  }
-  std::string file(const std::string& name, const std::string& content) {
-    auto p = track(name);
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  std::string track(const std::string& name) {
-    made_.push_back(path_ + "/" + name);
-    return made_.back();
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> made_;
-};
+using midiag::test_support::TempDir;
 
 std::string der_of(X509* cert) {
   unsigned char* buf = nullptr;
