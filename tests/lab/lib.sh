@@ -145,6 +145,9 @@ lab_configure_instance() {
   for host in 12 13 14 15 16 17; do
     ip -n "$LAB_NS_INSTANCE" addr add "10.250.2.${host}/24" dev to-router
   done
+  # The real drivers' gateway with encryption off (tests/lab/drivers.sh): tsql follows a
+  # redirect only there, and tedious logs in without TLS only there.
+  ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.40/24 dev to-router
   # Stand-in "public" address; the tool is told 10.250.200.0/24 is public.
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.200.10/32 dev lo
   ip -n "$LAB_NS_INSTANCE" link set to-router up
@@ -184,6 +187,7 @@ lab_start_dns() {
     "mi1.public.${LAB_DOMAIN}=10.250.200.10" \
     "mipub.${LAB_DOMAIN}=10.250.200.10" \
     "mipriv.public.${LAB_DOMAIN}=10.250.2.10" \
+    "mioff.${LAB_DOMAIN}=10.250.2.40" \
     "mibadcert.${LAB_DOMAIN}=10.250.2.12" \
     "minottds.${LAB_DOMAIN}=10.250.2.13" \
     "misilent.${LAB_DOMAIN}=10.250.2.14" \
@@ -218,6 +222,7 @@ readonly LAB_SIMULATORS=(
   "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042"
   "vnet-public   | 10.250.2.10   | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
   "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042"
+  "vnet-enc-off  | 10.250.2.40   | --gateway-port 1433 --node-port 11042 --encryption off"
   "public        | 10.250.200.10 | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
   "public-1433   | 10.250.200.10 | --gateway-port 1433 --node-port 11042"
   "badcert       | 10.250.2.12   | --gateway-port 1433 --node-port 11042 --cert-name *.other0002.database.windows.net"

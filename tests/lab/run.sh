@@ -19,6 +19,9 @@ set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "${LAB_DIR}/lib.sh"
+# The capture + real driver scenarios (their own table, DRIVER_SCENARIOS), run after these.
+# shellcheck source-path=SCRIPTDIR source=drivers.sh
+source "${LAB_DIR}/drivers.sh"
 
 readonly CHECK_TIMEOUT_S=60   # upper bound on one mi-diag run; the tool is told 1000 ms
 readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=public)
@@ -240,7 +243,7 @@ check_lab_only_names() {
   IFS=, read -r -a wanted <<<"$LAB_ONLY"
   for want in "${wanted[@]}"; do
     known=0
-    for line in "${SCENARIOS[@]}"; do
+    for line in "${SCENARIOS[@]}" "${DRIVER_SCENARIOS[@]}"; do
       # shellcheck disable=SC2053  # a glob must match at least one scenario
       [[ "$(trim "${line%%|*}")" == $want ]] && known=1
     done
@@ -376,6 +379,7 @@ main() {
   for line in "${SCENARIOS[@]}"; do
     run_scenario "$line"
   done
+  run_driver_scenarios
   check_simulators_clean
   echo "${PASSED} passed, ${FAILED} failed"
   ((FAILED == 0 && PASSED > 0))
