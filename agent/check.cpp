@@ -501,7 +501,9 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         // The trace ends with the probe it explains: what is left of the probe's timeout.
         const auto trace_timeout =
             std::max(options.timeout - still_waiting.after, options.timeout / 2);
-        still_waiting.call = [&](const std::vector<tcp::Target>& waiting) {
+        // trace_timeout by value: this block ends before probe_all calls back (a reference
+        // dangled, and the trace ran with whatever the stack held: often no time at all).
+        still_waiting.call = [&, trace_timeout](const std::vector<tcp::Target>& waiting) {
           spdlog::debug("{} SYN(s) unanswered after {} ms: tracing", waiting.size(),
                         still_waiting.after.count());
           start_trace(trace_job, waiting, gateway_port, trace_timeout);
