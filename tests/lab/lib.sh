@@ -9,6 +9,7 @@
 #                              router 10.250.3.1 ──veth── 10.250.3.2 router2 10.250.4.1 ──veth──
 #                                                          far 10.250.4.10 (a 2-hop path for the
 #                                                          traceroute: faults in router2)
+#   instance 10.250.2.40: the real drivers' gateway with encryption off (tests/lab/drivers.sh)
 #
 # Every address is in 10.250.0.0/16 and lives only inside namespaces created here; the
 # client has no default route, so nothing it sends can leave the lab.

@@ -2,11 +2,14 @@
 # The mi-diag network-namespace lab: builds client / router / instance namespaces
 # (tests/lab/lib.sh), injects one fault per scenario in the router, runs
 # `mi-diag check` in the client namespace and asserts verdict, finding codes (as a set)
-# and exit code.
+# and exit code. Then the capture + real driver scenarios (tests/lab/drivers.sh): `mi-diag
+# capture` while tsql or tedious logs in, checked against tests/lab/captures/*.key.
 #
 #   tests/lab/run.sh path/to/mi-diag path/to/lab_tcp_listener
 #   LAB_ONLY=healthy,nxdomain tests/lab/run.sh ...     run a subset (names or globs: 'hostile-*')
 #   LAB_KEEP_TMP=1 ...                                 keep dnsmasq/listener logs
+#   LAB_REPEAT=N ...                                   run the selection N times in one lab (a
+#       flake hunt; 1 to 50)
 #   LAB_SANITIZED=1 ...                                mi-diag is an ASan+UBSan build: no
 #       address-space cap (ASan reserves terabytes of virtual memory), "max ms" bounds scaled by
 #       LAB_SANITIZED_SLOWDOWN (default 1.25), and a sanitizer report on the check's stderr or in
@@ -369,17 +372,25 @@ main() {
   listener=$(realpath -- "$2")
   [[ -x "$MIDIAG" && -x "$listener" ]] || usage
   check_lab_only_names
+  LAB_REPEAT=${LAB_REPEAT:-1}
+  if [[ ! "$LAB_REPEAT" =~ ^[0-9]+$ ]] || ((LAB_REPEAT < 1 || LAB_REPEAT > 50)); then
+    echo "lab: LAB_REPEAT must be 1 to 50" >&2
+    exit 2
+  fi
   require_prerequisites
 
   lab_init
   lab_can_create_namespaces || cannot_run "cannot create network namespaces"
   lab_setup "$listener" "$MIDIAG"
 
-  local line
-  for line in "${SCENARIOS[@]}"; do
-    run_scenario "$line"
+  local line round
+  for ((round = 1; round <= LAB_REPEAT; round++)); do
+    ((LAB_REPEAT == 1)) || echo "lab: round ${round} of ${LAB_REPEAT}"
+    for line in "${SCENARIOS[@]}"; do
+      run_scenario "$line"
+    done
+    run_driver_scenarios
   done
-  run_driver_scenarios
   check_simulators_clean
   echo "${PASSED} passed, ${FAILED} failed"
   ((FAILED == 0 && PASSED > 0))
