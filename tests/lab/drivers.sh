@@ -223,7 +223,11 @@ run_driver_scenario() {
   if ! lab_poll "capture ready" grep -q 'capturing on' "${dir}/capture.stderr"; then
     problems+=("the capture did not start")
   fi
-  driver_capture_has_no_credentials "$pid" || problems+=("the capture was given a credential")
+  if lab_process_gone "$pid"; then
+    problems+=("the capture exited before the driver ran")
+  elif ! driver_capture_has_no_credentials "$pid"; then
+    problems+=("the capture was given a credential")
+  fi
   local driver_rc=0
   driver_run "$driver" "$host" "$option" "$password" "${dir}/driver.out" || driver_rc=$?
   # The driver is done: its packets are on the wire. SIGINT ends the capture, which explains.
@@ -236,6 +240,11 @@ run_driver_scenario() {
     lab_stop_process "$pid"
     capture_rc=-1
   fi
+  # Reaped: off the teardown list, so a later process given the same PID is never signalled.
+  local -a kept_pids=()
+  local p
+  for p in "${LAB_PIDS[@]}"; do [[ "$p" == "$pid" ]] || kept_pids+=("$p"); done
+  LAB_PIDS=("${kept_pids[@]}")
   run_fault "$undo"
   lab_clear_faults
   driver_abort_connections
@@ -285,19 +294,15 @@ run_driver_scenario() {
     cp -- "${dir}/observed.key" "${DRIVER_CAPTURES_OUT}/${name}.observed"
   fi
 
-  local got="driver ${driver} logged in: ${logged_in}; verdict=${verdict} codes={${codes:--}} exit=${capture_rc}; $(stat -c %s "$pcap" 2>/dev/null || echo 0) bytes captured"
+  local bytes got
+  bytes=$(stat -c %s "$pcap" 2>/dev/null || echo 0)
+  got="driver ${driver} logged in: ${logged_in}; verdict=${verdict} codes={${codes:--}} exit=${capture_rc}; ${bytes} bytes captured"
   if ((${#problems[@]} == 0)); then
     echo "lab: ${name}: PASS (${got})"
     PASSED=$((PASSED + 1))
   else
     driver_fail "$name" "$(printf '%s; ' "${problems[@]}")" "$dir"
   fi
-}
-
-# driver_scenario_names: one per line, for LAB_ONLY's check of names.
-driver_scenario_names() {
-  local line
-  for line in "${DRIVER_SCENARIOS[@]}"; do trim "${line%%|*}"; echo; done
 }
 
 # Runs the selected driver scenarios; outside CI a missing driver skips them (said), in CI it
