@@ -32,11 +32,13 @@ readonly DRIVER_SCENARIOS=(
   "driver-tsql-redirect-dropped   | tsql    | mioff | request | ok    | fault_forward -p tcp --dport 11000:11999 -j DROP | fault_clear | no | fail | REDIRECT_PORTS_FILTERED | 1 | assert_driver_redirect_filtered 10.250.2.40 11042 visible"
   "driver-tsql-login-failed       | tsql    | mioff | request | wrong | - | - | no  | fail | LOGIN_FAILED            | 1 | assert_driver_login_failed"
   "driver-tsql-middlebox-reset    | tsql    | mioff | request | ok    | fault_reset_after_handshake | fault_clear | no | fail | TCP_RESET_BY_MIDDLEBOX | 1 | assert_driver_middlebox_reset"
+  "driver-tsql-syn-rejected       | tsql    | mioff | request | ok    | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | no | fail | TCP_REFUSED | 1 | assert_driver_reset_cannot_tell"
   "driver-tedious-redirect-plain  | tedious | mioff | false   | ok    | - | - | yes | ok   | -                       | 0 | assert_driver_routed 10.250.2.40 11042 visible"
   "driver-tedious-redirect-tls    | tedious | mi1   | true    | ok    | - | - | yes | ok   | -                       | 0 | assert_driver_routed 10.250.2.10 11042 hidden"
   "driver-tedious-redirect-dropped | tedious | mi1  | true    | ok    | fault_forward -p tcp --dport 11000:11999 -j DROP | fault_clear | no | fail | REDIRECT_PORTS_FILTERED | 1 | assert_driver_redirect_filtered 10.250.2.10 11042 hidden"
   "driver-tedious-login-failed    | tedious | mioff | false   | wrong | - | - | no  | fail | LOGIN_FAILED            | 1 | assert_driver_login_failed"
   "driver-tedious-middlebox-reset | tedious | mi1   | true    | ok    | fault_reset_after_handshake | fault_clear | no | fail | TCP_RESET_BY_MIDDLEBOX | 1 | assert_driver_middlebox_reset"
+  "driver-tedious-syn-rejected    | tedious | mi1   | true    | ok    | fault_forward -p tcp --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | no | fail | TCP_REFUSED | 1 | assert_driver_reset_cannot_tell"
 )
 
 # A middlebox (an IPS) that lets the handshake through and resets the session at the client's
@@ -93,6 +95,14 @@ assert_driver_middlebox_reset() {
   jq -e '(.findings[0].code == "TCP_RESET_BY_MIDDLEBOX") and (.findings[0].severity == "error") and
     (.findings[0].title | test("Likely") | not) and
     (.sessions[0].rst.ttl == 64 and .sessions[0].rst.expected_ttl == 63)' >/dev/null
+}
+
+# The router refuses the SYN itself (REJECT tcp-reset): the reset is the only packet from that
+# address, so the packets cannot say who sent it -- TCP_REFUSED, hedged, never called middlebox.
+assert_driver_reset_cannot_tell() {
+  jq -e '([.findings[] | select(.code == "TCP_RESET_BY_MIDDLEBOX")] | length == 0) and
+    ([.findings[] | select(.code == "TCP_REFUSED")][0].evidence | any(test("no other packet from that address"))) and
+    (.sessions | length > 0 and all(.state == "refused" and .rst.ttl == 64))' >/dev/null
 }
 
 # ---------------------------------------------------------------- answer keys

@@ -77,7 +77,8 @@ TEST(LabDriverCaptures, EachCaptureHasItsKeyAndTheSetIsComplete) {
     }
   }
   for (const char* driver : {"tsql", "tedious"}) {
-    for (const char* what : {"redirect-dropped", "login-failed", "middlebox-reset"}) {
+    for (const char* what :
+         {"redirect-dropped", "login-failed", "middlebox-reset", "syn-rejected"}) {
       EXPECT_TRUE(names.count(std::string("driver-") + driver + "-" + what))
           << driver << " " << what;
     }
@@ -102,7 +103,7 @@ TEST(LabDriverCaptures, CapturesStaySmall) {
 
 TEST(LabDriverCaptures, AnalyzeGivesTheAnswerKey) {
   const auto all = keys();
-  ASSERT_GE(all.size(), 9U) << "no answer keys in " << kDir;
+  ASSERT_GE(all.size(), 11U) << "no answer keys in " << kDir;
   for (const auto& key : all) {
     SCOPED_TRACE(key.filename().string());
     std::ifstream f(std::filesystem::path(key).replace_extension(".pcap"), std::ios::binary);
