@@ -289,6 +289,10 @@ run_driver_scenario() {
     problems+=("analyze of the --write file differs from the live capture (live-vs-file.diff)")
   fi
   [[ "$analyze_rc" == "$want_exit" ]] || problems+=("analyze exit ${analyze_rc}")
+  if [[ "${LAB_SANITIZED:-0}" == 1 ]] &&
+    grep -Eq "$SANITIZER_REPORT" "${dir}/capture.stderr" "${dir}/analyze.stderr"; then
+    problems+=("a sanitizer report in capture.stderr or analyze.stderr")
+  fi
 
   # The answer key of the committed capture holds for this fresh one too.
   local key="${LAB_DIR}/captures/${name}.key"
