@@ -76,7 +76,7 @@ std::vector<std::string> application_addresses(const Evidence& ev) {
       for (const auto& a : l.addresses) out.push_back(a.address);
     }
   // analyze: a capture's lookups name the resolvers the application itself asked.
-  if (!system_asked && ev.packets)
+  if (!system_asked && ev.packets && ev.capture.interface.empty())
     for (const auto& l : ev.lookups)
       if (l.name == ev.target.host)
         for (const auto& a : l.addresses)

@@ -51,7 +51,7 @@ std::string target_line(const Report& r) {
 void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
   const auto& ev = r.evidence;
   if (!ev.dns_ran) return;
-  if (ev.packets) {
+  if (ev.packets && ev.capture.interface.empty()) {  // analyze: the capture's own lookups
     o << "\n" << p.bold("DNS") << "  (seen in the capture)\n";
   } else {
     o << "\n" << p.bold("DNS") << "  (system servers:";

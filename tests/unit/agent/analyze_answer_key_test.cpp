@@ -220,3 +220,30 @@ TEST(AnalyzeAnswerKey, NtlmLoginNamesTheAccountAndLeavesTheOutcomeUnknown) {
   EXPECT_EQ(json["sessions"][0]["tds"]["login"]["user"], "TDSDOM\\mona");
   EXPECT_EQ(json["sessions"][0]["tds"]["login"]["outcome"], "none");
 }
+
+// Key: 64.13.134.52:1433 silently dropped (no SYN-ACK, RST or ICMP); 22/53/80 open,
+// 25/70/113/31337 refused. The refusals are the host's own (no middlebox: same hop count).
+TEST(AnalyzeAnswerKey, NdpiSynscanDropsOnly1433) {
+  FIXTURE_OR_SKIP(b, "realworld/pcap/ndpi_synscan.pcap");
+  const auto r = analyze(b, {22, 25, 53, 70, 80, 113, 1433, 31337});
+  std::vector<std::string> open, refused, filtered;
+  for (const auto& s : sessions(r)) {
+    ASSERT_EQ(s.server_address, "64.13.134.52");
+    const auto port = std::to_string(s.server_port);
+    if (s.state == "established") open.push_back(port);
+    if (s.state == "refused") refused.push_back(port);
+    if (s.state == "filtered") filtered.push_back(port);
+    if (s.server_port == 1433) {
+      EXPECT_FALSE(s.icmp || s.rst || s.syn_ack);
+    }
+  }
+  auto sorted_unique = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted_unique(open), (std::vector<std::string>{"22", "53", "80"}));
+  EXPECT_EQ(sorted_unique(refused), (std::vector<std::string>{"113", "25", "31337", "70"}));
+  EXPECT_EQ(sorted_unique(filtered), (std::vector<std::string>{"1433"}));
+  EXPECT_FALSE(has(r, "TCP_RESET_BY_MIDDLEBOX")) << codes(r);
+}
