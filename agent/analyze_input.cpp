@@ -36,6 +36,8 @@ CaptureInput FrameFeed::finish(std::string format, bool truncated, std::string t
   in.first_time = first_time_;
   in.last_time = last_time_;
   in.flows = tracker_.finish();
+  for (const auto& s : in.flows.sessions)
+    if (s.server.port == capture::kDnsPort) dns_.add_tcp(s);
   in.dns = dns_.finish();
   return in;
 }

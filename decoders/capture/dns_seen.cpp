@@ -24,7 +24,27 @@ void take_answer(DnsLookupSeen& l, const dns::Message& m, double when) {
 }  // namespace
 
 void DnsSeen::add_dns(const pcap::Packet& p) {
-  auto parsed = dns::parse_message(p.payload);
+  add_message(p.payload, {p.src, p.udp->src_port}, {p.dst, p.udp->dst_port}, p.timestamp);
+}
+
+void DnsSeen::add_tcp(const pcap::Session& s) {
+  for (const bool up : {true, false}) {  // queries first, so each answer finds its query
+    const auto& dir = up ? s.to_server : s.to_client;
+    const std::span<const std::uint8_t> b(dir.bytes);
+    std::size_t at = 0;
+    while (b.size() - at >= 2) {
+      const std::size_t len = static_cast<std::size_t>(b[at] << 8 | b[at + 1]);
+      if (len == 0 || b.size() - at - 2 < len) break;  // cut by the capture or the byte cap
+      const double when = dir.time_of(at + 2 + len).value_or(s.first_time);
+      add_message(b.subspan(at + 2, len), up ? s.client : s.server, up ? s.server : s.client, when);
+      at += 2 + len;
+    }
+  }
+}
+
+void DnsSeen::add_message(std::span<const std::uint8_t> wire, const pcap::Endpoint& src,
+                          const pcap::Endpoint& dst, double when) {
+  auto parsed = dns::parse_message(wire);
   if (!parsed || parsed->questions.empty()) {
     ++report_.malformed;
     return;
@@ -33,7 +53,6 @@ void DnsSeen::add_dns(const pcap::Packet& p) {
   const dns::Message& m = *parsed;
   const bool answer = m.header.is_response();
   // A query goes client -> resolver:53; an answer comes back resolver:53 -> client.
-  const pcap::Endpoint src{p.src, p.udp->src_port}, dst{p.dst, p.udp->dst_port};
   const pcap::Endpoint& client = answer ? dst : src;
   const pcap::Endpoint& resolver = answer ? src : dst;
   const std::string name = dns::canonical_name(m.questions.front().name);
@@ -48,13 +67,13 @@ void DnsSeen::add_dns(const pcap::Packet& p) {
   if (!answer) {
     if (open != nullptr && !open->answered) {  // a retransmission of the same query
       // Closer than any resolver's retry timer: the same packet captured twice.
-      if (p.timestamp - open->last_query_time < pcap::kDuplicateWindow) return;
+      if (when - open->last_query_time < pcap::kDuplicateWindow) return;
       ++open->queries;
-      open->last_query_time = p.timestamp;
+      open->last_query_time = when;
       return;
     }
   } else if (open != nullptr) {
-    if (!open->answered) take_answer(*open, m, p.timestamp);  // else a copy already paired
+    if (!open->answered) take_answer(*open, m, when);  // else a copy already paired
     return;
   }
   // A new query, or an answer whose query the capture does not hold.
@@ -69,9 +88,9 @@ void DnsSeen::add_dns(const pcap::Packet& p) {
   l.name = name;
   l.type = type;
   l.query_seen = !answer;
-  l.query_time = l.last_query_time = p.timestamp;
+  l.query_time = l.last_query_time = when;
   l.queries = answer ? 0 : 1;
-  if (answer) take_answer(l, m, p.timestamp);
+  if (answer) take_answer(l, m, when);
   report_.lookups.push_back(std::move(l));
   last_[key] = report_.lookups.size() - 1;
 }

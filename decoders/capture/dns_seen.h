@@ -1,11 +1,12 @@
-// DNS over UDP port 53 in a capture: each query paired with its answer by (client, resolver,
-// id, question), with the rcode, CNAME chain, addresses and TTLs the answer held; a query no
-// answer came back for stays unanswered. Pure and bounded: packets in, lookups out.
+// DNS over UDP (and TCP) port 53 in a capture: each query paired with its answer by (client,
+// resolver, id, question), with the rcode, CNAME chain, addresses and TTLs the answer held; a query
+// no answer came back for stays unanswered. Pure and bounded: packets in, lookups out.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -54,11 +55,16 @@ class DnsSeen {
   void add(const pcap::Packet& p) {
     if (p.udp && (p.udp->dst_port == kDnsPort || p.udp->src_port == kDnsPort)) add_dns(p);
   }
+  // DNS over TCP (RFC 7766: each message after a 2-byte length) in a reassembled session to
+  // port 53: its queries and answers, timed by the packet that completed each.
+  void add_tcp(const pcap::Session& s);
   // The lookups seen; the tracker is empty afterwards.
   DnsSeenReport finish();
 
  private:
   void add_dns(const pcap::Packet& p);
+  void add_message(std::span<const std::uint8_t> wire, const pcap::Endpoint& src,
+                   const pcap::Endpoint& dst, double when);
   // (client, resolver, id): the transaction a DNS answer names.
   using Key = std::tuple<pcap::Endpoint, pcap::Endpoint, std::uint16_t>;
   std::size_t max_;

@@ -314,3 +314,37 @@ TEST(AnalyzeDns, ALaterAnswerFromTheSameResolverSpeaksForItAndAnswersMayRotate) 
   EXPECT_EQ(finding(r, "DNS_RESOLVERS_DISAGREE"), nullptr) << codes(r);
   EXPECT_EQ(r.verdict, reports::Verdict::Ok) << codes(r);
 }
+
+// RFC 7766: over TCP each message follows its 2-byte length (what a client does after TC=1).
+TEST(AnalyzeDns, LookupsOverTcpArePairedToo) {
+  using namespace pcap::tcp_flags;
+  auto framed = [](const Bytes& m) {
+    Bytes b = {static_cast<std::uint8_t>(m.size() >> 8), static_cast<std::uint8_t>(m.size())};
+    b.insert(b.end(), m.begin(), m.end());
+    return b;
+  };
+  const Bytes q = framed(dns_message(0x77, false, 0, kMi, kA));
+  const Bytes answer =
+      framed(dns_message(0x77, true, 0, kMi, kA, {a_record(kMi, {10, 2, 0, 9}, 7)}));
+  test_support::PcapBuilder w;
+  auto add = [&](double t, bool up, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags,
+                 const Bytes& data = {}) {
+    w.add(t, up ? test_support::ipv4(kClient, kResolver, 64, 6, 1,
+                                     test_support::tcp_segment(50001, 53, seq, ack, flags, data))
+                : test_support::ipv4(kResolver, kClient, 63, 6, 2,
+                                     test_support::tcp_segment(53, 50001, seq, ack, flags, data)));
+  };
+  add(1.000, true, 100, 0, kSyn);
+  add(1.001, false, 900, 101, kSyn | kAck);
+  add(1.002, true, 101, 901, kAck);
+  add(1.003, true, 101, 901, kAck | kPsh, q);
+  add(1.050, false, 901, 101 + static_cast<std::uint32_t>(q.size()), kAck | kPsh, answer);
+  const auto r = analyze(w.bytes());
+  ASSERT_EQ(r.evidence.lookups.size(), 1U) << codes(r);
+  const auto& l = r.evidence.lookups[0];
+  EXPECT_EQ(l.name, kMi);
+  EXPECT_EQ(l.status, dns::Status::Ok);
+  ASSERT_EQ(l.addresses.size(), 1U);
+  EXPECT_EQ(l.addresses[0].address, "10.2.0.9");
+  EXPECT_NEAR(l.elapsed_ms, 47.0, 0.01);
+}
