@@ -6,7 +6,9 @@
 
 #include "decoders/capture/tds_exchange.h"
 #include "decoders/pcap/link_layer.h"
+#include "probes/net/address.h"
 #include "reports/explain.h"
+#include "reports/target.h"
 
 namespace midiag::agent {
 
@@ -32,7 +34,29 @@ std::optional<double> ms_between(std::optional<double> from, std::optional<doubl
 }
 
 bool is_frag_needed(const pcap::IcmpUnreachable& u) {
-  return (u.original_dst.address.family == 4 && u.type == 3 && u.code == 4);
+  return (u.original_dst.address.family == 4 && u.type == 3 && u.code == 4) ||
+         (u.original_dst.address.family == 6 && u.type == 2);
+}
+
+// Whether the ICMP message quotes a packet of this session, in either direction.
+bool quotes_session(const pcap::IcmpUnreachable& u, const pcap::Session& s) {
+  auto same = [&](const pcap::Endpoint& a, const pcap::Endpoint& b) {
+    return u.original_src.address == a.address && u.original_dst.address == b.address &&
+           (u.original_src.port == 0 ||
+            (u.original_src.port == a.port && u.original_dst.port == b.port));
+  };
+  return u.protocol == pcap::kProtoTcp && (same(s.client, s.server) || same(s.server, s.client));
+}
+
+reports::CaptureIcmp icmp_evidence(const pcap::IcmpUnreachable& u, const pcap::Session& s) {
+  reports::CaptureIcmp out{u.type,
+                           u.code,
+                           u.reporter.str(),
+                           "tcp " + u.original_src.str() + " -> " + u.original_dst.str(),
+                           (u.timestamp - s.first_time) * 1000.0,
+                           std::nullopt};
+  if (is_frag_needed(u)) out.mtu = u.mtu;
+  return out;
 }
 
 std::string alert_name(const tls::Alert& a) {
@@ -132,7 +156,10 @@ void fill_tds(const capture::TdsExchange& x, const pcap::Session& s, CaptureSess
       l.host_name = x.login->host_name;
       l.library = x.login->library_name;
       l.read_only_intent = (x.login->type_flags & 0x20) != 0;  // fReadOnlyIntent
+      // Integrated logins carry no user name in LOGIN7: NTLM's AUTHENTICATE names the account.
+      if (l.user.empty()) l.user = x.auth_user;
     }
+    l.auth = x.auth;
     l.encrypted = x.login_encrypted;
     l.outcome = "none";
     std::optional<double> answered;
@@ -140,6 +167,8 @@ void fill_tds(const capture::TdsExchange& x, const pcap::Session& s, CaptureSess
       const auto& r = *x.response;
       l.outcome = r.outcome;
       l.server_program = r.server_program;
+      // An encrypted (or database-less) LOGIN7 hides the database: the server's ENVCHANGE names it.
+      if (l.database.empty()) l.database = r.database;
       if (!r.server_version.empty()) {
         l.server_program +=
             " " + r.server_version + " (TDS " + tds::tds_version_name(r.tds_version) + ")";
@@ -208,6 +237,111 @@ void link_redirects(std::vector<CaptureSession>& sessions, double window_s) {
   }
 }
 
+// A query still unanswered this long before the capture ended timed out; a later one may only
+// have been cut off by the end of the capture.
+constexpr double kDnsUnansweredAfter = 2.0;
+
+dns::Status status_of(const capture::DnsLookupSeen& l) {
+  if (!l.answered) return dns::Status::Timeout;
+  switch (l.rcode) {
+    case dns::kRcodeNoError:
+      return dns::Status::Ok;
+    case dns::kRcodeNxDomain:
+      return dns::Status::NxDomain;
+    case dns::kRcodeServFail:
+      return dns::Status::ServFail;
+    case dns::kRcodeRefused:
+      return dns::Status::Refused;
+    default:
+      return dns::Status::Error;
+  }
+}
+
+// The capture's A/AAAA lookups in the shape check's own fill (spec §6 dns.lookups[]).
+std::vector<dns::Lookup> lookups_of(const capture::DnsSeenReport& seen, double capture_end,
+                                    std::size_t& cut_off) {
+  std::vector<dns::Lookup> out;
+  for (const auto& s : seen.lookups) {
+    if (s.type != dns::kTypeA && s.type != dns::kTypeAaaa) continue;
+    if (!s.answered && capture_end - s.last_query_time < kDnsUnansweredAfter) {
+      ++cut_off;
+      continue;
+    }
+    dns::Lookup l;
+    l.resolver = s.resolver.port == capture::kDnsPort ? s.resolver.address.str() : s.resolver.str();
+    l.name = s.name;
+    l.type = s.type == dns::kTypeA ? "A" : "AAAA";
+    l.status = status_of(s);
+    if (s.answered) {
+      l.elapsed_ms = s.query_seen ? (s.answer_time - s.query_time) * 1000.0 : 0.0;
+      if (l.status == dns::Status::Error) l.error = "rcode " + std::to_string(s.rcode);
+    } else {
+      l.unreachable = true;
+      l.elapsed_ms = (capture_end - s.query_time) * 1000.0;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "no answer in the capture to %u quer%s over %.1f s", s.queries,
+                    s.queries == 1 ? "y" : "ies", s.last_query_time - s.query_time);
+      l.error = buf;
+    }
+    for (const auto& c : s.cname_chain) l.cname_chain.push_back({c.name, c.target, c.ttl});
+    for (const auto& a : s.addresses) {
+      dns::ResolvedAddress r{a.address.str(), a.ttl, net::AddressClass::Public};
+      if (auto ip = net::parse_ip(r.address)) r.cls = net::classify(*ip);
+      l.addresses.push_back(std::move(r));
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// Names each session to the lookup whose answer held its server address (the latest answered
+// before the session began, else the first), and picks the names the DNS rules explain.
+void link_dns(const std::vector<dns::Lookup>& lookups, const capture::DnsSeenReport& seen,
+              reports::PacketEvidence& cap) {
+  std::vector<std::string> names;
+  for (auto& s : cap.sessions) {
+    std::optional<double> best_time;
+    for (const auto& seen_l : seen.lookups) {
+      if (!seen_l.answered || seen_l.rcode != dns::kRcodeNoError) continue;
+      bool holds = false;
+      for (const auto& a : seen_l.addresses) holds = holds || a.address.str() == s.server_address;
+      if (!holds) continue;
+      const bool before = seen_l.answer_time <= s.start;
+      if (s.dns_name.empty() || (before && (!best_time || seen_l.answer_time > *best_time))) {
+        s.dns_name = seen_l.name;
+        if (before) best_time = seen_l.answer_time;
+      }
+    }
+    if (!s.dns_name.empty() && std::find(names.begin(), names.end(), s.dns_name) == names.end())
+      names.push_back(s.dns_name);
+  }
+  for (const auto& l : lookups) {
+    if (std::find(names.begin(), names.end(), l.name) != names.end()) continue;
+    reports::Target t;
+    t.host = l.name;
+    reports::classify_target(t);
+    if (t.kind != reports::EndpointKind::Other && t.kind != reports::EndpointKind::IpLiteral)
+      names.push_back(l.name);
+  }
+  for (const auto& name : names) {
+    auto t = reports::parse_target(name);
+    if (!t) continue;
+    t->input = name;
+    for (const auto& s : cap.sessions)
+      if (s.dns_name == name) {
+        t->port = s.server_port;
+        t->port_given = true;
+        break;
+      }
+    for (const auto& l : lookups)
+      if (l.name == name && !l.cname_chain.empty()) {
+        reports::refine_with_cname_chain(*t, l.cname_chain);
+        break;
+      }
+    cap.dns_targets.push_back(std::move(*t));
+  }
+}
+
 }  // namespace
 
 std::vector<std::uint16_t> default_sql_ports() {
@@ -255,11 +389,13 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
     out.connect_ms = ms_between(s.syn_time, s.syn_ack_time);
     const auto* icmp = icmp_for(s, flows.unreachable);
     if (icmp != nullptr) {
-      out.icmp = reports::CaptureIcmp{
-          icmp->type, icmp->code, icmp->reporter.str(),
-          "tcp " + icmp->original_src.str() + " -> " + icmp->original_dst.str(),
-          (icmp->timestamp - s.first_time) * 1000.0};
+      out.icmp = icmp_evidence(*icmp, s);
     }
+    for (const auto& u : flows.unreachable)
+      if (is_frag_needed(u) && quotes_session(u, s)) {
+        out.frag_needed = icmp_evidence(u, s);
+        break;
+      }
     out.state = state_of(s, icmp != nullptr);
     fill_reset(s, i, flows.sessions, out);
     if (out.rst && reports::judge_reset(*out.rst) == reports::ResetJudgement::Middlebox)
@@ -316,6 +452,12 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
   cap.truncated_message = input.truncated_message;
 
   reports::Evidence ev;
+  std::size_t dns_cut_off = 0;
+  ev.lookups = lookups_of(input.dns, input.last_time.value_or(0), dns_cut_off);
+  ev.dns_ran = !ev.lookups.empty();
+  cap.dns_messages = input.dns.messages;
+  cap.dns_lookups_not_kept = input.dns.not_kept;
+  link_dns(ev.lookups, input.dns, cap);
   ev.target.input = options.file;
   ev.target.host = options.file;
   if (input.first_time && input.last_time) {
@@ -334,6 +476,19 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
     ev.limitations.push_back(
         std::to_string(cap.sessions_over_limit) + " packet(s) of connections beyond the first " +
         std::to_string(options.flow.max_sessions) + " were counted, not analysed");
+  if (cap.dns_lookups_not_kept > 0)
+    ev.limitations.push_back(std::to_string(cap.dns_lookups_not_kept) +
+                             " DNS lookup(s) beyond the first " +
+                             std::to_string(capture::kMaxDnsLookups) + " were counted, not kept");
+  if (dns_cut_off > 0)
+    ev.limitations.push_back(std::to_string(dns_cut_off) +
+                             " DNS quer(y/ies) had no answer yet when the capture ended: not "
+                             "counted as timeouts");
+  for (const auto& s : cap.sessions)
+    if (s.login && !s.login->encrypted && s.login->outcome == "none")
+      ev.limitations.push_back("session " + std::to_string(s.index) +
+                               ": the login's answer is not in the capture (no LOGINACK or "
+                               "ERROR): whether it succeeded is unknown");
   if (capped)
     ev.limitations.push_back("only the first " +
                              std::to_string(options.flow.max_bytes_per_direction / 1024) +

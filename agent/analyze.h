@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "decoders/capture/dns_seen.h"
 #include "decoders/common/expected.h"
 #include "decoders/pcap/flows.h"
 #include "decoders/pcap/frame_view.h"
@@ -46,6 +47,7 @@ struct CaptureInput {
   std::string truncated_message;
   std::optional<double> first_time, last_time;  // of the first and last frame
   pcap::FlowReport flows;
+  capture::DnsSeenReport dns;            // DNS over UDP port 53 in the capture
   std::vector<std::string> limitations;  // the input's own (e.g. a live capture's drops)
 };
 

@@ -20,6 +20,10 @@ void FrameFeed::add(const pcap::FrameView& frame) {
     tracker_.add_undecoded();
     return;
   }
+  if (packet->udp) {  // TCP packets pass this one test and nothing more
+    dns_.add(*packet);
+    return;
+  }
   tracker_.add(*packet, pcap::packet_fingerprint(frame.data, *packet));
 }
 
@@ -32,6 +36,9 @@ CaptureInput FrameFeed::finish(std::string format, bool truncated, std::string t
   in.first_time = first_time_;
   in.last_time = last_time_;
   in.flows = tracker_.finish();
+  for (const auto& s : in.flows.sessions)
+    if (s.server.port == capture::kDnsPort) dns_.add_tcp(s);
+  in.dns = dns_.finish();
   return in;
 }
 

@@ -25,6 +25,7 @@ class FrameFeed {
 
  private:
   pcap::SessionTracker tracker_;
+  capture::DnsSeen dns_;
   std::uint64_t frames_ = 0;
   std::optional<double> first_time_, last_time_;
 };

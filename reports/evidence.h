@@ -88,6 +88,7 @@ struct CaptureIcmp {
   std::string reporter;
   std::string quoted;  // "tcp 10.0.0.1:50000 -> 10.0.0.2:1433"
   double at_ms = 0;
+  std::optional<std::uint32_t> mtu;  // fragmentation needed / packet too big: the next-hop MTU
 };
 
 struct CaptureHole {
@@ -102,6 +103,7 @@ struct CaptureLogin {
   std::string user, server_name, database, app_name, host_name, library;
   bool read_only_intent = false;
   bool encrypted = false;  // LOGIN7 inside TLS: its fields and the response are not visible
+  std::string auth;        // sql | ntlm | sspi (Kerberos, other) | fedauth; empty when unknown
   std::string outcome;     // loginack | routing | error | encrypted | none
   std::optional<int> error_number, error_state, error_class;
   std::string error_message;
@@ -127,7 +129,11 @@ struct CaptureSession {
   std::size_t packets = 0, duplicates = 0;
   std::optional<CaptureReset> rst;
   std::optional<CaptureIcmp> icmp;
+  // ICMP fragmentation needed (v4 type 3 code 4) / packet too big (v6 type 2) about this
+  // connection's packets: path-MTU discovery at work, not a failure.
+  std::optional<CaptureIcmp> frag_needed;
   std::optional<CaptureHole> hole;  // a server-side sequence hole never filled
+  std::string dns_name;  // the name whose DNS answer in the capture held the server's address
   // PRELOGIN (both directions), TLS progress
   std::optional<std::string> client_encryption, server_encryption, server_version, instance;
   std::optional<bool> fedauth_required;
@@ -155,6 +161,11 @@ struct PacketEvidence {
   std::vector<std::uint16_t> ports;           // server ports that count as SQL
   std::vector<CaptureSession> sessions;       // SQL connections only
   std::size_t sweep_refusals_not_listed = 0;  // check: the redirect sweep's refused connections
+  std::size_t dns_messages = 0;               // analyze: DNS queries and answers decoded
+  std::size_t dns_lookups_not_kept = 0;       // analyze: lookups past the limit, counted only
+  // analyze: the SQL names the capture's DNS (Evidence::lookups) is explained for: those whose
+  // answer held a session's server address, and names shaped like a Managed Instance's.
+  std::vector<Target> dns_targets;
 };
 
 struct Evidence {

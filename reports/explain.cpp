@@ -69,9 +69,18 @@ std::vector<std::string> application_addresses(const Evidence& ev) {
   std::vector<std::string> out;
   for (const auto& h : ev.hosts_entries) out.push_back(h.address);
   if (!out.empty()) return out;
+  bool system_asked = false;
   for (const auto& l : ev.lookups)
-    if (l.resolver == kSystemResolver && l.name == ev.target.host)
+    if (l.resolver == kSystemResolver && l.name == ev.target.host) {
+      system_asked = true;
       for (const auto& a : l.addresses) out.push_back(a.address);
+    }
+  // analyze: a capture's lookups name the resolvers the application itself asked.
+  if (!system_asked && ev.packets && ev.capture.interface.empty())
+    for (const auto& l : ev.lookups)
+      if (l.name == ev.target.host)
+        for (const auto& a : l.addresses)
+          if (std::find(out.begin(), out.end(), a.address) == out.end()) out.push_back(a.address);
   return out;
 }
 

@@ -231,12 +231,48 @@ std::string reset_line(const CaptureSession& s) {
   return s.rst ? who(s) + ": " + ttl_line(*s.rst) : who(s) + ": no reset from the server seen";
 }
 
+// analyze: the capture's DNS lookups of each SQL name, judged by check's own DNS rules.
+void explain_capture_dns(const Evidence& ev, std::vector<Finding>& out) {
+  for (const auto& t : ev.packets->dns_targets) {
+    Evidence sub;
+    sub.target = t;
+    sub.dns_ran = true;
+    sub.class_overrides = ev.class_overrides;
+    sub.packets = PacketEvidence{};  // marks the lookups as the application's own
+    bool resolved = false;
+    for (const auto& l : ev.lookups) {
+      if (l.name != t.host) continue;
+      for (const auto& a : l.addresses) sub.addresses.push_back(a.address);
+      resolved = resolved || (l.status == dns::Status::Ok && !l.addresses.empty());
+      // check asks each resolver once per type; a capture may hold many asks over time: the
+      // last answered one speaks for that resolver (an earlier timeout was retried in time).
+      auto same = std::find_if(sub.lookups.begin(), sub.lookups.end(), [&](const dns::Lookup& o) {
+        return o.resolver == l.resolver && o.type == l.type;
+      });
+      if (same == sub.lookups.end())
+        sub.lookups.push_back(l);
+      else if (l.status != dns::Status::Timeout || same->status == dns::Status::Timeout)
+        *same = l;
+    }
+    for (auto& f : explain_dns(sub)) {
+      // Another resolver (or a retry) gave the application an address: it got through.
+      if (resolved && (f.code == Code::DnsNameNotFound || f.code == Code::DnsServerFailure ||
+                       f.code == Code::DnsResolverUnreachable)) {
+        f.severity = Severity::Warning;
+        f.detail += " Another answer in the capture gave " + t.host + " an address.";
+      }
+      out.push_back(std::move(f));
+    }
+  }
+}
+
 std::vector<Finding> explain_capture(const Evidence& ev) {
   std::vector<Finding> out;
   if (!ev.packets) return out;
   // check: the socket-level rules already speak for each probe; the packets confirm or overturn
   // them there (explain_tcp, confirm_with_packets), not in findings of their own.
   if (live_capture(ev)) return out;
+  explain_capture_dns(ev, out);
   for (const auto& s : ev.packets->sessions) explain_session(s, out);
   return out;
 }

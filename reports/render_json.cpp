@@ -215,6 +215,13 @@ json session_json(const CaptureSession& s) {
                  {"code", s.icmp->code},
                  {"reporter", s.icmp->reporter},
                  {"quoted", s.icmp->quoted}};
+  if (s.frag_needed)
+    j["frag_needed"] = {{"type", s.frag_needed->type},
+                        {"code", s.frag_needed->code},
+                        {"reporter", s.frag_needed->reporter},
+                        {"quoted", s.frag_needed->quoted},
+                        {"mtu", s.frag_needed->mtu.value_or(0)}};
+  j["dns"] = s.dns_name.empty() ? json(nullptr) : json(s.dns_name);
   if (s.hole)
     j["sequence_hole"] = {{"missing", s.hole->missing},
                           {"next_segment", s.hole->next_segment},
@@ -245,6 +252,7 @@ json session_json(const CaptureSession& s) {
                   {"app_name", l.app_name},
                   {"application_intent", l.read_only_intent ? "ReadOnly" : "ReadWrite"},
                   {"encrypted", l.encrypted},
+                  {"auth", l.auth.empty() ? json(nullptr) : json(l.auth)},
                   {"outcome", l.outcome},
                   {"error_number", l.error_number ? json(*l.error_number) : json(nullptr)},
                   {"routing", nullptr}};
@@ -357,7 +365,8 @@ json to_json(const Report& r) {
                       {"truncated", c.truncated},
                       {"tcp_connections", c.tcp_connections},
                       {"duplicates_ignored", c.duplicates},
-                      {"undecoded_frames", c.undecoded}};
+                      {"undecoded_frames", c.undecoded},
+                      {"dns_messages", c.dns_messages}};
     if (c.truncated && doc.contains("input"))
       doc["input"]["truncated_reason"] = c.truncated_message;
     json sessions = json::array();

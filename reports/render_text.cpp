@@ -51,9 +51,13 @@ std::string target_line(const Report& r) {
 void dns_section(std::ostringstream& o, const Report& r, const Palette& p) {
   const auto& ev = r.evidence;
   if (!ev.dns_ran) return;
-  o << "\n" << p.bold("DNS") << "  (system servers:";
-  for (const auto& s : ev.system_servers) o << " " << T(s);
-  o << ")\n";
+  if (ev.packets && ev.capture.interface.empty()) {  // analyze: the capture's own lookups
+    o << "\n" << p.bold("DNS") << "  (seen in the capture)\n";
+  } else {
+    o << "\n" << p.bold("DNS") << "  (system servers:";
+    for (const auto& s : ev.system_servers) o << " " << T(s);
+    o << ")\n";
+  }
   for (const auto& l : ev.lookups) {
     o << "  " << pad(T(l.resolver), 18) << pad(T(l.type), 5) << T(l.name) << " -> ";
     if (l.status != dns::Status::Ok) {
@@ -158,14 +162,19 @@ std::string session_line(const CaptureSession& s) {
   if (s.icmp)
     line += ", ICMP " + std::to_string(s.icmp->type) + "/" + std::to_string(s.icmp->code) +
             " from " + T(s.icmp->reporter);
+  if (s.frag_needed)
+    line += ", ICMP frag-needed MTU " + std::to_string(s.frag_needed->mtu.value_or(0)) + " from " +
+            T(s.frag_needed->reporter);
+  if (!s.dns_name.empty()) line += ", dns " + T(s.dns_name);
   if (s.server_encryption) line += ", prelogin " + T(*s.server_encryption);
   if (s.tls) line += ", tls " + (s.tls_version.empty() ? std::string("?") : T(s.tls_version));
   if (s.login) {
     const auto& l = *s.login;
     line += ", login";
     if (!l.user.empty()) line += " user '" + T(l.user) + "'";
+    if (!l.auth.empty() && l.auth != "sql") line += " (" + T(l.auth) + ")";
     if (!l.database.empty()) line += " db '" + T(l.database) + "'";
-    line += ": " + T(l.outcome);
+    line += ": " + (l.outcome == "none" ? std::string("no answer seen") : T(l.outcome));
     if (l.error_number) line += " " + std::to_string(*l.error_number);
     if (l.routing_host) line += " -> " + T(*l.routing_host) + ":" + std::to_string(l.routing_port);
   }

@@ -115,6 +115,15 @@ void feed_tls(TlsSeen& t, tls::HandshakeWalker& walker, std::span<const std::uin
   }
 }
 
+// The mechanism a LOGIN7 names (MS-TDS 2.2.6.4: fIntSecurity and ibSSPI, FeatureExt FEDAUTH).
+std::string auth_of(const tds::Login7& l) {
+  if (l.fedauth) return "fedauth";
+  if (!l.sspi.empty()) return tds::sspi_kind(l.sspi);
+  return l.integrated_security ? "sspi" : "sql";
+}
+
+constexpr std::uint8_t kSspiToken = 0xED;  // SSPI token in a TabularResult (MS-TDS 2.2.7.22)
+
 }  // namespace
 
 bool starts_like_tds(std::span<const std::uint8_t> b) {
@@ -171,8 +180,14 @@ TdsExchange decode_exchange(const pcap::Session& s) {
     } else if (it.type == 0x10 && !x.login) {
       if (auto l = tds::parse_login7(it.payload)) {
         l->password.clear();
+        x.auth = auth_of(*l);
         x.login = std::move(*l);
         x.login_sent = at;
+      }
+    } else if (it.type == 0x11) {  // SSPI message: the client's next authentication token
+      if (auto m = tds::find_ntlmssp(it.payload)) {
+        x.auth = "ntlm";
+        if (m->type == tds::kNtlmAuthenticate) x.auth_user = tds::ntlm_login_name(*m);
       }
     } else if (it.type == 0x01 || it.type == 0x03) {
       x.requests_after_login = true;
@@ -208,6 +223,10 @@ TdsExchange decode_exchange(const pcap::Session& s) {
         continue;
       }
     }
+    // The server's SSPI answer: its own message type, or an SSPI token opening a TabularResult
+    // (a LOGINACK may follow it in the same message, so the tokens are still read).
+    if (it.type == 0x11 || (it.type == 0x04 && !it.payload.empty() && it.payload[0] == kSspiToken))
+      x.sspi_challenge = true;
     if (it.type == 0x12) {
       feed_tls(t, walker, it.payload, tls::Direction::ServerToClient, at, server_hs);
     } else if (it.type == 0x04 && !x.response) {
@@ -221,6 +240,8 @@ TdsExchange decode_exchange(const pcap::Session& s) {
                            std::to_string((ack->build_hi << 8) | ack->build_lo);
         r.tds_version = ack->tds_version;
       }
+      for (const auto& env : tokens->env_changes)
+        if (env.type == 1 && r.database.empty()) r.database = env.new_value;
       if (const auto* e = tokens->first_error()) r.error = *e;
       r.routing = tokens->routing;
       r.outcome = r.routing ? "routing" : tokens->login_ack ? "loginack" : r.error ? "error" : "";

@@ -12,6 +12,7 @@
 #include "decoders/pcap/flows.h"
 #include "decoders/tds/login7.h"
 #include "decoders/tds/prelogin.h"
+#include "decoders/tds/sspi.h"
 #include "decoders/tds/tokens.h"
 #include "decoders/tls/records.h"
 
@@ -36,6 +37,7 @@ struct LoginResponse {
   std::string server_program;
   std::string server_version;     // LOGINACK ProgVersion as major.minor.build ("8.0.2039")
   std::uint32_t tds_version = 0;  // LOGINACK TDSVersion, 0 without one
+  std::string database;           // ENVCHANGE type 1: the database the session starts in
   double time = 0;
 };
 
@@ -50,7 +52,12 @@ struct TdsExchange {
   std::optional<LoginResponse> response;     // cleartext login response
   std::optional<double> encrypted_response;  // the server's first encrypted record after login
   bool requests_after_login = false;         // SQL batch / RPC seen (the application went on)
-  std::string stopped;  // why the walk stopped early (not TDS, cut off), empty when not
+  // How the login authenticates: sql | ntlm | sspi (Kerberos, other) | fedauth; empty without a
+  // LOGIN7. For NTLM, the AUTHENTICATE message's "DOMAIN\user" (never its responses or keys).
+  std::string auth;
+  std::string auth_user;
+  bool sspi_challenge = false;  // the server answered with an SSPI token (NTLM CHALLENGE, ...)
+  std::string stopped;          // why the walk stopped early (not TDS, cut off), empty when not
 };
 
 // True when `stream` (the client's first bytes) starts with a PRELOGIN or LOGIN7 TDS header.

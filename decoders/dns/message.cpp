@@ -40,10 +40,14 @@ class Parser {
     if (!r.ok()) return failure(r.fail_offset(), "header needs 12 bytes");
     // A braced list is evaluated left to right: the six words in wire order.
     m.header = {h.u16(), h.u16(), h.u16(), h.u16(), h.u16(), h.u16()};
-    std::string ignored;
+    m.questions.reserve(std::min<std::size_t>(m.header.qdcount, wire_.size() / 5));
     for (int i = 0; i < m.header.qdcount; ++i) {
-      if (!name(r, ignored)) return failure();
-      if (!r.skip(4)) return failure(r.fail_offset(), "question type/class cut short");
+      Question q;
+      if (!name(r, q.name)) return failure();
+      q.type = r.u16();
+      q.cls = r.u16();
+      if (!r.ok()) return failure(r.fail_offset(), "question type/class cut short");
+      m.questions.push_back(std::move(q));
     }
     m.answers.reserve(std::min<std::size_t>(m.header.ancount, wire_.size() / 11));
     for (int i = 0; i < m.header.ancount; ++i) {

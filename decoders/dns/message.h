@@ -45,12 +45,19 @@ struct ResourceRecord {
   std::array<std::uint8_t, 16> address{};  // A (first 4 bytes) or AAAA, network order
 };
 
+struct Question {
+  std::string name;  // decoded like an owner name
+  std::uint16_t type = 0;
+  std::uint16_t cls = 0;
+};
+
 struct Message {
   Header header;
+  std::vector<Question> questions;
   std::vector<ResourceRecord> answers;  // other types keep name, type, class and TTL only
 };
 
-// Decodes header, skips the questions, decodes the answer section. A malformed message is an
+// Decodes header, the questions and the answer section. A malformed message is an
 // Error naming the byte offset ("malformed DNS message at byte 12: ...").
 Expected<Message> parse_message(std::span<const std::uint8_t> wire);
 

@@ -52,6 +52,11 @@ struct IcmpUnreachable {
   std::uint8_t type = 0, code = 0;
   std::uint8_t protocol = 0;            // of the quoted packet
   Endpoint original_src, original_dst;  // ports are 0 when the quote is too short to hold them
+  std::uint32_t mtu = 0;  // next-hop MTU of fragmentation needed (v4 3/4), packet too big (v6 2)
+};
+
+struct UdpHeader {
+  std::uint16_t src_port = 0, dst_port = 0;
 };
 
 struct Packet {
@@ -60,9 +65,10 @@ struct Packet {
   std::uint8_t protocol = 0;  // transport protocol after IPv6 extension headers
   std::uint8_t ttl = 0;       // IPv4 TTL or IPv6 hop limit
   std::optional<TcpHeader> tcp;
-  std::optional<IcmpUnreachable> icmp_unreachable;
-  std::vector<std::uint8_t> payload;  // TCP payload as captured (the snaplen may cut it)
-  std::size_t payload_length = 0;     // TCP payload length on the wire, from the IP header
+  std::optional<IcmpUnreachable> icmp_unreachable;  // also ICMPv6 packet too big (type 2)
+  std::optional<UdpHeader> udp;
+  std::vector<std::uint8_t> payload;  // TCP or UDP payload as captured (the snaplen may cut it)
+  std::size_t payload_length = 0;     // payload length on the wire, from the IP header
 };
 
 // Decodes one frame down to TCP or ICMP. An Error says why a frame carries nothing we read

@@ -13,6 +13,7 @@ namespace {
 using Bytes = std::span<const std::uint8_t>;
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD;
+constexpr std::uint16_t kDnsPort = 53;
 
 Error malformed(const std::string& what, std::size_t at) {
   return make_error(what, ErrorKind::Malformed, at);
@@ -194,16 +195,33 @@ Expected<Packet> decode(std::uint32_t link_type, Bytes data, double timestamp) {
   } else if (p.protocol == kProtoIcmp || p.protocol == kProtoIcmpv6) {
     ByteReader c(ip->transport);
     const std::uint8_t type = c.u8(), code = c.u8();
-    c.skip(6);  // checksum, unused
+    c.skip(2);                           // checksum
+    const std::uint32_t word = c.u32();  // unused, or the MTU (v4: low 16 bits; v6 type 2)
     const bool v4 = p.protocol == kProtoIcmp;
-    if (c.ok() && type == (v4 ? 3 : 1)) {
+    const bool too_big = v4 ? (type == 3 && code == 4) : type == 2;
+    if (c.ok() && (type == (v4 ? 3 : 1) || too_big)) {
       p.icmp_unreachable = parse_unreachable(c.rest(), v4 ? kEtherIpv4 : kEtherIpv6);
       if (p.icmp_unreachable) {
         p.icmp_unreachable->timestamp = timestamp;
         p.icmp_unreachable->reporter = p.src;
         p.icmp_unreachable->type = type;
         p.icmp_unreachable->code = code;
+        if (too_big) p.icmp_unreachable->mtu = v4 ? (word & 0xFFFFU) : word;
       }
+    }
+  } else if (p.protocol == kProtoUdp) {  // ports and payload only (DNS in captures)
+    ByteReader c(ip->transport);
+    UdpHeader u;
+    u.src_port = c.u16();
+    u.dst_port = c.u16();
+    c.skip(4);  // length, checksum
+    // Only DNS is read from UDP: other datagrams keep their ports, not a copy of their bytes.
+    if (c.ok()) {
+      p.udp = u;
+      if (u.src_port != kDnsPort && u.dst_port != kDnsPort) return p;
+      const auto payload = c.rest();
+      p.payload.assign(payload.begin(), payload.end());
+      p.payload_length = payload.size() + ip->uncaptured;
     }
   }
   return p;

@@ -19,8 +19,24 @@ constexpr std::size_t kTableAt = 36;  // first ib/cch pair
 constexpr std::size_t kClientIdAt = 72;
 constexpr std::size_t kSspiAt = 78;
 constexpr std::size_t kSspiLongAt = 90;
-constexpr std::uint8_t kExtensionFlag = 0x10;  // OptionFlags3 fExtension: ibExtension is in use
-constexpr std::size_t kMaxChars = 128;         // MS-TDS limit for every LOGIN7 string we send
+constexpr std::uint8_t kExtensionFlag = 0x10;    // OptionFlags3 fExtension: ibExtension is in use
+constexpr std::size_t kMaxChars = 128;           // MS-TDS limit for every LOGIN7 string we send
+constexpr std::uint8_t kIntSecurityFlag = 0x80;  // OptionFlags2 fIntSecurity
+constexpr std::uint8_t kFeatureFedAuth = 0x02, kFeatureTerminator = 0xFF;
+constexpr int kMaxFeatures = 64;
+
+// True when the FeatureExt list at `at` names FEDAUTH; a cut list just stops the walk.
+bool has_fedauth(std::span<const std::uint8_t> payload, std::size_t at, std::size_t limit) {
+  if (at == 0 || at >= limit) return false;
+  ByteReader r(payload.subspan(at, limit - at), at);
+  for (int i = 0; i < kMaxFeatures && r.ok(); ++i) {
+    const std::uint8_t id = r.u8();
+    if (!r.ok() || id == kFeatureTerminator) return false;
+    if (id == kFeatureFedAuth) return true;
+    r.skip(r.u32le());
+  }
+  return false;
+}
 
 std::uint8_t obfuscate(std::uint8_t b) {
   return static_cast<std::uint8_t>(((b << 4) | (b >> 4)) ^ 0xA5);
@@ -188,6 +204,7 @@ Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal
                             " lies outside the LOGIN7 structure",
                         ErrorKind::Malformed, f[5].ib);
     }
+    l.fedauth = has_fedauth(payload, feature_at, limit);
   }
 
   auto text = [&](const Field& field) {
@@ -206,6 +223,8 @@ Expected<Login7> parse_login7(std::span<const std::uint8_t> payload, bool reveal
   l.library_name = text(f[6]);
   l.language = text(f[7]);
   l.database = text(f[8]);
+  l.integrated_security = (l.option_flags2 & kIntSecurityFlag) != 0;
+  l.sspi.assign(payload.begin() + sspi.ib, payload.begin() + sspi.ib + sspi.count);
   return l;
 }
 

@@ -24,6 +24,11 @@ struct Login7 {
   std::uint8_t option_flags3 = 0;
   std::string host_name, user_name, password, app_name, server_name, library_name, language,
       database;
+  // Integrated authentication: the SSPI token (ibSSPI/cbSSPI, NTLMSSP NEGOTIATE or SPNEGO/
+  // Kerberos; decoders/tds/sspi.h reads it) and whether OptionFlags2 fIntSecurity is set.
+  std::vector<std::uint8_t> sspi;
+  bool integrated_security = false;
+  bool fedauth = false;  // FeatureExt carries FEDAUTH (0x02): Azure AD / Entra authentication
   // Parsing never recovers the password into logs: `password` is filled only when asked.
 };
 
