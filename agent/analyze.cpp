@@ -227,6 +227,7 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
   result.packets.duplicates = flows.duplicates;
   result.packets.tcp_connections = flows.sessions.size();
   result.packets.sessions_over_limit = flows.sessions_over_limit;
+  result.packets.sessions.reserve(flows.sessions.size());
   for (std::size_t i = 0; i < flows.sessions.size(); ++i) {
     const auto& s = flows.sessions[i];
     const bool sql_port =
@@ -330,14 +331,24 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
     ev.limitations.push_back(std::to_string(cap.undecoded) +
                              " frame(s) were not IPv4/IPv6 TCP or ICMP, or were malformed, and "
                              "were skipped");
-  if (cap.sessions_over_limit > 0)
+  if (cap.sessions_over_limit > 0) {
+    const auto& f = input.flows;
     ev.limitations.push_back(
-        std::to_string(cap.sessions_over_limit) + " packet(s) of connections beyond the first " +
-        std::to_string(options.flow.max_sessions) + " were counted, not analysed");
+        std::string(f.connections_over_limit_estimated ? "about " : "") +
+        std::to_string(f.connections_over_limit) + " TCP connection(s) beyond the first " +
+        std::to_string(options.flow.max_sessions) + " were not kept: their " +
+        std::to_string(cap.sessions_over_limit) + " packet(s) were counted, not analysed");
+  }
   if (capped)
     ev.limitations.push_back("only the first " +
                              std::to_string(options.flow.max_bytes_per_direction / 1024) +
                              " KiB of each direction of a connection were decoded");
+  if (input.flows.directions_cut_by_budget > 0)
+    ev.limitations.push_back(
+        "the " + std::to_string(options.flow.max_bytes_total / (1024 * 1024)) +
+        " MiB kept for the bytes of all connections ran out: " +
+        std::to_string(input.flows.directions_cut_by_budget) +
+        " direction(s) of later connections were decoded only in part or not at all");
   ev.packets = std::move(cap);
   return reports::make_report(options.tool_version, std::move(ev));
 }

@@ -255,11 +255,11 @@ json session_json(const CaptureSession& s) {
     }
     if (!l.server_program.empty()) login["server_program"] = l.server_program;
     if (l.routing_host) login["routing"] = {{"host", *l.routing_host}, {"port", l.routing_port}};
-    tds["login"] = login;
+    tds["login"] = std::move(login);
   } else {
     tds["login"] = nullptr;
   }
-  j["tds"] = tds;
+  j["tds"] = std::move(tds);
   return j;
 }
 
@@ -291,8 +291,8 @@ json to_json(const Report& r) {
       {"started_at", ev.started_at},
       {"duration_ms", ev.duration_ms},
       {"verdict", to_string(r.verdict)},
-      {"findings", findings},
   };
+  doc["findings"] = std::move(findings);
   if (ev.dns_ran) {
     json lookups = json::array();
     for (const auto& l : ev.lookups) lookups.push_back(lookup_json(l));
@@ -362,7 +362,7 @@ json to_json(const Report& r) {
       doc["input"]["truncated_reason"] = c.truncated_message;
     json sessions = json::array();
     for (const auto& s : c.sessions) sessions.push_back(session_json(s));
-    doc["sessions"] = sessions;
+    doc["sessions"] = std::move(sessions);
   }
   json path = json::array();
   for (const auto& t : ev.paths)

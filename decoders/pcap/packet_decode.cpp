@@ -189,7 +189,7 @@ Expected<Packet> decode(std::uint32_t link_type, Bytes data, double timestamp) {
     auto tcp = parse_tcp(ip->transport, ip->transport_at, payload);
     if (!tcp) return tcp.error();
     p.tcp = *tcp;
-    p.payload.assign(payload.begin(), payload.end());
+    p.payload = payload;
     p.payload_length = payload.size() + ip->uncaptured;
   } else if (p.protocol == kProtoIcmp || p.protocol == kProtoIcmpv6) {
     ByteReader c(ip->transport);
