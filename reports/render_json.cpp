@@ -265,7 +265,10 @@ json session_json(const CaptureSession& s) {
 
 }  // namespace
 
-json to_json(const Report& r) {
+namespace {
+
+// The whole document; with `sessions` false, sessions[] is left empty for render_json to stream.
+json document(const Report& r, bool sessions_too) {
   const auto& ev = r.evidence;
   json findings = json::array();
   for (const auto& f : r.findings) {
@@ -361,7 +364,8 @@ json to_json(const Report& r) {
     if (c.truncated && doc.contains("input"))
       doc["input"]["truncated_reason"] = c.truncated_message;
     json sessions = json::array();
-    for (const auto& s : c.sessions) sessions.push_back(session_json(s));
+    if (sessions_too)
+      for (const auto& s : c.sessions) sessions.push_back(session_json(s));
     doc["sessions"] = std::move(sessions);
   }
   json path = json::array();
@@ -389,7 +393,45 @@ json to_json(const Report& r) {
   return doc;
 }
 
+}  // namespace
+
+json to_json(const Report& r) {
+  return document(r, true);
+}
+
 namespace {
+
+constexpr int kIndent = 2;
+
+std::string dump(const json& j) {
+  // replace: belt and braces behind make_strings_valid, never type_error.316.
+  return j.dump(kIndent, ' ', false, json::error_handler_t::replace);
+}
+
+// The same text as dump(to_json(r)), but sessions[] is written one session at a time (each
+// built, dumped at its depth and freed), so a capture's thousands of connections never sit in
+// memory as one JSON tree beside the report.
+std::string streamed_json(const Report& r) {
+  const auto* packets = r.evidence.packets ? &*r.evidence.packets : nullptr;
+  std::string out = dump(document(r, false));
+  if (packets == nullptr || packets->sessions.empty()) return out;
+  const std::string empty = "\n  \"sessions\": []";
+  const std::size_t at = out.find(empty);
+  if (at == std::string::npos) return dump(to_json(r));  // not where expected: the slow way
+  std::string list = "\n  \"sessions\": [";
+  for (std::size_t i = 0; i < packets->sessions.size(); ++i) {
+    json one = session_json(packets->sessions[i]);
+    make_strings_valid(one);
+    list += i == 0 ? "\n    " : ",\n    ";
+    for (char ch : dump(one)) {  // an element of a top-level array sits two levels deep
+      list += ch;
+      if (ch == '\n') list += "    ";
+    }
+  }
+  list += "\n  ]";
+  out.replace(at, empty.size(), list);
+  return out;
+}
 
 // The last resort when the full document could not be built: still valid JSON that says so.
 std::string fallback_json(const Report& r, std::string_view what) noexcept {
@@ -413,8 +455,7 @@ std::string fallback_json(const Report& r, std::string_view what) noexcept {
 // A renderer never throws: a report always comes out, in full or in the fallback form.
 std::string render_json(const Report& r) {
   try {
-    // replace: belt and braces behind make_strings_valid, never type_error.316.
-    return to_json(r).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return streamed_json(r) + "\n";
   } catch (const std::exception& e) {
     return fallback_json(r, e.what());
   } catch (...) {
