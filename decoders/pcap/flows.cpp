@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "decoders/pcap/duplicates.h"
@@ -65,16 +66,31 @@ struct FlowKeyHash {
   }
 };
 
+// A total order on endpoints for picking a key's first side: any consistent order does, and this
+// one is two word compares rather than a byte-wise three-way compare.
+bool before(const Endpoint& x, const Endpoint& y) {
+  std::uint64_t a[2], b[2];
+  std::memcpy(a, x.address.bytes.data(), 16);
+  std::memcpy(b, y.address.bytes.data(), 16);
+  return std::tie(x.address.family, a[0], a[1], x.port) <
+         std::tie(y.address.family, b[0], b[1], y.port);
+}
+
+FlowKey key_of(const Endpoint& x, const Endpoint& y) {
+  return before(x, y) ? FlowKey{x, y} : FlowKey{y, x};
+}
+
 std::optional<std::size_t> ip_header_offset(std::span<const std::uint8_t> f, const Packet& p) {
   const std::size_t limit = std::min<std::size_t>(f.size(), 128);
+  const std::uint8_t* src = p.src.bytes.data();
+  const std::uint8_t* dst = p.dst.bytes.data();
   for (std::size_t i = 0; i < limit; ++i) {
+    // Fixed-size memcmp: the compiler turns these into a load and a compare each.
     if (p.src.family == 4 && (f[i] >> 4) == 4 && i + 20 <= f.size() &&
-        std::equal(p.src.bytes.begin(), p.src.bytes.begin() + 4, f.begin() + i + 12) &&
-        std::equal(p.dst.bytes.begin(), p.dst.bytes.begin() + 4, f.begin() + i + 16))
+        std::memcmp(src, f.data() + i + 12, 4) == 0 && std::memcmp(dst, f.data() + i + 16, 4) == 0)
       return i;
     if (p.src.family == 6 && (f[i] >> 4) == 6 && i + 40 <= f.size() &&
-        std::equal(p.src.bytes.begin(), p.src.bytes.end(), f.begin() + i + 8) &&
-        std::equal(p.dst.bytes.begin(), p.dst.bytes.end(), f.begin() + i + 24))
+        std::memcmp(src, f.data() + i + 8, 16) == 0 && std::memcmp(dst, f.data() + i + 24, 16) == 0)
       return i;
   }
   return std::nullopt;
@@ -317,14 +333,12 @@ struct SessionTracker::State {
     if (!p.tcp) return;
     const TcpHeader& tcp = *p.tcp;
     const Endpoint src{p.src, tcp.src_port}, dst{p.dst, tcp.dst_port};
-    const FlowKey key = src < dst ? FlowKey{src, dst} : FlowKey{dst, src};
+    const FlowKey key = key_of(src, dst);
     const bool pure_syn = (tcp.flags & (kSyn | kAck)) == kSyn;
     const bool dup = is_duplicate(fp, p.timestamp);
     const std::uint64_t hash = FlowKeyHash{}(key);
     const auto key_at = [this](std::uint32_t i) {
-      const Building& k = built[i];
-      return k.first_src < k.first_dst ? FlowKey{k.first_src, k.first_dst}
-                                       : FlowKey{k.first_dst, k.first_src};
+      return key_of(built[i].first_src, built[i].first_dst);
     };
     std::uint32_t at = active.find(key, hash, key_at);
     if (at == FlowIndex::kNone ||
