@@ -96,61 +96,39 @@ std::optional<std::size_t> ip_header_offset(std::span<const std::uint8_t> f, con
   return std::nullopt;
 }
 
-// The last kRecent fingerprints in arrival order and an index from each to the newest time it was
-// seen (open addressing, linear probing, twice the ring's size, fingerprint and time stored in the
-// slot so a lookup touches one cache line): no allocation after construction.
+// Recently seen fingerprints and when: a set-associative table (kWays slots per bucket, one
+// cache line each) where a new fingerprint replaces its bucket's oldest entry. A copy is found as
+// long as fewer than kWays other packets fell into its bucket in between: with 2,048 buckets,
+// thousands of packets apart (the copies of `tcpdump -i any` are adjacent). No allocation after
+// construction, one cache line touched per packet.
 class RecentFingerprints {
  public:
-  RecentFingerprints() : ring_(kRecent), slots_(kSlots) {}
+  RecentFingerprints() : slots_(kBuckets * kWays) {}
 
-  // The time `fp` was last seen among the recent ones, then remembers it at `when`.
+  // The time `fp` was last seen, if it is still remembered; then remembers it at `when`.
   std::optional<double> seen_then_add(std::uint64_t fp, double when) {
-    if (used_ == kRecent) {  // forget the oldest unless a newer copy of it is still recent
-      const std::size_t old = find(ring_[next_]);
-      if (slots_[old].fp != 0 && slots_[old].pos == next_) erase(old);
-    } else {
-      ++used_;
+    Slot* bucket = &slots_[((fp * 0x9E3779B97F4A7C15ULL) >> 53) * kWays];  // 11 bits: kBuckets
+    Slot* victim = bucket;
+    for (std::size_t i = 0; i < kWays; ++i) {
+      Slot& s = bucket[i];
+      if (s.fp == fp) {
+        const double before = s.when;
+        s.when = when;
+        return before;
+      }
+      if (s.fp == 0 || (victim->fp != 0 && s.when < victim->when)) victim = &s;
     }
-    const std::size_t at = find(fp);
-    std::optional<double> before;
-    if (slots_[at].fp != 0) before = slots_[at].when;
-    ring_[next_] = fp;
-    slots_[at] = Slot{fp, when, static_cast<std::uint32_t>(next_)};
-    next_ = (next_ + 1) % kRecent;
-    return before;
+    *victim = Slot{fp, when};
+    return std::nullopt;
   }
 
  private:
-  static constexpr std::size_t kRecent = 4096, kSlots = 8192;  // fingerprint 0 marks empty
+  static constexpr std::size_t kBuckets = 2048, kWays = 4;  // fingerprint 0 marks empty
   struct Slot {
     std::uint64_t fp = 0;
     double when = 0;
-    std::uint32_t pos = 0;  // ring position of this (newest) sighting
   };
-  static std::size_t home(std::uint64_t fp) {
-    return static_cast<std::size_t>((fp * 0x9E3779B97F4A7C15ULL) >> 51);  // 13 bits: kSlots
-  }
-  // The slot holding `fp`, or the empty slot where it would go.
-  [[nodiscard]] std::size_t find(std::uint64_t fp) const {
-    std::size_t i = home(fp);
-    while (slots_[i].fp != 0 && slots_[i].fp != fp) i = (i + 1) % kSlots;
-    return i;
-  }
-  // Backward-shift deletion keeps every probe chain unbroken.
-  void erase(std::size_t i) {
-    slots_[i].fp = 0;
-    for (std::size_t j = (i + 1) % kSlots; slots_[j].fp != 0; j = (j + 1) % kSlots) {
-      const std::size_t k = home(slots_[j].fp);
-      const bool between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-      if (between) continue;  // still reachable from its home
-      slots_[i] = slots_[j];
-      slots_[j].fp = 0;
-      i = j;
-    }
-  }
-  std::vector<std::uint64_t> ring_;
   std::vector<Slot> slots_;
-  std::size_t next_ = 0, used_ = 0;
 };
 
 // Kept connections by key: open addressing over (hash, index into `built`), the key itself
