@@ -413,23 +413,33 @@ std::string dump(const json& j) {
 // memory as one JSON tree beside the report.
 std::string streamed_json(const Report& r) {
   const auto* packets = r.evidence.packets ? &*r.evidence.packets : nullptr;
-  std::string out = dump(document(r, false));
-  if (packets == nullptr || packets->sessions.empty()) return out;
+  std::string doc = dump(document(r, false));
+  if (packets == nullptr || packets->sessions.empty()) return doc + "\n";
   const std::string empty = "\n  \"sessions\": []";
-  const std::size_t at = out.find(empty);
-  if (at == std::string::npos) return dump(to_json(r));  // not where expected: the slow way
-  std::string list = "\n  \"sessions\": [";
+  const std::size_t at = doc.find(empty);
+  if (at == std::string::npos) return dump(to_json(r)) + "\n";  // not where expected: the slow way
+  // One buffer, sized from the first session, so the megabytes are not copied as they grow.
+  std::string out;
   for (std::size_t i = 0; i < packets->sessions.size(); ++i) {
     json one = session_json(packets->sessions[i]);
     make_strings_valid(one);
-    list += i == 0 ? "\n    " : ",\n    ";
-    for (char ch : dump(one)) {  // an element of a top-level array sits two levels deep
-      list += ch;
-      if (ch == '\n') list += "    ";
+    const std::string text = dump(one);
+    if (i == 0) {
+      out.reserve(doc.size() + packets->sessions.size() * (text.size() * 5 / 4 + 64));
+      out.append(doc, 0, at);
+      out += "\n  \"sessions\": [";
+    }
+    out += i == 0 ? "\n    " : ",\n    ";
+    for (std::size_t from = 0; from < text.size();) {  // an element here sits two levels deep
+      const std::size_t nl = std::min(text.find('\n', from), text.size());
+      out.append(text, from, nl - from);
+      if (nl < text.size()) out += "\n    ";
+      from = nl + 1;
     }
   }
-  list += "\n  ]";
-  out.replace(at, empty.size(), list);
+  out += "\n  ]";
+  out.append(doc, at + empty.size());
+  out += '\n';
   return out;
 }
 
@@ -455,7 +465,7 @@ std::string fallback_json(const Report& r, std::string_view what) noexcept {
 // A renderer never throws: a report always comes out, in full or in the fallback form.
 std::string render_json(const Report& r) {
   try {
-    return streamed_json(r) + "\n";
+    return streamed_json(r);
   } catch (const std::exception& e) {
     return fallback_json(r, e.what());
   } catch (...) {
