@@ -149,7 +149,7 @@ class FlowIndex {
   // Sets the index for `key` (a new key, or a reused 4-tuple now meaning a newer connection).
   template <typename KeyAt>
   void set(const FlowKey& key, std::uint64_t h, std::uint32_t index, const KeyAt& key_at) {
-    if ((used_ + 1) * 2 > slots_.size()) grow(key_at);
+    if ((used_ + 1) * 2 > slots_.size()) grow();
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.index == kNone) {
@@ -169,8 +169,8 @@ class FlowIndex {
     std::uint64_t hash = 0;
     std::uint32_t index = kNone;
   };
-  template <typename KeyAt>
-  void grow(const KeyAt&) {
+  // Doubles the table (load stays at most 1/2); slots keep their hashes, so no key is needed.
+  void grow() {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(std::max<std::size_t>(1024, old.size() * 2), Slot{});
     mask_ = slots_.size() - 1;
