@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <optional>
 
 #include "decoders/capture/tds_exchange.h"
 #include "decoders/pcap/link_layer.h"
@@ -205,38 +206,6 @@ std::string state_of(const pcap::Session& s, bool icmp) {
   return "filtered";
 }
 
-void link_redirects(std::vector<CaptureSession>& sessions, double window_s) {
-  std::vector<bool> taken(sessions.size(), false);
-  for (std::size_t i = 0; i < sessions.size(); ++i) {
-    auto& g = sessions[i];
-    if (!g.login) continue;
-    const bool routed = g.login->routing_host.has_value();
-    const bool hidden = g.login->outcome == "encrypted";
-    if (!routed && !hidden) continue;
-    const double end = g.start + g.duration_ms / 1000.0;
-    for (std::size_t j = i + 1; j < sessions.size(); ++j) {
-      auto& n = sessions[j];
-      if (taken[j] || n.client_address != g.client_address || n.start < g.start) continue;
-      if (routed) {
-        if (n.server_port != g.login->routing_port) continue;
-        const auto& host = *g.login->routing_host;
-        // A routed name cannot be checked against an address here: the port and order decide.
-        const bool literal =
-            host.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos;
-        if (literal && host != n.server_address) continue;
-      } else {
-        if (n.server == g.server || n.start > end + window_s) continue;
-        if (!(n.server_port >= 11000 && n.server_port <= 11999) && !n.speaks_tds) continue;
-        g.redirect_inferred = true;
-      }
-      g.redirect_to = n.index;
-      n.redirected_from = g.index;
-      taken[j] = true;
-      break;
-    }
-  }
-}
-
 // A query still unanswered this long before the capture ended timed out; a later one may only
 // have been cut off by the end of the capture.
 constexpr double kDnsUnansweredAfter = 2.0;
@@ -344,6 +313,55 @@ void link_dns(const std::vector<dns::Lookup>& lookups, const capture::DnsSeenRep
 
 }  // namespace
 
+// The connection a gateway session's redirect led to. Routed in clear: the next connection from
+// that client to the routed port (and address, when the host is a literal). Hidden (the login was
+// encrypted): the client's next connection to another server within the window, preferring one
+// to a listed SQL port (the redirect range by default) over one that only speaks TDS, so a
+// neighbouring application's session on the same host is not taken for the redirect.
+void link_redirects(std::vector<CaptureSession>& sessions, double window_s,
+                    const std::vector<std::uint16_t>& sorted_ports) {
+  std::vector<bool> taken(sessions.size(), false);
+  const auto listed = [&](std::uint16_t port) {
+    return std::binary_search(sorted_ports.begin(), sorted_ports.end(), port);
+  };
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    auto& g = sessions[i];
+    if (!g.login) continue;
+    const bool routed = g.login->routing_host.has_value();
+    const bool hidden = g.login->outcome == "encrypted";
+    if (!routed && !hidden) continue;
+    const double end = g.start + g.duration_ms / 1000.0;
+    std::optional<std::size_t> chosen, fallback;
+    for (std::size_t j = i + 1; j < sessions.size() && !chosen; ++j) {
+      auto& n = sessions[j];
+      if (taken[j] || n.client_address != g.client_address || n.start < g.start) continue;
+      if (routed) {
+        if (n.server_port != g.login->routing_port) continue;
+        const auto& host = *g.login->routing_host;
+        // A routed name cannot be checked against an address here: the port and order decide.
+        const bool literal =
+            host.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos;
+        if (literal && host != n.server_address) continue;
+        chosen = j;
+      } else {
+        if (n.server == g.server || n.start > end + window_s) continue;
+        const bool redirect_range = n.server_port >= 11000 && n.server_port <= 11999;
+        if (redirect_range || (listed(n.server_port) && n.server_port != g.server_port))
+          chosen = j;
+        else if (n.speaks_tds && !fallback)
+          fallback = j;
+      }
+    }
+    if (!chosen) chosen = fallback;
+    if (!chosen) continue;
+    auto& n = sessions[*chosen];
+    g.redirect_inferred = hidden && !routed;
+    g.redirect_to = n.index;
+    n.redirected_from = g.index;
+    taken[*chosen] = true;
+  }
+}
+
 std::vector<std::uint16_t> default_sql_ports() {
   std::vector<std::uint16_t> p = {1433, 3342, 5022};
   for (int port = 11000; port <= 11999; ++port) p.push_back(static_cast<std::uint16_t>(port));
@@ -361,6 +379,7 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
   result.packets.duplicates = flows.duplicates;
   result.packets.tcp_connections = flows.sessions.size();
   result.packets.sessions_over_limit = flows.sessions_over_limit;
+  result.packets.sessions.reserve(flows.sessions.size());
   for (std::size_t i = 0; i < flows.sessions.size(); ++i) {
     const auto& s = flows.sessions[i];
     const bool sql_port =
@@ -413,7 +432,7 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
     result.capped = result.capped || s.to_client.capped || s.to_server.capped;
     result.packets.sessions.push_back(std::move(out));
   }
-  link_redirects(result.packets.sessions, options.redirect_window_s);
+  link_redirects(result.packets.sessions, options.redirect_window_s, result.packets.ports);
   return result;
 }
 
@@ -472,10 +491,14 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
     ev.limitations.push_back(std::to_string(cap.undecoded) +
                              " frame(s) were not IPv4/IPv6 TCP or ICMP, or were malformed, and "
                              "were skipped");
-  if (cap.sessions_over_limit > 0)
+  if (cap.sessions_over_limit > 0) {
+    const auto& f = input.flows;
     ev.limitations.push_back(
-        std::to_string(cap.sessions_over_limit) + " packet(s) of connections beyond the first " +
-        std::to_string(options.flow.max_sessions) + " were counted, not analysed");
+        std::string(f.connections_over_limit_estimated ? "about " : "") +
+        std::to_string(f.connections_over_limit) + " TCP connection(s) beyond the first " +
+        std::to_string(options.flow.max_sessions) + " were not kept: their " +
+        std::to_string(cap.sessions_over_limit) + " packet(s) were counted, not analysed");
+  }
   if (cap.dns_lookups_not_kept > 0)
     ev.limitations.push_back(std::to_string(cap.dns_lookups_not_kept) +
                              " DNS lookup(s) beyond the first " +
@@ -493,6 +516,12 @@ reports::Report analyze_flows(CaptureInput input, const AnalyzeOptions& options)
     ev.limitations.push_back("only the first " +
                              std::to_string(options.flow.max_bytes_per_direction / 1024) +
                              " KiB of each direction of a connection were decoded");
+  if (input.flows.directions_cut_by_budget > 0)
+    ev.limitations.push_back(
+        "the " + std::to_string(options.flow.max_bytes_total / (1024 * 1024)) +
+        " MiB kept for the bytes of all connections ran out: " +
+        std::to_string(input.flows.directions_cut_by_budget) +
+        " direction(s) of later connections were decoded only in part or not at all");
   ev.packets = std::move(cap);
   return reports::make_report(options.tool_version, std::move(ev));
 }

@@ -25,11 +25,17 @@ struct AnalyzeOptions {
   pcap::FlowOptions flow = default_flow_options();
   double redirect_window_s = 10.0;  // an encrypted redirect's next connection starts within this
 
+  // Bounded whatever the capture: the stream bytes of all connections together stay within
+  // max_bytes_total, and each kept connection's own state (summaries, delivery marks, resets)
+  // within a few KiB, so the tracker's worst case is about 24 + 4,096 x 4 KiB = 40 MiB. The
+  // steps analyze decodes (handshake, PRELOGIN, TLS handshake, LOGIN7, login response) sit at the
+  // start of each stream: 16 KiB per direction holds them, certificate chains included.
   static pcap::FlowOptions default_flow_options() {
     pcap::FlowOptions f;
-    f.max_bytes_per_direction = 256U * 1024U;  // logins fit many times over
-    f.max_sessions = 4096;  // ~5 KiB each with their report rows: RSS stays under 64 MiB
-    f.max_packets_per_session = 2000;
+    f.max_bytes_per_direction = 16U * 1024U;
+    f.max_sessions = 4096;
+    f.max_packets_per_session = 16;  // summaries: nothing in the report lists packets
+    f.max_bytes_total = 24U * 1024U * 1024U;
     f.drop_duplicates = true;
     return f;
   }
@@ -37,6 +43,12 @@ struct AnalyzeOptions {
 
 // 1433, 3342, 5022, 11000-11999.
 std::vector<std::uint16_t> default_sql_ports();
+
+// Links each gateway session whose login was routed (in clear) or encrypted to the connection
+// its client made next to the routed node: sets redirect_to / redirected_from /
+// redirect_inferred. `sorted_ports`: the SQL ports of the analysis, sorted.
+void link_redirects(std::vector<reports::CaptureSession>& sessions, double window_s,
+                    const std::vector<std::uint16_t>& sorted_ports);
 
 // What the input side (agent/analyze_input.h: a file, bytes, a live capture) hands over: the
 // reassembled connections and what the capture itself was.

@@ -8,7 +8,8 @@
 
 namespace midiag::agent {
 
-FrameFeed::FrameFeed(const pcap::FlowOptions& options) : tracker_(options) {}
+FrameFeed::FrameFeed(const pcap::FlowOptions& options)
+    : tracker_(options), dedup_(options.drop_duplicates) {}
 
 void FrameFeed::add(const pcap::FrameView& frame) {
   ++frames_;
@@ -24,7 +25,7 @@ void FrameFeed::add(const pcap::FrameView& frame) {
     dns_.add(*packet);
     return;
   }
-  tracker_.add(*packet, pcap::packet_fingerprint(frame.data, *packet));
+  tracker_.add(*packet, dedup_ ? pcap::packet_fingerprint(frame.data, *packet) : 0);
 }
 
 CaptureInput FrameFeed::finish(std::string format, bool truncated, std::string truncated_message) {

@@ -26,6 +26,7 @@ class FrameFeed {
  private:
   pcap::SessionTracker tracker_;
   capture::DnsSeen dns_;
+  bool dedup_ = true;  // fingerprints are only worth computing when duplicates are dropped
   std::uint64_t frames_ = 0;
   std::optional<double> first_time_, last_time_;
 };

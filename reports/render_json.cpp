@@ -263,17 +263,20 @@ json session_json(const CaptureSession& s) {
     }
     if (!l.server_program.empty()) login["server_program"] = l.server_program;
     if (l.routing_host) login["routing"] = {{"host", *l.routing_host}, {"port", l.routing_port}};
-    tds["login"] = login;
+    tds["login"] = std::move(login);
   } else {
     tds["login"] = nullptr;
   }
-  j["tds"] = tds;
+  j["tds"] = std::move(tds);
   return j;
 }
 
 }  // namespace
 
-json to_json(const Report& r) {
+namespace {
+
+// The whole document; with `sessions` false, sessions[] is left empty for render_json to stream.
+json document(const Report& r, bool sessions_too) {
   const auto& ev = r.evidence;
   json findings = json::array();
   for (const auto& f : r.findings) {
@@ -299,8 +302,8 @@ json to_json(const Report& r) {
       {"started_at", ev.started_at},
       {"duration_ms", ev.duration_ms},
       {"verdict", to_string(r.verdict)},
-      {"findings", findings},
   };
+  doc["findings"] = std::move(findings);
   if (ev.dns_ran) {
     json lookups = json::array();
     for (const auto& l : ev.lookups) lookups.push_back(lookup_json(l));
@@ -370,8 +373,9 @@ json to_json(const Report& r) {
     if (c.truncated && doc.contains("input"))
       doc["input"]["truncated_reason"] = c.truncated_message;
     json sessions = json::array();
-    for (const auto& s : c.sessions) sessions.push_back(session_json(s));
-    doc["sessions"] = sessions;
+    if (sessions_too)
+      for (const auto& s : c.sessions) sessions.push_back(session_json(s));
+    doc["sessions"] = std::move(sessions);
   }
   json path = json::array();
   for (const auto& t : ev.paths)
@@ -398,7 +402,55 @@ json to_json(const Report& r) {
   return doc;
 }
 
+}  // namespace
+
+json to_json(const Report& r) {
+  return document(r, true);
+}
+
 namespace {
+
+constexpr int kIndent = 2;
+
+std::string dump(const json& j) {
+  // replace: belt and braces behind make_strings_valid, never type_error.316.
+  return j.dump(kIndent, ' ', false, json::error_handler_t::replace);
+}
+
+// The same text as dump(to_json(r)), but sessions[] is written one session at a time (each
+// built, dumped at its depth and freed), so a capture's thousands of connections never sit in
+// memory as one JSON tree beside the report.
+std::string streamed_json(const Report& r) {
+  const auto* packets = r.evidence.packets ? &*r.evidence.packets : nullptr;
+  std::string doc = dump(document(r, false));
+  if (packets == nullptr || packets->sessions.empty()) return doc + "\n";
+  const std::string empty = "\n  \"sessions\": []";
+  const std::size_t at = doc.find(empty);
+  if (at == std::string::npos) return dump(to_json(r)) + "\n";  // not where expected: the slow way
+  // One buffer, sized from the first session, so the megabytes are not copied as they grow.
+  std::string out;
+  for (std::size_t i = 0; i < packets->sessions.size(); ++i) {
+    json one = session_json(packets->sessions[i]);
+    make_strings_valid(one);
+    const std::string text = dump(one);
+    if (i == 0) {
+      out.reserve(doc.size() + packets->sessions.size() * (text.size() * 5 / 4 + 64));
+      out.append(doc, 0, at);
+      out += "\n  \"sessions\": [";
+    }
+    out += i == 0 ? "\n    " : ",\n    ";
+    for (std::size_t from = 0; from < text.size();) {  // an element here sits two levels deep
+      const std::size_t nl = std::min(text.find('\n', from), text.size());
+      out.append(text, from, nl - from);
+      if (nl < text.size()) out += "\n    ";
+      from = nl + 1;
+    }
+  }
+  out += "\n  ]";
+  out.append(doc, at + empty.size());
+  out += '\n';
+  return out;
+}
 
 // The last resort when the full document could not be built: still valid JSON that says so.
 std::string fallback_json(const Report& r, std::string_view what) noexcept {
@@ -422,8 +474,7 @@ std::string fallback_json(const Report& r, std::string_view what) noexcept {
 // A renderer never throws: a report always comes out, in full or in the fallback form.
 std::string render_json(const Report& r) {
   try {
-    // replace: belt and braces behind make_strings_valid, never type_error.316.
-    return to_json(r).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return streamed_json(r);
   } catch (const std::exception& e) {
     return fallback_json(r, e.what());
   } catch (...) {

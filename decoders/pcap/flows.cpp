@@ -3,10 +3,15 @@
 #include "decoders/pcap/flows.h"
 
 #include <algorithm>
-#include <deque>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
 #include <map>
-#include <unordered_map>
+#include <tuple>
 #include <utility>
+
+#include "decoders/pcap/duplicates.h"
 
 namespace midiag::pcap {
 namespace {
@@ -19,8 +24,9 @@ struct Direction {
   bool syn_seen = false;
   std::uint32_t isn = 0;
   std::map<std::uint64_t, std::vector<std::uint8_t>> pending;  // out of order, by stream offset
-  std::size_t pending_bytes = 0;
+  std::size_t pending_bytes = 0;                               // with kPendingOverhead per segment
   bool pending_overflow = false;
+  bool budget_cut = false;  // FlowOptions::max_bytes_total stopped this direction
   std::optional<std::uint32_t> last_pure_ack;  // this side's last ACK number without payload
   StreamBytes out;
 };
@@ -38,43 +44,221 @@ struct Building {
   Session session;                          // "from client" means "from side 0" until finish()
 };
 
-// FNV-1a, 64 bit: enough to tell copies from different packets.
-struct Fnv {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  void add(std::uint8_t b) {
-    h ^= b;
-    h *= 0x100000001b3ULL;
+// The connection a packet belongs to: its two endpoints, the lower one first.
+struct FlowKey {
+  Endpoint a, b;
+  bool operator==(const FlowKey&) const = default;
+};
+
+struct FlowKeyHash {
+  std::uint64_t operator()(const FlowKey& k) const noexcept {
+    std::uint64_t w[4];
+    std::memcpy(w, k.a.address.bytes.data(), 16);
+    std::memcpy(w + 2, k.b.address.bytes.data(), 16);
+    std::uint64_t h = (static_cast<std::uint64_t>(k.a.port) << 16 | k.b.port) ^
+                      (static_cast<std::uint64_t>(k.a.address.family) << 40);
+    for (std::uint64_t x : w) {
+      h = (h ^ x) * 0x9E3779B97F4A7C15ULL;
+      h ^= h >> 32;
+    }
+    h *= 0xBF58476D1CE4E5B9ULL;  // low bits pick the slot: let the high ones reach them
+    return h ^ (h >> 29);
   }
 };
 
+// A total order on endpoints for picking a key's first side: any consistent order does, and this
+// one is two word compares rather than a byte-wise three-way compare.
+bool before(const Endpoint& x, const Endpoint& y) {
+  std::uint64_t a[2], b[2];
+  std::memcpy(a, x.address.bytes.data(), 16);
+  std::memcpy(b, y.address.bytes.data(), 16);
+  return std::tie(x.address.family, a[0], a[1], x.port) <
+         std::tie(y.address.family, b[0], b[1], y.port);
+}
+
+FlowKey key_of(const Endpoint& x, const Endpoint& y) {
+  return before(x, y) ? FlowKey{x, y} : FlowKey{y, x};
+}
+
 std::optional<std::size_t> ip_header_offset(std::span<const std::uint8_t> f, const Packet& p) {
   const std::size_t limit = std::min<std::size_t>(f.size(), 128);
+  const std::uint8_t* src = p.src.bytes.data();
+  const std::uint8_t* dst = p.dst.bytes.data();
   for (std::size_t i = 0; i < limit; ++i) {
+    // Fixed-size memcmp: the compiler turns these into a load and a compare each.
     if (p.src.family == 4 && (f[i] >> 4) == 4 && i + 20 <= f.size() &&
-        std::equal(p.src.bytes.begin(), p.src.bytes.begin() + 4, f.begin() + i + 12) &&
-        std::equal(p.dst.bytes.begin(), p.dst.bytes.begin() + 4, f.begin() + i + 16))
+        std::memcmp(src, f.data() + i + 12, 4) == 0 && std::memcmp(dst, f.data() + i + 16, 4) == 0)
       return i;
     if (p.src.family == 6 && (f[i] >> 4) == 6 && i + 40 <= f.size() &&
-        std::equal(p.src.bytes.begin(), p.src.bytes.end(), f.begin() + i + 8) &&
-        std::equal(p.dst.bytes.begin(), p.dst.bytes.end(), f.begin() + i + 24))
+        std::memcmp(src, f.data() + i + 8, 16) == 0 && std::memcmp(dst, f.data() + i + 24, 16) == 0)
       return i;
   }
   return std::nullopt;
 }
 
+// Recently seen fingerprints and when: a set-associative table (kWays slots per bucket, one
+// cache line each) where a new fingerprint replaces its bucket's oldest entry. A copy is found as
+// long as fewer than kWays other packets fell into its bucket in between: with 2,048 buckets,
+// thousands of packets apart (the copies of `tcpdump -i any` are adjacent). No allocation after
+// construction, one cache line touched per packet.
+class RecentFingerprints {
+ public:
+  RecentFingerprints() : slots_(kBuckets * kWays) {}
+
+  // The time `fp` was last seen, if it is still remembered; then remembers it at `when`.
+  std::optional<double> seen_then_add(std::uint64_t fp, double when) {
+    Slot* bucket = &slots_[((fp * 0x9E3779B97F4A7C15ULL) >> 53) * kWays];  // 11 bits: kBuckets
+    Slot* victim = bucket;
+    for (std::size_t i = 0; i < kWays; ++i) {
+      Slot& s = bucket[i];
+      if (s.fp == fp) {
+        const double before = s.when;
+        s.when = when;
+        return before;
+      }
+      if (s.fp == 0 || (victim->fp != 0 && s.when < victim->when)) victim = &s;
+    }
+    *victim = Slot{fp, when};
+    return std::nullopt;
+  }
+
+ private:
+  static constexpr std::size_t kBuckets = 2048, kWays = 4;  // fingerprint 0 marks empty
+  struct Slot {
+    std::uint64_t fp = 0;
+    double when = 0;
+  };
+  std::vector<Slot> slots_;
+};
+
+// Kept connections by key: open addressing over (hash, index into `built`), the key itself
+// compared in the caller's storage. Connections are never removed, so no deletion is needed.
+class FlowIndex {
+ public:
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFU;
+  // The index stored for `key`, or kNone; `key_at(i)` returns the key of built[i].
+  template <typename KeyAt>
+  std::uint32_t find(const FlowKey& key, std::uint64_t h, const KeyAt& key_at) const {
+    if (slots_.empty()) return kNone;
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.index == kNone) return kNone;
+      if (s.hash == h && key_at(s.index) == key) return s.index;
+    }
+  }
+  // Sets the index for `key` (a new key, or a reused 4-tuple now meaning a newer connection).
+  template <typename KeyAt>
+  void set(const FlowKey& key, std::uint64_t h, std::uint32_t index, const KeyAt& key_at) {
+    if ((used_ + 1) * 2 > slots_.size()) grow();
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.index == kNone) {
+        s = Slot{h, index};
+        ++used_;
+        return;
+      }
+      if (s.hash == h && key_at(s.index) == key) {
+        s.index = index;
+        return;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t index = kNone;
+  };
+  // Doubles the table (load stays at most 1/2); slots keep their hashes, so no key is needed.
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kNone) continue;
+      std::size_t i = s.hash & mask_;
+      while (slots_[i].index != kNone) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0, used_ = 0;
+};
+
+// Distinct connections past the session limit: an exact set of their keys' hashes up to
+// kExactOverLimit, then a HyperLogLog estimate (2^14 registers, about 0.8% standard error).
+class DistinctCounter {
+ public:
+  void add(std::uint64_t h) {
+    h ^= h >> 30;  // splitmix64's finalizer: every bit of the key reaches the top bits
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 27;
+    h *= 0x94D049BB133111EBULL;
+    h ^= h >> 31;
+    if (h == 0) h = 1;  // 0 marks an empty slot
+    add_hll(h);
+    if (exact_) insert(h);
+  }
+  [[nodiscard]] std::size_t count() const { return exact_ ? count_ : estimate(); }
+  [[nodiscard]] bool estimated() const { return !exact_; }
+
+ private:
+  static constexpr std::size_t kSetSlots = 2 * kExactOverLimit;  // open addressing, load <= 0.5
+  static constexpr unsigned kBits = 14;
+  void insert(std::uint64_t h) {
+    if (set_.empty()) set_.assign(kSetSlots, 0);
+    std::size_t i = static_cast<std::size_t>(h % kSetSlots);
+    while (set_[i] != 0) {
+      if (set_[i] == h) return;
+      i = (i + 1) % kSetSlots;
+    }
+    if (count_ == kExactOverLimit) {  // too many to keep exactly: the estimate from now on
+      exact_ = false;
+      set_.clear();
+      set_.shrink_to_fit();
+      return;
+    }
+    set_[i] = h;
+    ++count_;
+  }
+  void add_hll(std::uint64_t h) {
+    const std::size_t reg = static_cast<std::size_t>(h >> (64 - kBits));
+    const auto rank = static_cast<std::uint8_t>(std::countl_zero((h << kBits) | 1U) + 1);
+    registers_[reg] = std::max(registers_[reg], rank);
+  }
+  [[nodiscard]] std::size_t estimate() const {
+    constexpr double m = 1U << kBits;
+    double sum = 0;
+    std::size_t zeros = 0;
+    for (std::uint8_t r : registers_) {
+      sum += std::ldexp(1.0, -r);
+      zeros += r == 0 ? 1 : 0;
+    }
+    double e = (0.7213 / (1 + 1.079 / m)) * m * m / sum;
+    if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / static_cast<double>(zeros));
+    return static_cast<std::size_t>(std::llround(e));
+  }
+  bool exact_ = true;
+  std::size_t count_ = 0;
+  std::vector<std::uint64_t> set_;
+  std::array<std::uint8_t, 1U << kBits> registers_{};
+};
+
 }  // namespace
 
 std::uint64_t packet_fingerprint(std::span<const std::uint8_t> frame, const Packet& packet) {
-  Fnv f;
   const auto at = ip_header_offset(frame, packet);
   const std::size_t start = at.value_or(0);
-  for (std::size_t i = start; i < frame.size(); ++i) {
-    const std::size_t rel = i - start;
-    if (at && packet.src.family == 4 && (rel == 8 || rel == 10 || rel == 11)) continue;  // TTL, sum
-    if (at && packet.src.family == 6 && rel == 7) continue;  // hop limit
-    f.add(frame[i]);
-  }
-  return f.h == 0 ? 1 : f.h;
+  // The first 16 IP bytes with the TTL and checksum (IPv4) or hop limit (IPv6) zeroed, then the
+  // rest as it is, each hashed eight bytes at a time.
+  std::array<std::uint8_t, 16> head{};
+  const std::size_t n = std::min<std::size_t>(head.size(), frame.size() - start);
+  std::memcpy(head.data(), frame.data() + start, n);
+  if (at && packet.src.family == 4 && n >= 12) head[8] = head[10] = head[11] = 0;
+  if (at && packet.src.family == 6 && n >= 8) head[7] = 0;
+  const std::uint64_t h = (hash_bytes(std::span(head).first(n)) * 0x100000001B3ULL) ^
+                          hash_bytes(frame.subspan(start + n));
+  return h == 0 ? 1 : h;
 }
 
 std::optional<double> StreamBytes::time_of(std::uint64_t end) const {
@@ -90,26 +274,27 @@ struct SessionTracker::State {
   FlowOptions options;
   std::size_t cap;
   std::vector<Building> built;
-  std::map<std::pair<Endpoint, Endpoint>, std::size_t> active;
+  FlowIndex active;  // the newest connection of each 4-tuple, an index into `built`
   FlowReport report;
-  // Recent fingerprints (a bounded window) for duplicate detection.
-  std::deque<std::pair<std::uint64_t, double>> recent;
-  std::unordered_map<std::uint64_t, double> recent_at;
+  RecentFingerprints recent;  // for duplicate detection
+  DistinctCounter over_limit;
+  std::size_t total_bytes = 0;  // kept and waiting stream bytes of all sessions
 
   bool is_duplicate(std::uint64_t fp, double when) {
     if (!options.drop_duplicates || fp == 0) return false;
-    while (!recent.empty() && (recent.size() > 4096 || when - recent.front().second > 1.0)) {
-      auto found = recent_at.find(recent.front().first);
-      if (found != recent_at.end() && found->second == recent.front().second)
-        recent_at.erase(found);
-      recent.pop_front();
-    }
-    auto it = recent_at.find(fp);
-    const bool dup =
-        it != recent_at.end() && when - it->second >= 0 && when - it->second < kDuplicateWindow;
-    recent.emplace_back(fp, when);
-    recent_at[fp] = when;
-    return dup;
+    const auto before = recent.seen_then_add(fp, when);
+    return before && when - *before >= 0 && when - *before < kDuplicateWindow;
+  }
+
+  // Bytes the total budget still allows.
+  [[nodiscard]] std::size_t budget_left() const {
+    if (options.max_bytes_total == 0) return static_cast<std::size_t>(-1);
+    return options.max_bytes_total - std::min(options.max_bytes_total, total_bytes);
+  }
+  void cut_by_budget(Direction& d) {
+    if (d.budget_cut) return;
+    d.budget_cut = true;
+    ++report.directions_cut_by_budget;
   }
 
   void add(const Packet& p, std::uint64_t fp) {
@@ -126,24 +311,31 @@ struct SessionTracker::State {
     if (!p.tcp) return;
     const TcpHeader& tcp = *p.tcp;
     const Endpoint src{p.src, tcp.src_port}, dst{p.dst, tcp.dst_port};
-    const auto key = src < dst ? std::pair(src, dst) : std::pair(dst, src);
+    const FlowKey key = key_of(src, dst);
     const bool pure_syn = (tcp.flags & (kSyn | kAck)) == kSyn;
     const bool dup = is_duplicate(fp, p.timestamp);
-    auto it = active.find(key);
-    if (it == active.end() ||
-        (pure_syn && !dup && !is_syn_retransmission(built[it->second], src, tcp))) {
+    const std::uint64_t hash = FlowKeyHash{}(key);
+    const auto key_at = [this](std::uint32_t i) {
+      return key_of(built[i].first_src, built[i].first_dst);
+    };
+    std::uint32_t at = active.find(key, hash, key_at);
+    if (at == FlowIndex::kNone ||
+        (pure_syn && !dup && !is_syn_retransmission(built[at], src, tcp))) {
       if (built.size() >= options.max_sessions) {
-        if (it == active.end()) {
+        if (at == FlowIndex::kNone) {
           ++report.sessions_over_limit;
+          over_limit.add(hash);
           return;
         }
         // Port reuse past the limit: keep adding to the old session rather than grow.
       } else {
+        if (built.empty()) built.reserve(std::min<std::size_t>(options.max_sessions, 4096));
         built.push_back(Building{src, dst, {}, {}, {}, {}, {}, {}, {}, {}, {}});
-        it = active.insert_or_assign(key, built.size() - 1).first;
+        at = static_cast<std::uint32_t>(built.size() - 1);
+        active.set(key, hash, at, key_at);
       }
     }
-    Building& b = built[it->second];
+    Building& b = built[at];
     Session& s = b.session;
     if (dup) {
       ++s.duplicates;
@@ -225,8 +417,7 @@ struct SessionTracker::State {
   }
 
   // Returns true when every byte was already seen (a retransmission).
-  bool feed(Direction& d, std::uint32_t seq, const std::vector<std::uint8_t>& payload,
-            double when) {
+  bool feed(Direction& d, std::uint32_t seq, std::span<const std::uint8_t> payload, double when) {
     if (!d.have_base) {  // no SYN captured: the first data byte seen is the stream start
       d.have_base = true;
       d.next_seq = seq;
@@ -241,16 +432,7 @@ struct SessionTracker::State {
                                   static_cast<std::uint32_t>(payload.size()),
                                   0,
                                   false};
-      if (d.pending_bytes + payload.size() > cap) {
-        d.pending_overflow = true;
-        return false;
-      }
-      auto [slot, fresh] =
-          d.pending.try_emplace(d.out.delivered + static_cast<std::uint64_t>(ahead));
-      if (fresh || slot->second.size() < payload.size()) {
-        d.pending_bytes += payload.size() - slot->second.size();
-        slot->second = payload;
-      }
+      wait(d, d.out.delivered + static_cast<std::uint64_t>(ahead), payload);
       return false;
     }
     const auto seen = static_cast<std::size_t>(-static_cast<std::int64_t>(ahead));
@@ -259,18 +441,56 @@ struct SessionTracker::State {
       return true;
     }
     d.out.retransmitted += seen;
-    append(d, std::span(payload).subspan(seen));
+    const bool timed = d.out.bytes.size() < cap && !d.budget_cut;  // marks time kept bytes only
+    append(d, payload.subspan(seen));
     drain(d);
     if (d.out.hole && !d.out.hole->filled && d.out.delivered > d.out.hole->offset)
       d.out.hole->filled = true;
-    if (d.out.marks.size() < kMaxDeliveryMarks) d.out.marks.push_back({d.out.delivered, when});
+    if (timed && d.out.marks.size() < kMaxDeliveryMarks)
+      d.out.marks.push_back({d.out.delivered, when});
     return false;
   }
 
+  // Keeps a segment that arrived ahead of the next expected byte until the gap fills, within
+  // the per-direction cap and the total budget (each waiting segment costs kPendingOverhead more).
+  void wait(Direction& d, std::uint64_t offset, std::span<const std::uint8_t> payload) {
+    auto found = d.pending.find(offset);
+    const std::size_t have = found == d.pending.end() ? 0 : found->second.size();
+    if (found != d.pending.end() && have >= payload.size()) return;
+    const std::size_t more =
+        payload.size() - have + (found == d.pending.end() ? kPendingOverhead : 0);
+    if (d.pending_bytes + more > cap) {
+      d.pending_overflow = true;
+      return;
+    }
+    if (more > budget_left()) {
+      d.pending_overflow = true;
+      cut_by_budget(d);
+      return;
+    }
+    if (found == d.pending.end()) found = d.pending.try_emplace(offset).first;
+    found->second.assign(payload.begin(), payload.end());
+    d.pending_bytes += more;
+    total_bytes += more;
+  }
+
+  // Keeps what the cap and the budget allow of in-order bytes. The budget is charged for the
+  // vector's capacity, which grows by doubling up to the cap.
   void append(Direction& d, std::span<const std::uint8_t> bytes) {
-    const std::size_t room = cap - std::min(cap, d.out.bytes.size());
-    const std::size_t keep = std::min(room, bytes.size());
-    d.out.bytes.insert(d.out.bytes.end(), bytes.begin(), bytes.begin() + keep);
+    auto& kept = d.out.bytes;
+    const std::size_t room = cap - std::min(cap, kept.size());
+    const std::size_t wanted = std::min(room, bytes.size());
+    std::size_t keep = wanted;
+    if (kept.size() + keep > kept.capacity()) {
+      const std::size_t had = kept.capacity();
+      std::size_t target = std::min(cap, std::max({kept.size() + keep, 2 * had, std::size_t{512}}));
+      target = had + std::min(target - had, budget_left());  // budget_left() may be SIZE_MAX
+      keep = std::min(keep, target - kept.size());
+      if (keep < wanted) cut_by_budget(d);
+      kept.reserve(target);
+      total_bytes += kept.capacity() - had;
+    }
+    kept.insert(kept.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep));
     d.out.capped = d.out.capped || keep < bytes.size();
     d.out.delivered += bytes.size();
     d.next_seq += static_cast<std::uint32_t>(bytes.size());
@@ -280,7 +500,9 @@ struct SessionTracker::State {
   void drain(Direction& d) {
     while (!d.pending.empty() && d.pending.begin()->first <= d.out.delivered) {
       auto node = d.pending.extract(d.pending.begin());
-      d.pending_bytes -= node.mapped().size();
+      const std::size_t cost = node.mapped().size() + kPendingOverhead;
+      d.pending_bytes -= cost;
+      total_bytes -= cost;
       const std::uint64_t seen = d.out.delivered - node.key();
       if (seen < node.mapped().size()) {
         append(d, std::span<const std::uint8_t>(node.mapped()).subspan(seen));
@@ -343,6 +565,8 @@ void SessionTracker::add(const Packet& packet, std::uint64_t fingerprint) {
 FlowReport SessionTracker::finish() {
   FlowReport out = std::move(state_->report);
   out.undecoded_frames = undecoded_;
+  out.connections_over_limit = state_->over_limit.count();
+  out.connections_over_limit_estimated = state_->over_limit.estimated();
   out.sessions.reserve(state_->built.size());
   for (Building& b : state_->built) out.sessions.push_back(State::finish(b));
   state_ = std::make_unique<State>(state_->options);

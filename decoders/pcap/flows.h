@@ -67,12 +67,15 @@ struct Packet {
   std::optional<TcpHeader> tcp;
   std::optional<IcmpUnreachable> icmp_unreachable;  // also ICMPv6 packet too big (type 2)
   std::optional<UdpHeader> udp;
-  std::vector<std::uint8_t> payload;  // TCP or UDP payload as captured (the snaplen may cut it)
-  std::size_t payload_length = 0;     // payload length on the wire, from the IP header
+  // TCP or UDP payload as captured (the snaplen may cut it): a view into the decoded frame's
+  // bytes, valid as long as they are. The session tracker copies only what it keeps.
+  std::span<const std::uint8_t> payload;
+  std::size_t payload_length = 0;  // payload length on the wire, from the IP header
 };
 
 // Decodes one frame down to TCP or ICMP. An Error says why a frame carries nothing we read
-// (not IP, a later IP fragment, a malformed header); callers normally skip those frames.
+// (not IP, a later IP fragment, a malformed header); callers normally skip those frames. The
+// Packet's payload points into frame.data: keep the frame while the payload is read.
 Expected<Packet> decode_packet(const Frame& frame);
 
 // One packet of a session, as a summary line.
@@ -118,7 +121,8 @@ struct StreamBytes {
   [[nodiscard]] std::optional<double> time_of(std::uint64_t end) const;
 };
 
-inline constexpr std::size_t kMaxDeliveryMarks = 256;
+// Marks are recorded while the direction's bytes are below its cap (later ones time nothing kept).
+inline constexpr std::size_t kMaxDeliveryMarks = 64;
 inline constexpr std::size_t kMaxResets = 8;
 
 // One RST of a session, with what a middlebox judgement needs.
@@ -153,13 +157,21 @@ struct Session {
 };
 
 struct FlowOptions {
+  // Stream bytes kept per direction; out-of-order bytes waiting for a gap to fill are bounded by
+  // the same figure (each waiting segment counted with kPendingOverhead more).
   std::size_t max_bytes_per_direction = 16U * 1024U * 1024U;
   std::size_t max_sessions = 100000;             // further sessions are counted, not kept
   std::size_t max_packets_per_session = 100000;  // summaries kept per session
+  // Stream bytes (kept and waiting) of all sessions together; past it a direction keeps no more
+  // bytes (StreamBytes::capped, FlowReport::directions_cut_by_budget). 0: no budget.
+  std::size_t max_bytes_total = 0;
   // Drop exact copies (same IP bytes but the TTL, within kDuplicateWindow) before reassembly:
   // a capture on several interfaces (tcpdump -i any) sees every packet twice. Needs fingerprints.
   bool drop_duplicates = false;
 };
+
+// What a waiting out-of-order segment costs beyond its bytes (map node, vector, allocator).
+inline constexpr std::size_t kPendingOverhead = 96;
 
 // Copies closer together than this are capture artefacts; any retransmission timer is slower.
 inline constexpr double kDuplicateWindow = 0.05;
@@ -171,7 +183,14 @@ struct FlowReport {
   std::size_t packets = 0;              // decoded TCP and ICMP packets fed in
   std::size_t duplicates = 0;           // exact copies dropped (drop_duplicates)
   std::size_t sessions_over_limit = 0;  // PACKETS of connections past max_sessions, not kept
+  // Distinct connections (4-tuples) past max_sessions: exact up to kExactOverLimit, beyond that
+  // an estimate (connections_over_limit_estimated; HyperLogLog, within a few percent).
+  std::size_t connections_over_limit = 0;
+  bool connections_over_limit_estimated = false;
+  std::size_t directions_cut_by_budget = 0;  // directions that stopped keeping bytes: total budget
 };
+
+inline constexpr std::size_t kExactOverLimit = 16384;
 
 // Identifies a packet's IP-layer bytes (TTL and IPv4 checksum left out) for duplicate detection;
 // `frame` is the captured frame the packet was decoded from.

@@ -30,7 +30,7 @@ struct NetworkLayer {
 // undecoded, not the file broken) or a header cut short (ErrorKind::Malformed, frame offset).
 Expected<NetworkLayer> network_layer(std::uint32_t link_type, std::span<const std::uint8_t> data);
 
-// Decodes one streamed frame (the payload is copied into the Packet).
+// Decodes one streamed frame (the Packet's payload is a view into frame.data).
 Expected<Packet> decode_packet(const FrameView& frame);
 
 }  // namespace midiag::pcap

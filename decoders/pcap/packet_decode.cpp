@@ -190,7 +190,7 @@ Expected<Packet> decode(std::uint32_t link_type, Bytes data, double timestamp) {
     auto tcp = parse_tcp(ip->transport, ip->transport_at, payload);
     if (!tcp) return tcp.error();
     p.tcp = *tcp;
-    p.payload.assign(payload.begin(), payload.end());
+    p.payload = payload;
     p.payload_length = payload.size() + ip->uncaptured;
   } else if (p.protocol == kProtoIcmp || p.protocol == kProtoIcmpv6) {
     ByteReader c(ip->transport);
@@ -215,13 +215,12 @@ Expected<Packet> decode(std::uint32_t link_type, Bytes data, double timestamp) {
     u.src_port = c.u16();
     u.dst_port = c.u16();
     c.skip(4);  // length, checksum
-    // Only DNS is read from UDP: other datagrams keep their ports, not a copy of their bytes.
+    // Only DNS is read from UDP: other datagrams keep their ports, not a view of their bytes.
     if (c.ok()) {
       p.udp = u;
       if (u.src_port != kDnsPort && u.dst_port != kDnsPort) return p;
-      const auto payload = c.rest();
-      p.payload.assign(payload.begin(), payload.end());
-      p.payload_length = payload.size() + ip->uncaptured;
+      p.payload = c.rest();
+      p.payload_length = p.payload.size() + ip->uncaptured;
     }
   }
   return p;

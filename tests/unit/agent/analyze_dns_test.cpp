@@ -289,10 +289,12 @@ TEST(AnalyzeDns, NonDnsUdpAndMalformedPayloadsAreNotLookups) {
   p.src.bytes = {10, 1, 0, 5};
   p.dst.bytes = {10, 1, 0, 53};
   p.udp = pcap::UdpHeader{40000, 443};  // QUIC, not DNS: not even parsed
-  p.payload = dns_message(1, false, 0, kMi, kA);
+  const auto quic = dns_message(1, false, 0, kMi, kA);
+  p.payload = quic;  // the packet views these bytes, as decode_packet's packets view their frame
   seen.add(p);
   p.udp = pcap::UdpHeader{40000, 53};
-  p.payload = {0xde, 0xad};  // not a DNS message
+  const std::vector<std::uint8_t> junk = {0xde, 0xad};  // not a DNS message
+  p.payload = junk;
   seen.add(p);
   const auto out = seen.finish();
   EXPECT_TRUE(out.lookups.empty());

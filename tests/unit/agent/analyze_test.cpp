@@ -832,3 +832,60 @@ TEST(AnalyzeCli, JsonSessionsAndExitCodes) {
   std::tie(code, out) = run("analyze /nonexistent/file.pcap");
   EXPECT_EQ(code, 2) << out;
 }
+
+// ---- redirect linking --------------------------------------------------------------------------
+
+namespace {
+
+reports::CaptureSession linked_session(std::size_t index, const std::string& client_address,
+                                       const std::string& server_address, std::uint16_t port,
+                                       double start, bool speaks_tds) {
+  reports::CaptureSession s;
+  s.index = index;
+  s.client_address = client_address;
+  s.server_address = server_address;
+  s.server_port = port;
+  s.server = server_address + ":" + std::to_string(port);
+  s.start = start;
+  s.duration_ms = 100;
+  s.speaks_tds = speaks_tds;
+  return s;
+}
+
+}  // namespace
+
+// An encrypted login hides the routing: the client's next connection is taken for the redirect,
+// but a neighbouring application's TDS session that starts first (another port, not listed) must
+// not be; the connection to a listed port is.
+TEST(AnalyzeRedirectLink, HiddenRedirectPrefersAListedPortOverANeighboursTdsSession) {
+  std::vector<reports::CaptureSession> s;
+  s.push_back(linked_session(1, "127.0.0.1", "127.0.0.1", 40000, 10.0, true));
+  s[0].login.emplace();
+  s[0].login->outcome = "encrypted";
+  s.push_back(linked_session(2, "127.0.0.1", "127.0.0.1", 39385, 10.15, true));  // neighbour
+  s.push_back(linked_session(3, "127.0.0.1", "127.0.0.1", 45687, 10.2, true));   // the node
+  const std::vector<std::uint16_t> ports = {40000, 45687};
+  agent::link_redirects(s, 2.0, ports);
+  EXPECT_EQ(s[0].redirect_to.value_or(0), 3U);
+  EXPECT_TRUE(s[0].redirect_inferred);
+  EXPECT_EQ(s[2].redirected_from.value_or(0), 1U);
+  EXPECT_FALSE(s[1].redirected_from);
+
+  // With no listed candidate, the client's next TDS session is still the best guess.
+  s.pop_back();
+  s[0].redirect_to.reset();
+  agent::link_redirects(s, 2.0, ports);
+  EXPECT_EQ(s[0].redirect_to.value_or(0), 2U);
+
+  // A routing read in clear names the port: only that connection is linked.
+  s.push_back(linked_session(3, "127.0.0.1", "127.0.0.1", 45687, 10.2, true));
+  for (auto& x : s) x.redirected_from.reset();
+  s[0].redirect_to.reset();
+  s[0].redirect_inferred = false;
+  s[0].login->outcome = "routing";
+  s[0].login->routing_host = "127.0.0.1";
+  s[0].login->routing_port = 45687;
+  agent::link_redirects(s, 2.0, ports);
+  EXPECT_EQ(s[0].redirect_to.value_or(0), 3U);
+  EXPECT_FALSE(s[0].redirect_inferred);
+}

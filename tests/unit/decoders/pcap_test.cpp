@@ -567,3 +567,68 @@ TEST(PcapFile, MutatedInputsNeverCrash) {
     expect_consistent(capture->frames, reassemble(capture->frames));
   }
 }
+
+// The decoded payload is a view into the frame's own bytes, not a copy.
+TEST(FlowDecode, PayloadIsAViewIntoTheFrame) {
+  const Frame f = raw(ipv4_tcp(client(1, tcp_flags::kAck, "hello")));
+  const auto p = decode_packet(f);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->payload.size(), 5U);
+  EXPECT_EQ(p->payload.data(), f.data.data() + 40);
+  EXPECT_EQ(p->payload_length, 5U);
+}
+
+// Past max_sessions each further connection is counted once however many packets it sends, and
+// the kept ones still get their packets through the hashed index.
+TEST(FlowReassembly, ConnectionsOverTheLimitAreCounted) {
+  using namespace tcp_flags;
+  std::vector<Frame> frames;
+  for (std::uint16_t port = 40000; port < 40010; ++port)
+    for (std::uint32_t i = 0; i < 3; ++i)
+      frames.push_back(
+          raw(ipv4_tcp(with_ports(client(100 + i, i == 0 ? kSyn : kAck), port, 1433))));
+  const FlowReport r = reassemble(frames, FlowOptions{.max_sessions = 4});
+  ASSERT_EQ(r.sessions.size(), 4U);
+  for (const Session& s : r.sessions) EXPECT_EQ(s.packet_count, 3U);
+  EXPECT_EQ(r.sessions_over_limit, 18U);  // packets of the 6 not kept
+  EXPECT_EQ(r.connections_over_limit, 6U);
+  EXPECT_FALSE(r.connections_over_limit_estimated);
+}
+
+// The total budget stops keeping bytes once spent, says so, and never lets the kept bytes of all
+// connections pass it; waiting out-of-order segments count against the per-direction cap with
+// their overhead.
+TEST(FlowReassembly, TotalBudgetBoundsKeptBytes) {
+  using namespace tcp_flags;
+  const std::string block(1000, 'x');
+  std::vector<Frame> frames;
+  for (std::uint16_t port = 40000; port < 40004; ++port) {
+    frames.push_back(raw(ipv4_tcp(with_ports(client(0, kSyn), port, 1433))));
+    for (std::uint32_t k = 0; k < 3; ++k)
+      frames.push_back(raw(ipv4_tcp(with_ports(client(1 + k * 1000, kAck, block), port, 1433))));
+  }
+  FlowOptions o;
+  o.max_bytes_per_direction = 4096;
+  o.max_bytes_total = 6000;
+  const FlowReport r = reassemble(frames, o);
+  ASSERT_EQ(r.sessions.size(), 4U);
+  std::size_t kept = 0;
+  for (const Session& s : r.sessions) {
+    kept += s.to_server.bytes.capacity();
+    EXPECT_EQ(s.to_server.delivered, 3000U);
+  }
+  EXPECT_LE(kept, 6000U);
+  EXPECT_EQ(r.sessions[0].to_server.bytes.size(), 3000U);
+  EXPECT_FALSE(r.sessions[0].to_server.capped);
+  EXPECT_TRUE(r.sessions[3].to_server.capped);
+  EXPECT_GE(r.directions_cut_by_budget, 1U);
+
+  // Out of order: 40 waiting segments of 100 bytes cost 40 x (100 + kPendingOverhead), more than
+  // a 4 KiB cap, so some are dropped and the stream reports the gap.
+  std::vector<Frame> waiting = {raw(ipv4_tcp(client(0, kSyn)))};
+  for (std::uint32_t k = 0; k < 40; ++k)
+    waiting.push_back(raw(ipv4_tcp(client(1001 + k * 100, kAck, std::string(100, 'y')))));
+  const Session s = only_session(waiting, FlowOptions{.max_bytes_per_direction = 4096});
+  EXPECT_TRUE(s.to_server.gap);
+  EXPECT_TRUE(s.to_server.bytes.empty());
+}
