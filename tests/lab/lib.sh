@@ -203,10 +203,11 @@ lab_start_listener() {
   lab_allow_signals
 }
 
-# lab_start_far_listener LISTENER_BINARY: 1433 on the host behind the second router.
+# lab_start_far_listener LISTENER_BINARY: 1433 and 3342 on the host behind the second router
+# (3342 is the working port a TTL ladder measures the host's distance with).
 lab_start_far_listener() {
   lab_defer_signals
-  ip netns exec "$LAB_NS_FAR" "$1" 1433 >"${LAB_TMP}/far-listener.out" 2>&1 &
+  ip netns exec "$LAB_NS_FAR" "$1" 1433 3342 >"${LAB_TMP}/far-listener.out" 2>&1 &
   LAB_PIDS+=("$!")
   lab_allow_signals
 }
@@ -337,6 +338,7 @@ lab_verify_topology() {
   lab_check "client -> 10.250.200.10:3342 opens" lab_tcp_opens 10.250.200.10 3342
   lab_check "client -> 10.250.200.10:1433 opens" lab_tcp_opens 10.250.200.10 1433
   lab_check "client -> 10.250.4.10:1433 opens (two routers)" lab_tcp_opens 10.250.4.10 1433
+  lab_check "client -> 10.250.4.10:3342 opens (two routers)" lab_tcp_opens 10.250.4.10 3342
   lab_check "resolv.conf: mi1 -> 10.250.2.10" lab_system_resolves "mi1.${LAB_DOMAIN}" 10.250.2.10
   lab_check "primary: mi1.public -> 10.250.200.10" \
     lab_dns_answers 10.250.1.1 "mi1.public.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'
