@@ -110,6 +110,7 @@ lab_configure_far() {
   ip -n "$LAB_NS_ROUTER2" link set to-far up
   ip -n "$LAB_NS_ROUTER2" route add default via 10.250.3.1
   in_router2 sysctl -qw net.ipv4.ip_forward=1
+  in_router2 sysctl -qw net.ipv4.icmp_ratelimit=0  # as in the first router (lab_configure_router)
   ip -n "$LAB_NS_FAR" addr add 10.250.4.10/24 dev to-router2
   ip -n "$LAB_NS_FAR" link set to-router2 up
   ip -n "$LAB_NS_FAR" route add default via 10.250.4.1
@@ -134,6 +135,10 @@ lab_configure_router() {
   ip -n "$LAB_NS_ROUTER" link set to-client up
   ip -n "$LAB_NS_ROUTER" link set to-inst up
   in_router sysctl -qw net.ipv4.ip_forward=1
+  # No per-destination ICMP rate limit (1/s after a burst of 6): traces and TTL ladders draw
+  # time-exceeded from this router to the client, and back-to-back scenarios would otherwise
+  # lose a later scenario's unreachable (icmp-admin-prohibited seen as filtered).
+  in_router sysctl -qw net.ipv4.icmp_ratelimit=0
   ip -n "$LAB_NS_ROUTER" route add 10.250.200.0/24 via 10.250.2.10
 }
 
