@@ -265,7 +265,7 @@ std::string text_report(const Report& r, const TextOptions& opt) {
       hops(t);
     }
     for (const auto& l : r.evidence.ladders) {
-      o << "\n" << p.bold("TTL ladder") << "  " << T(l.summary()) << "\n";
+      o << "\n" << p.bold("Reset placement") << "  " << T(l.summary()) << "\n";
       for (const trace::Result* t : {&l.refused, l.working ? &*l.working : nullptr}) {
         if (t == nullptr) continue;
         o << "  " << p.dim("port " + std::to_string(t->target.port)) << "\n";
