@@ -19,6 +19,8 @@ namespace {
 
 constexpr size_t kMaxAddresses = 8;  // a name with more addresses is not an MI name
 constexpr std::uint16_t kMirroringPort = 5022;
+// TTL ladders per check (refused address:port pairs), each with a ladder to a working port.
+constexpr std::size_t kMaxLadders = 4;
 
 std::string utc_now_iso8601() {
   auto now = std::chrono::system_clock::now();
@@ -562,6 +564,53 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         }
         if (!errors.empty())
           trace_step.end(CollectorStatus::Partial, "trace: " + errors, Shortfall::ToolFailure);
+      }
+    }
+  }
+
+  // A refused port: TTL ladders to it and to a port of the same address that answered, to place
+  // the reset before the target or at it. Never for the redirect sweep (that is after this).
+  if (auto plans = trace::plan_ladders(ev.tcp, gateway_port, kMaxLadders); !plans.empty()) {
+    Step ladder_step(ev, clock, "ladder");
+    if (!options.trace) {
+      ladder_step.skip("not requested (--no-trace)", Shortfall::UserChoice);
+    } else if (over_budget()) {
+      ladder_step.skip(budget_words, Shortfall::Explained);  // the refusal itself is known
+    } else {
+      std::vector<trace::Target> ladder_targets;
+      auto index_of = [&](const std::string& address, std::uint16_t port) {
+        for (std::size_t i = 0; i < ladder_targets.size(); ++i)
+          if (ladder_targets[i].address == address && ladder_targets[i].port == port) return i;
+        ladder_targets.push_back({address, port});
+        return ladder_targets.size() - 1;
+      };
+      std::vector<std::pair<std::size_t, std::optional<std::size_t>>> slots;
+      for (const auto& plan : plans) {
+        const auto refused = index_of(plan.address, plan.refused_port);
+        std::optional<std::size_t> working;
+        if (plan.working_port) working = index_of(plan.address, *plan.working_port);
+        slots.emplace_back(refused, working);
+      }
+      trace::Options lopt;
+      lopt.timeout = options.timeout;
+      lopt.deadline = budget_end;
+      auto ladders = trace::trace_all(ladder_targets, lopt);
+      if (!ladders) {
+        ladder_step.end(CollectorStatus::Failed,
+                        "the TTL ladder could not run: " + ladders.error().message,
+                        Shortfall::Explained);
+      } else {
+        for (const auto& t : *ladders)
+          for (auto p : t.local_ports) trace_flows.insert({p, t.target.port});
+        for (std::size_t i = 0; i < plans.size(); ++i) {
+          trace::ResetLadder l;
+          l.plan = plans[i];
+          l.refused = (*ladders)[slots[i].first];
+          if (slots[i].second) l.working = (*ladders)[*slots[i].second];
+          l.place = trace::place_reset(l.refused, l.working ? &*l.working : nullptr);
+          spdlog::debug("{}", l.summary());
+          ev.ladders.push_back(std::move(l));
+        }
       }
     }
   }

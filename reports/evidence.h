@@ -12,6 +12,7 @@
 #include "probes/tcp/tcp_probe.h"
 #include "probes/tds/tds_probe.h"
 #include "probes/trace/tcp_trace.h"
+#include "probes/trace/ttl_ladder.h"
 #include "reports/target.h"
 
 namespace midiag::reports {
@@ -191,6 +192,8 @@ struct Evidence {
   // TCP traceroute, one per address whose endpoint port was filtered (JSON path[], each hop
   // with the traced address and port added as target/port).
   std::vector<trace::Result> paths;
+  // TTL ladders placing resets: at most a few refused (address, port) pairs of the TCP step.
+  std::vector<trace::ResetLadder> ladders;
 
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
   std::vector<std::string> limitations;     // what this run could not see, in words

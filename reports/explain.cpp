@@ -334,9 +334,15 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
   std::map<std::pair<std::string, tcp::State>, std::vector<const tcp::Result*>> groups;
   std::set<std::uint16_t> open_ports;
   // check with its own capture: refusals whose reset could not have come from the target.
-  std::map<std::string, std::vector<std::pair<const tcp::Result*, const CaptureSession*>>>
-      middlebox;
+  // A reset a TTL ladder placed before the target is a middlebox's too, with or without capture.
+  struct Reset {
+    const tcp::Result* result;
+    const CaptureSession* session;  // nullptr: no packets of it
+    const trace::ResetLadder* ladder;
+  };
+  std::map<std::string, std::vector<Reset>> middlebox;
   std::map<const tcp::Result*, std::string> packet_words;  // what the packets add to a refusal
+  std::map<const tcp::Result*, std::string> ladder_words;  // what a TTL ladder adds to it
   std::set<const tcp::Result*> cannot_tell;  // no other packet from the address to compare
   for (const auto& r : ev.tcp) {
     if (r.state == tcp::State::NotProbed) continue;  // the tcp collector reports these
@@ -344,47 +350,79 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
       open_ports.insert(r.target.port);
       continue;
     }
+    const trace::ResetLadder* ladder = nullptr;
     if (r.state == tcp::State::Refused)
-      if (const auto* s = session_for(ev, r); s != nullptr && s->rst && !s->rst->from_client) {
-        const auto judged = judge_reset(*s->rst);
-        if (judged == ResetJudgement::Middlebox || judged == ResetJudgement::Likely) {
-          middlebox[r.target.address].push_back({&r, s});
-          continue;
-        }
-        if (judged == ResetJudgement::Unknown) {
-          cannot_tell.insert(&r);
-          packet_words[&r] = reset_line(*s) + ": the packets cannot tell whether " +
-                             r.target.address + " or a device in the path sent it";
-        } else {
-          packet_words[&r] = reset_line(*s) + ": the same distance, the target's own reset";
-        }
+      for (const auto& l : ev.ladders)
+        if (l.plan.address == r.target.address && l.plan.refused_port == r.target.port) ladder = &l;
+    const bool placed =
+        ladder != nullptr && ladder->place.placement == trace::Placement::BeforeTarget;
+    if (ladder != nullptr && !placed) ladder_words[&r] = ladder->summary();
+    const CaptureSession* session = nullptr;
+    if (r.state == tcp::State::Refused)
+      if (const auto* s = session_for(ev, r); s != nullptr && s->rst && !s->rst->from_client)
+        session = s;
+    if (placed) {
+      middlebox[r.target.address].push_back({&r, session, ladder});
+      continue;
+    }
+    if (const auto* s = session; s != nullptr) {
+      const auto judged = judge_reset(*s->rst);
+      if (judged == ResetJudgement::Middlebox || judged == ResetJudgement::Likely) {
+        middlebox[r.target.address].push_back({&r, s, ladder});
+        continue;
       }
+      if (judged == ResetJudgement::Unknown) {
+        cannot_tell.insert(&r);
+        packet_words[&r] = reset_line(*s) + ": the packets cannot tell whether " +
+                           r.target.address + " or a device in the path sent it";
+      } else {
+        packet_words[&r] = reset_line(*s) + ": the same distance, the target's own reset";
+      }
+    }
     groups[{r.target.address, r.state}].push_back(&r);
   }
   for (const auto& [address, list] : middlebox) {
     std::vector<std::uint16_t> ports;
     std::vector<std::string> evidence;
-    bool sure = false;
-    for (const auto& [r, s] : list) {
+    bool sure = false, by_packets = false, by_ladder = false;
+    for (const auto& [r, s, ladder] : list) {
       ports.push_back(r->target.port);
-      sure = sure || judge_reset(*s->rst) == ResetJudgement::Middlebox;
+      const bool placed =
+          ladder != nullptr && ladder->place.placement == trace::Placement::BeforeTarget;
+      const bool packets_say = s != nullptr && judge_reset(*s->rst) == ResetJudgement::Middlebox;
+      by_packets = by_packets || packets_say;
+      by_ladder = by_ladder || placed;
+      sure = sure || packets_say || placed;
       if (evidence.size() >= 8) continue;
       evidence.push_back("tcp " + address + ":" + std::to_string(r->target.port) + " [" +
                          std::string(tcp::to_string(r->target.role)) + "] -> refused after " +
                          format_ms(r->rtt_ms) + (r->detail.empty() ? "" : ": " + r->detail));
-      evidence.push_back(reset_line(*s));
-      if (s->rst->race) evidence.push_back(s->rst->race_detail);
+      if (ladder != nullptr) evidence.push_back(ladder->summary());
+      if (s != nullptr) {
+        evidence.push_back(reset_line(*s));
+        if (s->rst->race) evidence.push_back(s->rst->race_detail);
+      }
     }
-    auto f = make_finding(
-        Code::TcpResetByMiddlebox,
-        std::string(sure ? "" : "Likely: ") + address + ":" + format_ports(ports) +
-            ": the reset came from a device in the path, not the target",
-        sure ? "The socket saw 'connection refused', but the reset's hop count does not match the "
-               "target's own packets in the capture: a device at another distance from this host "
-               "(a firewall, proxy or IDS) sent it. The port may well be open on the target."
-             : "The socket saw 'connection refused'; the reset's TTL is one hop off the target's "
-               "own packets: likely a device in the path, not certain (paths can change).",
-        evidence);
+    std::string detail;
+    if (by_ladder)
+      detail =
+          "The socket saw 'connection refused', but a TTL ladder draws the reset with fewer hops "
+          "than the target's own SYN-ACK needs: a device before the target (a firewall, proxy or "
+          "IDS) sent it, at the hop named below. The port may well be open on the target.";
+    else if (by_packets)
+      detail =
+          "The socket saw 'connection refused', but the reset's hop count does not match the "
+          "target's own packets in the capture: a device at another distance from this host "
+          "(a firewall, proxy or IDS) sent it. The port may well be open on the target.";
+    else
+      detail =
+          "The socket saw 'connection refused'; the reset's TTL is one hop off the target's "
+          "own packets: likely a device in the path, not certain (paths can change).";
+    auto f =
+        make_finding(Code::TcpResetByMiddlebox,
+                     std::string(sure ? "" : "Likely: ") + address + ":" + format_ports(ports) +
+                         ": the reset came from a device in the path, not the target",
+                     detail, evidence);
     // Hedged or not, the connection was refused: the severity is the refusal's.
     f.addresses = {address};
     out.push_back(std::move(f));
@@ -403,6 +441,7 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
                            std::string(tcp::to_string(state)) + " after " + format_ms(r->rtt_ms) +
                            (r->detail.empty() ? "" : ": " + r->detail));
         if (auto w = packet_words.find(r); w != packet_words.end()) evidence.push_back(w->second);
+        if (auto w = ladder_words.find(r); w != ladder_words.end()) evidence.push_back(w->second);
       }
     }
     if (results.size() > evidence.size())
@@ -416,8 +455,8 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     if (state == tcp::State::Filtered)
       for (const auto& t : ev.paths)
         if (t.target.address == address)
-          evidence.push_back("trace to " + address + ":" + std::to_string(t.target.port) + ": " +
-                             t.summary());
+          evidence.push_back("trace to " + address + ":" + std::to_string(t.target.port) + " (" +
+                             std::string(trace::to_string(t.method)) + "): " + t.summary());
     const auto* first = results.front();
     // Computed here: clang 14 (the fuzz build) cannot capture the structured binding `results`.
     const bool sender_untold =

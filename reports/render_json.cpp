@@ -378,15 +378,47 @@ json document(const Report& r, bool sessions_too) {
     doc["sessions"] = std::move(sessions);
   }
   json path = json::array();
-  for (const auto& t : ev.paths)
-    for (const auto& h : t.path)
-      path.push_back({{"ttl", h.ttl},
-                      {"address", h.address.empty() ? json(nullptr) : json(h.address)},
-                      {"rtt_ms", h.rtt_ms},
-                      {"kind", trace::to_string(h.kind)},
-                      {"target", t.target.address},
-                      {"port", t.target.port}});
+  // purpose: trace (a filtered port) or ladder (placing a reset); method: socket or paris.
+  auto add_path = [&](const trace::Result& t, std::string_view purpose,
+                      const trace::ResetPlace* place) {
+    for (const auto& h : t.path) {
+      json row = {{"ttl", h.ttl},
+                  {"address", h.address.empty() ? json(nullptr) : json(h.address)},
+                  {"rtt_ms", h.rtt_ms},
+                  {"kind", trace::to_string(h.kind)},
+                  {"target", t.target.address},
+                  {"port", t.target.port},
+                  {"purpose", purpose},
+                  {"method", trace::to_string(t.method)}};
+      // The reset a ladder placed before the target names the hop that sent it.
+      if (place != nullptr && h.kind == trace::HopKind::Reset &&
+          place->placement == trace::Placement::BeforeTarget) {
+        row["placed_at"] = place->hop_address.empty() ? json(nullptr) : json(place->hop_address);
+        row["placed_at_ttl"] = place->hop_ttl;
+        row["target_ttl"] = place->target_ttl;
+      }
+      path.push_back(std::move(row));
+    }
+  };
+  for (const auto& t : ev.paths) add_path(t, "trace", nullptr);
+  json ladders = json::array();
+  for (const auto& l : ev.ladders) {
+    add_path(l.refused, "ladder", &l.place);
+    if (l.working) add_path(*l.working, "ladder", nullptr);
+    ladders.push_back(
+        {{"address", l.plan.address},
+         {"port", l.plan.refused_port},
+         {"working_port", l.plan.working_port ? json(*l.plan.working_port) : json(nullptr)},
+         {"method", trace::to_string(l.refused.method)},
+         {"reset_ttl", l.place.reset_ttl},
+         {"target_ttl", l.place.target_ttl},
+         {"placement", trace::to_string(l.place.placement)},
+         {"hop", l.place.hop_address.empty() ? json(nullptr) : json(l.place.hop_address)},
+         {"hop_ttl", l.place.hop_ttl},
+         {"summary", l.summary()}});
+  }
   doc["path"] = path;
+  doc["ladders"] = ladders;
   doc["limitations"] = ev.limitations;
   json collectors = json::array();
   for (const auto& c : ev.collectors) {

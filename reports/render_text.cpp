@@ -261,13 +261,25 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     route_section(o, r, p);
     tcp_section(o, r, p);
     tds_section(o, r, p);
-    for (const auto& t : r.evidence.paths) {
-      o << "\n"
-        << p.bold("Path to " + t.target.address + ":" + std::to_string(t.target.port)) << "  "
-        << T(t.summary()) << "\n";
+    auto hops = [&](const trace::Result& t) {
       for (const auto& h : t.path)
         o << "  " << pad(std::to_string(h.ttl), 4) << pad(h.address.empty() ? "*" : h.address, 40)
           << pad(std::string(trace::to_string(h.kind)), 15) << fixed(h.rtt_ms, 1) << " ms\n";
+    };
+    for (const auto& t : r.evidence.paths) {
+      o << "\n"
+        << p.bold("Path to " + t.target.address + ":" + std::to_string(t.target.port) + " (" +
+                  std::string(trace::to_string(t.method)) + ")")
+        << "  " << T(t.summary()) << "\n";
+      hops(t);
+    }
+    for (const auto& l : r.evidence.ladders) {
+      o << "\n" << p.bold("Reset placement") << "  " << T(l.summary()) << "\n";
+      for (const trace::Result* t : {&l.refused, l.working ? &*l.working : nullptr}) {
+        if (t == nullptr) continue;
+        o << "  " << p.dim("port " + std::to_string(t->target.port)) << "\n";
+        hops(*t);
+      }
     }
     if (!r.evidence.collectors.empty()) {
       o << "\n" << p.bold("Steps") << "\n";

@@ -12,8 +12,13 @@
 #include "platform/posix/unique_fd.h"
 #include "probes/net/address.h"
 #include "probes/tcp/tcp_probe.h"
+#include "probes/trace/paris_trace.h"
 
 namespace midiag::trace {
+
+std::string_view to_string(Method m) {
+  return m == Method::Paris ? "paris" : "socket";
+}
 
 std::string_view to_string(HopKind k) {
   switch (k) {
@@ -116,6 +121,11 @@ bool ends_path(HopKind k) {
   return k == HopKind::SynAck || k == HopKind::Reset || k == HopKind::Unreachable;
 }
 
+bool is_v4(const Target& t) {
+  auto ip = net::parse_ip(t.address);
+  return ip && ip->str().find(':') == std::string::npos;
+}
+
 struct Slot {
   UniqueFd fd;
   std::size_t target = 0;
@@ -126,8 +136,51 @@ struct Slot {
 
 }  // namespace
 
+namespace detail {
+
+bool path_known(const std::vector<Hop>& path, const std::vector<bool>& answered) {
+  for (std::size_t i = 0; i < path.size() && i < answered.size(); ++i) {
+    if (!answered[i]) return false;
+    if (ends_path(path[i].kind)) return true;
+  }
+  return false;
+}
+
+void trim_after_end(std::vector<Hop>& path) {
+  auto stop =
+      std::find_if(path.begin(), path.end(), [](const Hop& h) { return ends_path(h.kind); });
+  if (stop != path.end()) path.erase(stop + 1, path.end());
+}
+
+}  // namespace detail
+
 Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets,
                                         const Options& options) {
+  if (options.method == MethodChoice::Socket) return trace_with_sockets(targets, options);
+  // Paris-style for the IPv4 targets when raw sockets are allowed; the rest by sockets.
+  std::vector<Target> v4, other;
+  std::vector<std::pair<bool, std::size_t>> where;  // (by raw probes, index there)
+  for (const auto& t : targets) {
+    auto& list = is_v4(t) ? v4 : other;
+    where.emplace_back(&list == &v4, list.size());
+    list.push_back(t);
+  }
+  auto raw = paris::trace_raw(v4, options);
+  if (!raw) {
+    if (options.method == MethodChoice::Paris) return raw.error();
+    return trace_with_sockets(targets, options);  // no CAP_NET_RAW (or no raw socket at all)
+  }
+  auto rest = trace_with_sockets(other, options);
+  if (!rest) return rest.error();
+  std::vector<Result> out;
+  out.reserve(targets.size());
+  for (const auto& [paris_side, index] : where)
+    out.push_back(std::move(paris_side ? (*raw)[index] : (*rest)[index]));
+  return out;
+}
+
+Expected<std::vector<Result>> trace_with_sockets(const std::vector<Target>& targets,
+                                                 const Options& options) {
   std::vector<Result> results(targets.size());
   const int max_ttl = std::clamp(options.max_ttl, 1, 64);
   for (std::size_t i = 0; i < targets.size(); ++i) {
@@ -147,6 +200,8 @@ Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets,
   if (options.deadline && *options.deadline < deadline) deadline = *options.deadline;
 
   std::vector<Slot> slots(targets.size() * static_cast<std::size_t>(max_ttl));
+  std::vector<std::vector<bool>> answered(targets.size(),
+                                          std::vector<bool>(static_cast<std::size_t>(max_ttl)));
   std::size_t pending = 0;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     auto dest = to_sockaddr(targets[i]);
@@ -192,6 +247,7 @@ Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets,
         if (err != 0) tcp::read_icmp_report(s.fd.get(), icmp);
         settle(results[i].path[ttl - 1], targets[i], err, true, icmp,
                ms_between(s.started, Clock::now()));
+        answered[i][ttl - 1] = true;
         s.fd.reset();
         continue;
       }
@@ -231,10 +287,18 @@ Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets,
       }
       settle(results[s.target].path[s.ttl - 1], targets[s.target], err,
              (events[k].events & EPOLLOUT) != 0, icmp, ms_between(s.started, now));
+      answered[s.target][s.ttl - 1] = true;
       s.fd.reset();
       s.pending = false;
       --pending;
     }
+    // A target whose path is known waits no longer for TTLs past its end.
+    for (auto& s : slots)
+      if (s.pending && detail::path_known(results[s.target].path, answered[s.target])) {
+        s.fd.reset();
+        s.pending = false;
+        --pending;
+      }
   }
   const auto end = Clock::now();
   for (auto& s : slots) {
@@ -249,9 +313,7 @@ Expected<std::vector<Result>> trace_all(const std::vector<Target>& targets,
       r.path.clear();
       continue;
     }
-    auto stop =
-        std::find_if(r.path.begin(), r.path.end(), [](const Hop& h) { return ends_path(h.kind); });
-    if (stop != r.path.end()) r.path.erase(stop + 1, r.path.end());
+    detail::trim_after_end(r.path);
   }
   return results;
 }

@@ -111,6 +111,7 @@ lab_configure_far() {
   ip -n "$LAB_NS_ROUTER2" link set to-far up
   ip -n "$LAB_NS_ROUTER2" route add default via 10.250.3.1
   in_router2 sysctl -qw net.ipv4.ip_forward=1
+  in_router2 sysctl -qw net.ipv4.icmp_ratelimit=0  # as in the first router (lab_configure_router)
   ip -n "$LAB_NS_FAR" addr add 10.250.4.10/24 dev to-router2
   ip -n "$LAB_NS_FAR" link set to-router2 up
   ip -n "$LAB_NS_FAR" route add default via 10.250.4.1
@@ -135,6 +136,10 @@ lab_configure_router() {
   ip -n "$LAB_NS_ROUTER" link set to-client up
   ip -n "$LAB_NS_ROUTER" link set to-inst up
   in_router sysctl -qw net.ipv4.ip_forward=1
+  # No per-destination ICMP rate limit (1/s after a burst of 6): traces and TTL ladders draw
+  # time-exceeded from this router to the client, and back-to-back scenarios would otherwise
+  # lose a later scenario's unreachable (icmp-admin-prohibited seen as filtered).
+  in_router sysctl -qw net.ipv4.icmp_ratelimit=0
   ip -n "$LAB_NS_ROUTER" route add 10.250.200.0/24 via 10.250.2.10
 }
 
@@ -208,10 +213,11 @@ lab_start_listener() {
   lab_allow_signals
 }
 
-# lab_start_far_listener LISTENER_BINARY: 1433 on the host behind the second router.
+# lab_start_far_listener LISTENER_BINARY: 1433 and 3342 on the host behind the second router
+# (3342 is the working port a TTL ladder measures the host's distance with).
 lab_start_far_listener() {
   lab_defer_signals
-  ip netns exec "$LAB_NS_FAR" "$1" 1433 >"${LAB_TMP}/far-listener.out" 2>&1 &
+  ip netns exec "$LAB_NS_FAR" "$1" 1433 3342 >"${LAB_TMP}/far-listener.out" 2>&1 &
   LAB_PIDS+=("$!")
   lab_allow_signals
 }
@@ -343,6 +349,7 @@ lab_verify_topology() {
   lab_check "client -> 10.250.200.10:3342 opens" lab_tcp_opens 10.250.200.10 3342
   lab_check "client -> 10.250.200.10:1433 opens" lab_tcp_opens 10.250.200.10 1433
   lab_check "client -> 10.250.4.10:1433 opens (two routers)" lab_tcp_opens 10.250.4.10 1433
+  lab_check "client -> 10.250.4.10:3342 opens (two routers)" lab_tcp_opens 10.250.4.10 3342
   lab_check "resolv.conf: mi1 -> 10.250.2.10" lab_system_resolves "mi1.${LAB_DOMAIN}" 10.250.2.10
   lab_check "primary: mi1.public -> 10.250.200.10" \
     lab_dns_answers 10.250.1.1 "mi1.public.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'

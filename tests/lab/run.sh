@@ -85,6 +85,11 @@ readonly SCENARIOS=(
   "gateway-port-dropped-no-trace | fault_forward -p tcp --dport 1433 -j DROP | fault_clear | mi1.lab0001.database.windows.net --no-trace | fail | TCP_FILTERED | 1 | 1300 | assert_not_traced"
   "drop-two-routers-away         | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net | fail | TCP_FILTERED | 1 | 1300 | assert_trace_vanishes_after 10.250.3.2 2"
   "drop-two-routers-away-unpriv  | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net UNPRIV | fail | TCP_FILTERED | 1 | 1300 | assert_trace_vanishes_after 10.250.3.2 2"
+  "reset-two-routers-away-placed | fault_forward -p tcp -d 10.250.4.10 --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mifar.lab0001.database.windows.net --ports 1433,3342 | fail | TCP_RESET_BY_MIDDLEBOX | 1 | - | assert_reset_placed 10.250.1.1 1 2 3 paris"
+  "reset-two-routers-away-placed-unpriv | fault_forward -p tcp -d 10.250.4.10 --dport 1433 -j REJECT --reject-with tcp-reset | fault_clear | mifar.lab0001.database.windows.net --ports 1433,3342 UNPRIV | fail | TCP_RESET_BY_MIDDLEBOX | 1 | - | assert_reset_placed 10.250.1.1 1 2 3 socket"
+  "closed-port-on-instance-unpriv | - | - | mi1.lab0001.database.windows.net --ports 1433,1444 UNPRIV | fail | CONNECTION_PATH,TCP_REFUSED | 1 | - | assert_ladder_at_target 1444 2"
+  "drop-two-routers-away-paris   | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net | fail | TCP_FILTERED | 1 | 1300 | assert_trace_by paris 10.250.3.2 2"
+  "drop-two-routers-away-socket  | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net UNPRIV | fail | TCP_FILTERED | 1 | 1300 | assert_trace_by socket 10.250.3.2 2"
 )
 
 MIDIAG=""
@@ -179,6 +184,42 @@ assert_reset_genuine() {
 assert_not_traced() {
   jq -e '(.path | length == 0) and
     ([.collectors[] | select(.name == "trace")][0].status == "skipped")' >/dev/null
+}
+
+# The trace ran by METHOD (paris as root, socket unprivileged) and names the same last hop.
+assert_trace_by() {
+  local report
+  report=$(cat)
+  jq -e --arg method "$1" '(.path | length > 0) and
+    (.path | all(.purpose == "trace" and .method == $method))' <<<"$report" >/dev/null &&
+    assert_trace_vanishes_after "$2" "$3" <<<"$report"
+}
+
+# A TTL ladder placed the reset before the target: drawn at TTL $3 while the target's SYN-ACK
+# needs TTL $4, sent at or just after HOP $1 (hop $2), by METHOD $5; an error, stated as fact.
+assert_reset_placed() {
+  jq -e --arg hop "$1" --argjson hop_ttl "$2" --argjson rst "$3" --argjson dist "$4" \
+    --arg method "$5" '
+    (.findings[0].code == "TCP_RESET_BY_MIDDLEBOX") and (.findings[0].severity == "error") and
+    (.findings[0].title | test("Likely") | not) and
+    (.findings[0].evidence | any(test("TTL ladder \\(" + $method + "\\) to .*: the reset comes back from TTL " +
+      ($rst | tostring) + ", the target.s SYN-ACK on [0-9]+ needs TTL " + ($dist | tostring) +
+      ": a device before the target sent it, at or just after " + $hop + " \\(hop " +
+      ($hop_ttl | tostring) + "\\)"))) and
+    (.path | any(.purpose == "ladder" and .kind == "reset" and .ttl == $rst and
+      .placed_at == $hop and .placed_at_ttl == $hop_ttl and .method == $method)) and
+    (.ladders | length == 1 and .[0].placement == "before_target") and
+    ([.collectors[] | select(.name == "ladder")][0].status == "ok")' >/dev/null
+}
+
+# A closed port on the instance: the ladder draws the reset at the instance's own distance, so
+# it stays the target's refusal (no middlebox), and the evidence says the ladder found it there.
+assert_ladder_at_target() {
+  jq -e --arg port "$1" --argjson ttl "$2" '
+    (.ladders | length == 1 and .[0].port == ($port | tonumber) and
+      .[0].placement == "at_target" and .[0].reset_ttl == $ttl and .[0].target_ttl == $ttl) and
+    ([.findings[] | select(.code == "TCP_REFUSED")][0].evidence
+      | any(test("consistent with the target")))' >/dev/null
 }
 
 # run_fault "FIELD": '-' or a fault_* function with its arguments.
