@@ -196,6 +196,10 @@ void fill_tds(const capture::TdsExchange& x, const pcap::Session& s, CaptureSess
   out.requests_after_login = x.requests_after_login;
 }
 
+// A server that accepted the connection and sent nothing for this long after the client's first
+// bytes is not answering (drivers wait 15 s for a login; a live server answers PRELOGIN in ms).
+constexpr double kSilentServerS = 5.0;
+
 std::string state_of(const pcap::Session& s, bool icmp) {
   const bool server_rst = std::any_of(s.resets.begin(), s.resets.end(),
                                       [](const pcap::ResetSeen& r) { return !r.from_client; });
@@ -427,6 +431,14 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
                                   u.original_dst.address == s.client.address))
           hole.frag_needed_seen = true;
       out.hole = hole;
+    }
+    out.bytes_to_server = s.to_server.delivered;
+    out.bytes_to_client = s.to_client.delivered;
+    // Only a client that spoke TDS (or TLS) first: a one-way protocol on a listed port is not.
+    if (maybe_tds && out.state == "established" && s.first_data_time && s.to_server.delivered > 0 &&
+        s.to_client.delivered == 0 && s.to_client.largest_segment == 0) {
+      const double waited = s.last_time - *s.first_data_time;
+      if (s.fin_time || s.rst_time || waited >= kSilentServerS) out.server_silent_s = waited;
     }
     fill_tds(x, s, out);
     result.capped = result.capped || s.to_client.capped || s.to_server.capped;

@@ -134,6 +134,11 @@ struct CaptureSession {
   // connection's packets: path-MTU discovery at work, not a failure.
   std::optional<CaptureIcmp> frag_needed;
   std::optional<CaptureHole> hole;  // a server-side sequence hole never filled
+  std::uint64_t bytes_to_server = 0, bytes_to_client = 0;  // in-order payload bytes each way
+  // The server accepted the connection but never sent a byte while the client's data waited:
+  // seconds from the client's first data to the end of the connection (or of the capture).
+  // Set only when the connection ended (FIN or RST) or the client waited kSilentServerS.
+  std::optional<double> server_silent_s;
   std::string dns_name;  // the name whose DNS answer in the capture held the server's address
   // PRELOGIN (both directions), TLS progress
   std::optional<std::string> client_encryption, server_encryption, server_version, instance;

@@ -150,6 +150,20 @@ void explain_session(const CaptureSession& s, std::vector<Finding>& out) {
     out.push_back(std::move(f));
   }
   if (auto f = hole_finding(s)) out.push_back(std::move(*f));
+  if (s.server_silent_s) {
+    auto f = make_finding(
+        Code::TdsNotSpoken, s.server + " accepted the connection but never answered the client",
+        "The TCP handshake completed and the client sent " + std::to_string(s.bytes_to_server) +
+            " byte(s) (its PRELOGIN or TLS hello), but not one byte came back in " +
+            seconds(*s.server_silent_s) +
+            ": whatever holds that port does not speak TDS to this client (a proxy or "
+            "load balancer without a backend, a stalled service, or a client that skipped the "
+            "PRELOGIN the server waits for).",
+        {who(s) + ": " + std::to_string(s.bytes_to_server) +
+         " byte(s) to the server, none back in " + seconds(*s.server_silent_s)});
+    f.addresses = {s.server_address};
+    out.push_back(std::move(f));
+  }
   if (s.tls) {
     for (const auto& a : s.tls_alerts) {
       if (a.find("fatal") == std::string::npos) continue;

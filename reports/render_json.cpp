@@ -222,6 +222,9 @@ json session_json(const CaptureSession& s) {
                         {"quoted", s.frag_needed->quoted},
                         {"mtu", s.frag_needed->mtu.value_or(0)}};
   j["dns"] = s.dns_name.empty() ? json(nullptr) : json(s.dns_name);
+  j["bytes_to_server"] = s.bytes_to_server;
+  j["bytes_to_client"] = s.bytes_to_client;
+  if (s.server_silent_s) j["server_silent_s"] = *s.server_silent_s;
   if (s.hole)
     j["sequence_hole"] = {{"missing", s.hole->missing},
                           {"next_segment", s.hole->next_segment},

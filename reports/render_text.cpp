@@ -166,6 +166,9 @@ std::string session_line(const CaptureSession& s) {
     line += ", ICMP frag-needed MTU " + std::to_string(s.frag_needed->mtu.value_or(0)) + " from " +
             T(s.frag_needed->reporter);
   if (!s.dns_name.empty()) line += ", dns " + T(s.dns_name);
+  if (s.server_silent_s)
+    line += ", server silent " + fixed(*s.server_silent_s, 1) + " s after " +
+            std::to_string(s.bytes_to_server) + " client bytes";
   if (s.server_encryption) line += ", prelogin " + T(*s.server_encryption);
   if (s.tls) line += ", tls " + (s.tls_version.empty() ? std::string("?") : T(s.tls_version));
   if (s.login) {

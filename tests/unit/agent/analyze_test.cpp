@@ -889,3 +889,53 @@ TEST(AnalyzeRedirectLink, HiddenRedirectPrefersAListedPortOverANeighboursTdsSess
   EXPECT_EQ(s[0].redirect_to.value_or(0), 3U);
   EXPECT_FALSE(s[0].redirect_inferred);
 }
+
+// ---- a server that accepts and never answers ----------------------------------------------------
+
+// tsql sent TLS to a node that waited for a PRELOGIN: the node accepted, never sent a byte and
+// closed 10 s later. That connection is not healthy, whatever its TCP state says.
+TEST(AnalyzeSynthetic, AnAcceptedConnectionTheServerNeverAnswersIsNotHealthy) {
+  PcapWriter w;
+  Conn k{w};
+  k.handshake(1.0);
+  k.c(1.1, kAck | kPsh, prelogin_packet(false));
+  k.s(1.11, kAck);  // the server's ACK: no payload
+  k.s(11.1, kAck | kFin);
+  k.c(11.2, kAck | kFin);
+  const auto r = analyze(w.bytes());
+  ASSERT_EQ(cap(r).sessions.size(), 1U);
+  const auto& s = cap(r).sessions[0];
+  EXPECT_EQ(s.state, "established");
+  EXPECT_GT(s.bytes_to_server, 0U);
+  EXPECT_EQ(s.bytes_to_client, 0U);
+  ASSERT_TRUE(s.server_silent_s);
+  EXPECT_NEAR(*s.server_silent_s, 10.1, 0.01);
+  const auto* f = finding(r, "TDS_NOT_SPOKEN");
+  ASSERT_NE(f, nullptr) << testing::PrintToString(codes(r));
+  EXPECT_EQ(f->severity, reports::Severity::Error);
+  EXPECT_EQ(r.verdict, reports::Verdict::Fail);
+  EXPECT_NE(reports::render_text(r, {}).find("server silent 10.1 s"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(reports::render_json(r))["sessions"][0]["bytes_to_client"], 0);
+
+  // The same connection with the server's PRELOGIN answer is not silent.
+  PcapWriter w2;
+  Conn a{w2};
+  a.handshake(1.0);
+  a.c(1.1, kAck | kPsh, prelogin_packet(false));
+  a.s(1.11, kAck | kPsh, prelogin_packet(true));
+  a.s(11.1, kAck | kFin);
+  const auto ok = analyze(w2.bytes());
+  ASSERT_EQ(cap(ok).sessions.size(), 1U);
+  EXPECT_FALSE(cap(ok).sessions[0].server_silent_s);
+  EXPECT_FALSE(has(ok, "TDS_NOT_SPOKEN"));
+
+  // Still open and only 1 s of waiting when the capture ends: too early to call.
+  PcapWriter w3;
+  Conn b{w3};
+  b.handshake(1.0);
+  b.c(1.1, kAck | kPsh, prelogin_packet(false));
+  b.s(2.1, kAck);
+  const auto early = analyze(w3.bytes());
+  EXPECT_FALSE(cap(early).sessions.at(0).server_silent_s);
+  EXPECT_FALSE(has(early, "TDS_NOT_SPOKEN"));
+}
