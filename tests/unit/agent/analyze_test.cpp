@@ -20,26 +20,12 @@
 #include "decoders/tds/prelogin.h"
 #include "decoders/tds/tokens.h"
 #include "reports/explain.h"
+#include "tests/unit/support/capture_builder.h"
 
 using namespace midiag;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
-
-std::optional<Bytes> load(const std::string& rel) {
-  std::ifstream f(std::string(MIDIAG_SOURCE_DIR) + "/../shared/fixtures/" + rel, std::ios::binary);
-  if (!f) return std::nullopt;
-  return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-#define LOAD_OR_SKIP(var, name)                                                         \
-  const auto var##_opt = load(name);                                                    \
-  if (!var##_opt) {                                                                     \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
-      FAIL() << "fixture missing (CI has ../shared): " << name;                         \
-    GTEST_SKIP() << "fixture missing: " << name;                                        \
-  }                                                                                     \
-  const Bytes& var = *var##_opt
 
 reports::Report analyze(const Bytes& b, std::vector<std::uint16_t> ports = {}) {
   agent::AnalyzeOptions o;
@@ -76,81 +62,12 @@ const reports::Finding* finding(const reports::Report& r, std::string_view code)
 
 using namespace pcap::tcp_flags;
 
-struct Ip4 {
-  std::uint8_t a, b, c, d;
-};
+using test_support::Ip4;
+using test_support::ipv4;
+using PcapWriter = test_support::PcapBuilder;
+using test_support::tcp_segment;
+
 constexpr Ip4 kClient{10, 1, 0, 5}, kServer{10, 2, 0, 4}, kRouter{10, 1, 0, 1};
-
-void put16(Bytes& b, std::size_t at, std::size_t v) {
-  b[at] = static_cast<std::uint8_t>(v >> 8);
-  b[at + 1] = static_cast<std::uint8_t>(v);
-}
-void put32(Bytes& b, std::size_t at, std::uint32_t v) {
-  put16(b, at, v >> 16);
-  put16(b, at + 2, v & 0xFFFF);
-}
-void put_ip(Bytes& b, std::size_t at, Ip4 ip) {
-  b[at] = ip.a;
-  b[at + 1] = ip.b;
-  b[at + 2] = ip.c;
-  b[at + 3] = ip.d;
-}
-
-Bytes ipv4(Ip4 src, Ip4 dst, std::uint8_t ttl, std::uint8_t proto, std::uint16_t id,
-           const Bytes& body) {
-  Bytes b(20 + body.size(), 0);
-  b[0] = 0x45;
-  put16(b, 2, b.size());
-  put16(b, 4, id);
-  b[8] = ttl;
-  b[9] = proto;
-  put_ip(b, 12, src);
-  put_ip(b, 16, dst);
-  std::copy(body.begin(), body.end(), b.begin() + 20);
-  return b;
-}
-
-Bytes tcp_seg(std::uint16_t sport, std::uint16_t dport, std::uint32_t seq, std::uint32_t ack,
-              std::uint8_t flags, const Bytes& data = {}) {
-  Bytes b(20 + data.size(), 0);
-  put16(b, 0, sport);
-  put16(b, 2, dport);
-  put32(b, 4, seq);
-  put32(b, 8, ack);
-  b[12] = 0x50;
-  b[13] = flags;
-  put16(b, 14, 65535);
-  std::copy(data.begin(), data.end(), b.begin() + 20);
-  return b;
-}
-
-// A classic pcap (microseconds, Ethernet) from IP packets and their times.
-class PcapWriter {
- public:
-  PcapWriter() {
-    out_ = {0xd4, 0xc3, 0xb2, 0xa1, 2,    0,    4, 0, 0, 0, 0, 0,
-            0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
-  }
-  void add(double t, const Bytes& ip) {
-    Bytes frame(14, 0);
-    frame[0] = 2;
-    frame[6] = 4;
-    frame[12] = 0x08;
-    frame.insert(frame.end(), ip.begin(), ip.end());
-    auto le32 = [&](std::uint32_t v) {
-      for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-    };
-    le32(static_cast<std::uint32_t>(t));
-    le32(static_cast<std::uint32_t>((t - static_cast<std::uint32_t>(t)) * 1e6 + 0.5));
-    le32(static_cast<std::uint32_t>(frame.size()));
-    le32(static_cast<std::uint32_t>(frame.size()));
-    out_.insert(out_.end(), frame.begin(), frame.end());
-  }
-  [[nodiscard]] const Bytes& bytes() const { return out_; }
-
- private:
-  Bytes out_;
-};
 
 // One client connection to kServer:1433 from port 50000, written packet by packet.
 struct Conn {
@@ -162,13 +79,13 @@ struct Conn {
   void c(double t, std::uint8_t flags, const Bytes& data = {},
          std::optional<std::uint32_t> seq = {}) {
     w.add(t, ipv4(kClient, kServer, client_ttl, 6, cid++,
-                  tcp_seg(cport, sport, seq.value_or(cseq), sseq, flags, data)));
+                  tcp_segment(cport, sport, seq.value_or(cseq), sseq, flags, data)));
     if (!seq) cseq += static_cast<std::uint32_t>(data.size()) + ((flags & (kSyn | kFin)) ? 1U : 0U);
   }
   void s(double t, std::uint8_t flags, const Bytes& data = {}, std::optional<std::uint8_t> ttl = {},
          std::optional<std::uint32_t> seq = {}) {
     w.add(t, ipv4(kServer, kClient, ttl.value_or(server_ttl), 6, sid++,
-                  tcp_seg(sport, cport, seq.value_or(sseq), cseq, flags, data)));
+                  tcp_segment(sport, cport, seq.value_or(sseq), cseq, flags, data)));
     if (!seq) sseq += static_cast<std::uint32_t>(data.size()) + ((flags & (kSyn | kFin)) ? 1U : 0U);
   }
   void handshake(double t) {
@@ -219,7 +136,7 @@ Bytes login_answer(bool routed) {
 // ---- real captures: the answer keys ----------------------------------------------------------
 
 TEST(AnalyzeFixtures, TediousPlainShowsTheLoginTheRoutingAndTheFollowedRedirect) {
-  LOAD_OR_SKIP(b, "pcap/tedious-redirect-plain.pcap");
+  FIXTURE_OR_SKIP(b, "pcap/tedious-redirect-plain.pcap");
   const auto r = analyze(b);
   const auto& c = cap(r);
   ASSERT_EQ(c.sessions.size(), 2U);
@@ -244,7 +161,7 @@ TEST(AnalyzeFixtures, TediousPlainShowsTheLoginTheRoutingAndTheFollowedRedirect)
 }
 
 TEST(AnalyzeFixtures, TediousTlsRedirectIsLinkedByTimingWhenTheRoutingIsEncrypted) {
-  LOAD_OR_SKIP(b, "pcap/tedious-redirect-tls.pcap");
+  FIXTURE_OR_SKIP(b, "pcap/tedious-redirect-tls.pcap");
   const auto r = analyze(b);
   const auto& c = cap(r);
   ASSERT_EQ(c.sessions.size(), 2U);
@@ -258,7 +175,7 @@ TEST(AnalyzeFixtures, TediousTlsRedirectIsLinkedByTimingWhenTheRoutingIsEncrypte
 }
 
 TEST(AnalyzeFixtures, TsqlRedirectRoutingInClearAfterAnEncryptedLogin7) {
-  LOAD_OR_SKIP(b, "pcap/tsql-redirect.pcap");
+  FIXTURE_OR_SKIP(b, "pcap/tsql-redirect.pcap");
   const auto r = analyze(b);
   const auto& c = cap(r);
   ASSERT_EQ(c.sessions.size(), 2U);
@@ -273,7 +190,7 @@ TEST(AnalyzeFixtures, TsqlRedirectRoutingInClearAfterAnEncryptedLogin7) {
 }
 
 TEST(AnalyzeFixtures, TsqlLoginFailedIs18456AndAFailVerdict) {
-  LOAD_OR_SKIP(b, "pcap/tsql-login-failed.pcap");
+  FIXTURE_OR_SKIP(b, "pcap/tsql-login-failed.pcap");
   const auto r = analyze(b);
   const auto& c = cap(r);
   ASSERT_EQ(c.sessions.size(), 1U);
@@ -287,7 +204,7 @@ TEST(AnalyzeFixtures, TsqlLoginFailedIs18456AndAFailVerdict) {
 }
 
 TEST(AnalyzeFixtures, RealWorldLoginsMatchTheAnswerKey) {
-  LOAD_OR_SKIP(pb, "realworld/pcap/packetbeat_mssql_login.pcap");
+  FIXTURE_OR_SKIP(pb, "realworld/pcap/packetbeat_mssql_login.pcap");
   auto r = analyze(pb);
   ASSERT_EQ(cap(r).sessions.size(), 1U);
   const auto& s = cap(r).sessions[0];
@@ -303,17 +220,17 @@ TEST(AnalyzeFixtures, RealWorldLoginsMatchTheAnswerKey) {
   EXPECT_FALSE(has(r, "TCP_SYN_RETRANSMITTED"));
   EXPECT_EQ(r.verdict, reports::Verdict::Ok);
 
-  LOAD_OR_SKIP(ipv6, "realworld/pcap/arkime_ntlm_synthetic_tds-ipv6-sspi.pcap");
+  FIXTURE_OR_SKIP(ipv6, "realworld/pcap/arkime_ntlm_synthetic_tds-ipv6-sspi.pcap");
   r = analyze(ipv6);
   ASSERT_EQ(cap(r).sessions.size(), 1U);
   EXPECT_EQ(cap(r).sessions[0].server, "[2001:db8:140::1]:1433");
 
-  LOAD_OR_SKIP(mssql, "realworld/pcap/ndpi_mssql_tds.pcap");
+  FIXTURE_OR_SKIP(mssql, "realworld/pcap/ndpi_mssql_tds.pcap");
   r = analyze(mssql);
   ASSERT_EQ(cap(r).sessions.size(), 12U);
   for (const auto& m : cap(r).sessions) EXPECT_EQ(m.state, "midstream") << m.client;
 
-  LOAD_OR_SKIP(sybase, "realworld/pcap/arkime_tds5_sybase.pcap");
+  FIXTURE_OR_SKIP(sybase, "realworld/pcap/arkime_tds5_sybase.pcap");
   r = analyze(sybase);  // TDS 5 on port 3106: not a SQL Server connection
   EXPECT_TRUE(cap(r).sessions.empty());
   EXPECT_EQ(cap(r).tcp_connections, 1U);
@@ -325,7 +242,7 @@ TEST(AnalyzeFixtures, RealWorldLoginsMatchTheAnswerKey) {
 // 217.77.3.25; an 86-byte fixed part), frame 7 SQL Server 2000's answer: LOGINACK 0x71000001
 // "Microsoft SQL Server" 134219767 (8.0.2039), INFO 5701/5703, ENVCHANGE 1/7/2/4, 8-byte DONE.
 TEST(AnalyzeFixtures, Tds71LoginMatchesTheAnswerKey) {
-  LOAD_OR_SKIP(b, "realworld/pcap/arkime_tds7.pcap");
+  FIXTURE_OR_SKIP(b, "realworld/pcap/arkime_tds7.pcap");
   const auto r = analyze(b);
   ASSERT_EQ(cap(r).sessions.size(), 1U);
   const auto& s = cap(r).sessions[0];
@@ -358,20 +275,20 @@ TEST(AnalyzeFixtures, EveryRealCaptureAnalysesWithoutError) {
                            "realworld/pcap/packetbeat_mssql_login_and_select.pcap",
                            "realworld/pcap/suricata-verify_bug-3616-smtp.pcap",
                            "realworld/pcap/suricata-verify_filestore-5408.pcap"}) {
-    LOAD_OR_SKIP(b, name);
+    FIXTURE_OR_SKIP(b, name);
     const auto r = analyze(b);
     ASSERT_TRUE(r.evidence.packets) << name;
     EXPECT_GT(cap(r).packets, 0U) << name;
     EXPECT_FALSE(reports::render_json(r).empty());
     EXPECT_FALSE(reports::render_markdown(r).empty());
   }
-  LOAD_OR_SKIP(scan, "realworld/pcap/ndpi_synscan.pcap");
+  FIXTURE_OR_SKIP(scan, "realworld/pcap/ndpi_synscan.pcap");
   const auto r = analyze(scan);  // nmap's SYNs to 1433 got nothing back
   ASSERT_FALSE(cap(r).sessions.empty());
   EXPECT_EQ(cap(r).sessions[0].server, "64.13.134.52:1433");
   EXPECT_EQ(cap(r).sessions[0].state, "filtered");
   EXPECT_TRUE(has(r, "TCP_FILTERED"));
-  LOAD_OR_SKIP(select, "realworld/pcap/packetbeat_mssql_login_and_select.pcap");
+  FIXTURE_OR_SKIP(select, "realworld/pcap/packetbeat_mssql_login_and_select.pcap");
   EXPECT_TRUE(cap(analyze(select)).sessions.at(0).requests_after_login);
 }
 
@@ -474,7 +391,7 @@ TEST(AnalyzeSynthetic, IcmpUnreachableNamesTheReporterAndTheQuotedPacket) {
   PcapWriter w;
   Conn k{w};
   k.c(1.0, kSyn);
-  const Bytes syn = ipv4(kClient, kServer, 64, 6, 100, tcp_seg(50000, 1433, 1000, 0, kSyn));
+  const Bytes syn = ipv4(kClient, kServer, 64, 6, 100, tcp_segment(50000, 1433, 1000, 0, kSyn));
   Bytes icmp = {3, 13, 0, 0, 0, 0, 0, 0};
   icmp.insert(icmp.end(), syn.begin(), syn.begin() + 28);
   w.add(1.002, ipv4(kRouter, kClient, 255, 1, 7, icmp));
@@ -507,7 +424,8 @@ Bytes pmtu_capture(bool with_frag_needed) {
   k.c(1.051, kAck, {}, k.cseq);
   k.c(1.052, kAck, {}, k.cseq);
   if (with_frag_needed) {
-    const Bytes big = ipv4(kServer, kClient, 63, 6, 901, tcp_seg(1433, 50000, hole_start, 0, kAck));
+    const Bytes big =
+        ipv4(kServer, kClient, 63, 6, 901, tcp_segment(1433, 50000, hole_start, 0, kAck));
     Bytes icmp = {3, 4, 0, 0, 0, 0, 0x05, 0x78};
     icmp.insert(icmp.end(), big.begin(), big.begin() + 28);
     w.add(1.049, ipv4(kRouter, kServer, 255, 1, 8, icmp));
@@ -529,11 +447,11 @@ TEST(AnalyzeSynthetic, MissingFullSizeSegmentsWithDupAcksAreAPathMtuBlackHole) {
 
 TEST(AnalyzeSynthetic, ExactCopiesAreNotRetransmissions) {
   PcapWriter w;
-  const Bytes syn = ipv4(kClient, kServer, 64, 6, 100, tcp_seg(50000, 1433, 1000, 0, kSyn));
+  const Bytes syn = ipv4(kClient, kServer, 64, 6, 100, tcp_segment(50000, 1433, 1000, 0, kSyn));
   w.add(1.0, syn);
   w.add(1.000010, syn);  // the same bytes (IP ID 100) seen twice: tcpdump -i any
   const Bytes synack =
-      ipv4(kServer, kClient, 63, 6, 0, tcp_seg(1433, 50000, 5000, 1001, kSyn | kAck));
+      ipv4(kServer, kClient, 63, 6, 0, tcp_segment(1433, 50000, 5000, 1001, kSyn | kAck));
   w.add(1.01, synack);
   w.add(1.010010, synack);
   const auto r = analyze(w.bytes());
@@ -803,7 +721,7 @@ std::pair<int, std::string> run(const std::string& args) {
 TEST(AnalyzeCli, JsonSessionsAndExitCodes) {
   const std::string path =
       std::string(MIDIAG_SOURCE_DIR) + "/../shared/fixtures/pcap/tsql-login-failed.pcap";
-  LOAD_OR_SKIP(b, "pcap/tsql-login-failed.pcap");
+  FIXTURE_OR_SKIP(b, "pcap/tsql-login-failed.pcap");
   ASSERT_FALSE(b.empty());
   auto [code, out] = run("analyze '" + path + "' --json");
   EXPECT_EQ(code, 1) << out;
