@@ -4,6 +4,9 @@
 #include <cmath>
 #include <ctime>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "decoders/capture/tds_exchange.h"
 #include "decoders/pcap/link_layer.h"
@@ -328,6 +331,11 @@ void link_redirects(std::vector<CaptureSession>& sessions, double window_s,
   const auto listed = [&](std::uint16_t port) {
     return std::binary_search(sorted_ports.begin(), sorted_ports.end(), port);
   };
+  // Only the same client's later sessions can be the redirect: each client's sessions, in order,
+  // so thousands of sessions are not each scanned against all the others.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_client;
+  for (std::size_t i = 0; i < sessions.size(); ++i)
+    by_client[sessions[i].client_address].push_back(i);
   for (std::size_t i = 0; i < sessions.size(); ++i) {
     auto& g = sessions[i];
     if (!g.login) continue;
@@ -336,9 +344,12 @@ void link_redirects(std::vector<CaptureSession>& sessions, double window_s,
     if (!routed && !hidden) continue;
     const double end = g.start + g.duration_ms / 1000.0;
     std::optional<std::size_t> chosen, fallback;
-    for (std::size_t j = i + 1; j < sessions.size() && !chosen; ++j) {
+    const auto& same_client = by_client.at(g.client_address);
+    for (auto it = std::upper_bound(same_client.begin(), same_client.end(), i);
+         it != same_client.end() && !chosen; ++it) {
+      const std::size_t j = *it;
       auto& n = sessions[j];
-      if (taken[j] || n.client_address != g.client_address || n.start < g.start) continue;
+      if (taken[j] || n.start < g.start) continue;
       if (routed) {
         if (n.server_port != g.login->routing_port) continue;
         const auto& host = *g.login->routing_host;
@@ -393,8 +404,10 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
     if (!sql_port && !maybe_tds) continue;
     const auto x = capture::decode_exchange(s);
     if (!sql_port && !x.speaks_tds) continue;
-    CaptureSession out;
-    out.index = result.packets.sessions.size() + 1;
+    // Built in place: moving thousands of these large records into the vector cost more than
+    // filling them.
+    CaptureSession& out = result.packets.sessions.emplace_back();
+    out.index = result.packets.sessions.size();
     out.client = s.client.str();
     out.server = s.server.str();
     out.client_address = s.client.address.str();
@@ -442,7 +455,6 @@ static FrameAnalysis sessions_of(const pcap::FlowReport& flows, const AnalyzeOpt
     }
     fill_tds(x, s, out);
     result.capped = result.capped || s.to_client.capped || s.to_server.capped;
-    result.packets.sessions.push_back(std::move(out));
   }
   link_redirects(result.packets.sessions, options.redirect_window_s, result.packets.ports);
   return result;

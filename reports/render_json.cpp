@@ -1,5 +1,13 @@
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
 
+#include "decoders/common/utf8.h"
 #include "reports/explain.h"
 #include "reports/report.h"
 #include "reports/safe_text.h"
@@ -274,6 +282,390 @@ json session_json(const CaptureSession& s) {
   return j;
 }
 
+// sessions[] written straight into the output: the same bytes nlohmann's dump(2, ' ', false,
+// replace) gives for session_json() after make_strings_valid (keys in std::map order, strings
+// made valid UTF-8 then escaped as nlohmann escapes them, doubles by nlohmann's own Grisu2), but
+// without a tree, a map node per key and a string per value for each of thousands of sessions.
+class SessionWriter {
+ public:
+  SessionWriter(std::string& out, int indent) : out_(out), indent_(indent) {}
+
+  void open() {
+    out_ += '{';
+    indent_ += kStep;
+    first_ = true;
+  }
+  void close() {
+    indent_ -= kStep;
+    newline();
+    out_ += '}';
+    first_ = false;
+  }
+  // `k` is a literal ASCII key; callers give keys in sorted (std::map) order.
+  void key(std::string_view k) {
+    if (!first_) out_ += ',';
+    newline();
+    out_ += '"';
+    out_ += k;
+    out_ += "\": ";
+  }
+  void null() {
+    out_ += "null";
+    first_ = false;
+  }
+  void boolean(bool v) {
+    out_ += v ? "true" : "false";
+    first_ = false;
+  }
+  void unsigned_number(std::uint64_t v) { integer(v); }
+  void signed_number(std::int64_t v) { integer(v); }
+  void real(double v) {
+    if (!std::isfinite(v)) {
+      null();
+      return;
+    }
+    std::array<char, 64> buf{};
+    char* end = nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out_.append(buf.data(), static_cast<std::size_t>(end - buf.data()));
+    first_ = false;
+  }
+  void string(std::string_view s) {
+    if (is_valid_utf8(s)) {
+      escaped(s);
+    } else {
+      escaped(to_valid_utf8(s));
+    }
+  }
+  void strings(const std::vector<std::string>& v) {
+    if (v.empty()) {
+      out_ += "[]";
+      first_ = false;
+      return;
+    }
+    out_ += '[';
+    indent_ += kStep;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out_ += ',';
+      newline();
+      string(v[i]);
+    }
+    indent_ -= kStep;
+    newline();
+    out_ += ']';
+    first_ = false;
+  }
+  template <class T>
+  void opt_real(const std::optional<T>& v) {
+    if (v)
+      real(*v);
+    else
+      null();
+  }
+  void opt_string(const std::optional<std::string>& v) {
+    if (v)
+      string(*v);
+    else
+      null();
+  }
+
+ private:
+  static constexpr int kStep = 2;
+  template <class I>
+  void integer(I v) {
+    std::array<char, 24> buf{};
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out_.append(buf.data(), static_cast<std::size_t>(r.ptr - buf.data()));
+    first_ = false;
+  }
+  void newline() {
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(indent_), ' ');
+  }
+  void escaped(std::string_view s) {
+    out_ += '"';
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(s.data() + from, i - from);
+      from = i + 1;
+      switch (c) {
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out_ += "\\u00";
+          out_ += kHex[c >> 4];
+          out_ += kHex[c & 0xF];
+        }
+      }
+    }
+    out_.append(s.data() + from, s.size() - from);
+    out_ += '"';
+    first_ = false;
+  }
+
+  std::string& out_;
+  int indent_;
+  bool first_ = true;
+};
+
+void write_session(std::string& out, const CaptureSession& s) {
+  SessionWriter w(out, 4);  // an element of sessions[], two levels deep
+  const auto opt_size = [&w](const std::optional<std::size_t>& v) {
+    if (v)
+      w.unsigned_number(*v);
+    else
+      w.null();
+  };
+  const auto icmp = [&w](const CaptureIcmp& i, bool with_mtu) {
+    w.open();
+    w.key("code");
+    w.signed_number(i.code);
+    if (with_mtu) {
+      w.key("mtu");
+      w.unsigned_number(i.mtu.value_or(0));
+    }
+    w.key("quoted");
+    w.string(i.quoted);
+    w.key("reporter");
+    w.string(i.reporter);
+    w.key("type");
+    w.signed_number(i.type);
+    w.close();
+  };
+  w.open();
+  w.key("bytes_to_client");
+  w.unsigned_number(s.bytes_to_client);
+  w.key("bytes_to_server");
+  w.unsigned_number(s.bytes_to_server);
+  w.key("client");
+  w.string(s.client);
+  w.key("dns");
+  if (s.dns_name.empty())
+    w.null();
+  else
+    w.string(s.dns_name);
+  w.key("duplicates");
+  w.unsigned_number(s.duplicates);
+  w.key("duration_ms");
+  w.real(s.duration_ms);
+  if (s.frag_needed) {
+    w.key("frag_needed");
+    icmp(*s.frag_needed, true);
+  }
+  w.key("icmp");
+  if (s.icmp)
+    icmp(*s.icmp, false);
+  else
+    w.null();
+  w.key("index");
+  w.unsigned_number(s.index);
+  w.key("packets");
+  w.unsigned_number(s.packets);
+  if (s.redirect_to) {
+    w.key("redirect_inferred");
+    w.boolean(s.redirect_inferred);
+  }
+  w.key("redirect_to");
+  opt_size(s.redirect_to);
+  if (s.redirected_from) {
+    w.key("redirected_from");
+    w.unsigned_number(*s.redirected_from);
+  }
+  w.key("rst");
+  if (s.rst) {
+    const auto& r = *s.rst;
+    w.open();
+    w.key("at_ms");
+    w.real(r.at_ms);
+    w.key("count");
+    w.unsigned_number(r.count);
+    w.key("expected_hops");
+    if (r.expected_ttl)
+      w.signed_number(hops_from_ttl(*r.expected_ttl));
+    else
+      w.null();
+    w.key("expected_ttl");
+    if (r.expected_ttl)
+      w.unsigned_number(*r.expected_ttl);
+    else
+      w.null();
+    w.key("hops");
+    w.signed_number(hops_from_ttl(r.ttl));
+    w.key("race");
+    w.boolean(r.race);
+    w.key("ttl");
+    w.unsigned_number(r.ttl);
+    w.close();
+  } else {
+    w.null();
+  }
+  if (s.hole) {
+    const auto& h = *s.hole;
+    w.key("sequence_hole");
+    w.open();
+    w.key("dup_acks");
+    w.unsigned_number(h.dup_acks);
+    w.key("frag_needed_seen");
+    w.boolean(h.frag_needed_seen);
+    w.key("largest_segment");
+    w.unsigned_number(h.largest_segment);
+    w.key("missing");
+    w.unsigned_number(h.missing);
+    w.key("next_segment");
+    w.unsigned_number(h.next_segment);
+    w.close();
+  }
+  w.key("server");
+  w.string(s.server);
+  w.key("server_port");
+  w.unsigned_number(s.server_port);
+  if (s.server_silent_s) {
+    w.key("server_silent_s");
+    w.real(*s.server_silent_s);
+  }
+  w.key("speaks_tds");
+  w.boolean(s.speaks_tds);
+  w.key("start");
+  w.real(s.start);
+  w.key("state");
+  w.string(s.state);
+  w.key("syn_ack");
+  w.boolean(s.syn_ack);
+  w.key("syn_attempts");
+  w.unsigned_number(s.syn_attempts);
+  w.key("syn_retransmits");
+  w.unsigned_number(s.syn_retransmits);
+  w.key("syn_seconds");
+  w.real(s.syn_seconds);
+  w.key("tds");
+  w.open();
+  w.key("login");
+  if (s.login) {
+    const auto& l = *s.login;
+    w.open();
+    w.key("app_name");
+    w.string(l.app_name);
+    w.key("application_intent");
+    w.string(l.read_only_intent ? "ReadOnly" : "ReadWrite");
+    w.key("auth");
+    if (l.auth.empty())
+      w.null();
+    else
+      w.string(l.auth);
+    w.key("database");
+    w.string(l.database);
+    w.key("encrypted");
+    w.boolean(l.encrypted);
+    if (l.error_number) {
+      w.key("error_class");
+      w.signed_number(l.error_class.value_or(0));
+      w.key("error_message");
+      w.string(l.error_message);
+    }
+    w.key("error_number");
+    if (l.error_number)
+      w.signed_number(*l.error_number);
+    else
+      w.null();
+    if (l.error_number) {
+      w.key("error_state");
+      w.signed_number(l.error_state.value_or(0));
+    }
+    w.key("outcome");
+    w.string(l.outcome);
+    w.key("routing");
+    if (l.routing_host) {
+      w.open();
+      w.key("host");
+      w.string(*l.routing_host);
+      w.key("port");
+      w.unsigned_number(l.routing_port);
+      w.close();
+    } else {
+      w.null();
+    }
+    w.key("server_name");
+    w.string(l.server_name);
+    if (!l.server_program.empty()) {
+      w.key("server_program");
+      w.string(l.server_program);
+    }
+    w.key("user");
+    w.string(l.user);
+    w.close();
+  } else {
+    w.null();
+  }
+  w.key("prelogin");
+  w.open();
+  w.key("client_encryption");
+  w.opt_string(s.client_encryption);
+  w.key("fedauth_required");
+  if (s.fedauth_required)
+    w.boolean(*s.fedauth_required);
+  else
+    w.null();
+  w.key("instance");
+  w.opt_string(s.instance);
+  w.key("server_encryption");
+  w.opt_string(s.server_encryption);
+  w.key("version");
+  w.opt_string(s.server_version);
+  w.close();
+  w.key("tls");
+  if (s.tls) {
+    w.open();
+    w.key("alerts");
+    w.strings(s.tls_alerts);
+    w.key("complete");
+    w.boolean(s.tls_complete);
+    w.key("progress");
+    w.string(s.tls_progress);
+    w.key("sni");
+    w.string(s.tls_sni);
+    w.key("version");
+    w.string(s.tls_version);
+    w.close();
+  } else {
+    w.null();
+  }
+  w.close();
+  w.key("timing");
+  w.open();
+  w.key("connect_ms");
+  w.opt_real(s.connect_ms);
+  w.key("login_ms");
+  w.opt_real(s.login_ms);
+  w.key("prelogin_ms");
+  w.opt_real(s.prelogin_ms);
+  w.key("tls_ms");
+  w.opt_real(s.tls_ms);
+  w.key("total_login_ms");
+  w.opt_real(s.total_login_ms);
+  w.close();
+  w.close();
+}
 }  // namespace
 
 namespace {
@@ -452,9 +844,9 @@ std::string dump(const json& j) {
   return j.dump(kIndent, ' ', false, json::error_handler_t::replace);
 }
 
-// The same text as dump(to_json(r)), but sessions[] is written one session at a time (each
-// built, dumped at its depth and freed), so a capture's thousands of connections never sit in
-// memory as one JSON tree beside the report.
+// The same text as dump(to_json(r)), but sessions[] is written one session at a time, straight
+// into the output by write_session (no JSON tree per session), so a capture's thousands of
+// connections never sit in memory as one JSON tree beside the report.
 std::string streamed_json(const Report& r) {
   const auto* packets = r.evidence.packets ? &*r.evidence.packets : nullptr;
   std::string doc = dump(document(r, false));
@@ -463,23 +855,16 @@ std::string streamed_json(const Report& r) {
   const std::size_t at = doc.find(empty);
   if (at == std::string::npos) return dump(to_json(r)) + "\n";  // not where expected: the slow way
   // One buffer, sized from the first session, so the megabytes are not copied as they grow.
+  std::string first;
+  write_session(first, packets->sessions[0]);
   std::string out;
-  for (std::size_t i = 0; i < packets->sessions.size(); ++i) {
-    json one = session_json(packets->sessions[i]);
-    make_strings_valid(one);
-    const std::string text = dump(one);
-    if (i == 0) {
-      out.reserve(doc.size() + packets->sessions.size() * (text.size() * 5 / 4 + 64));
-      out.append(doc, 0, at);
-      out += "\n  \"sessions\": [";
-    }
-    out += i == 0 ? "\n    " : ",\n    ";
-    for (std::size_t from = 0; from < text.size();) {  // an element here sits two levels deep
-      const std::size_t nl = std::min(text.find('\n', from), text.size());
-      out.append(text, from, nl - from);
-      if (nl < text.size()) out += "\n    ";
-      from = nl + 1;
-    }
+  out.reserve(doc.size() + packets->sessions.size() * (first.size() * 5 / 4 + 64));
+  out.append(doc, 0, at);
+  out += "\n  \"sessions\": [\n    ";
+  out += first;
+  for (std::size_t i = 1; i < packets->sessions.size(); ++i) {
+    out += ",\n    ";
+    write_session(out, packets->sessions[i]);
   }
   out += "\n  ]";
   out.append(doc, at + empty.size());
