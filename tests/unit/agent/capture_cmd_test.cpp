@@ -145,7 +145,10 @@ TEST_F(CaptureCli, LiveLoginOnLoopbackIsExplained) {
 }
 
 TEST_F(CaptureCli, SigintEndsTheCaptureAndItStillExplains) {
-  Child c("capture --host 127.0.0.1 --duration 60 --json");
+  // --ports: another test's login on lo (ctest -j) is then not taken for this one's redirect.
+  const std::string ports =
+      std::to_string(inst_->gateway_port()) + "," + std::to_string(inst_->node_port());
+  Child c("capture --host 127.0.0.1 --duration 60 --json --ports " + ports);
   ASSERT_TRUE(c.wait_for("capturing on lo")) << c.err;  // the route to 127.0.0.1 is lo's
   login(*inst_, resolv_);
   ASSERT_GT(c.pid, 0);
