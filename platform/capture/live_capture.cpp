@@ -28,6 +28,13 @@ struct LiveCapture::Impl {
   std::vector<CapturedPacket> packets;
   std::size_t kept_bytes = 0;
   LiveCaptureStats stats;
+  // The kernel's count (passed the filter, not dropped) when the filter was set: what it counts
+  // beyond this and the thread has not seen yet is still in an open block (batched mode).
+  std::uint64_t kernel_baseline = 0;
+  // The packets seen as the kernel counts them: a loopback packet twice (leaving and arriving;
+  // libpcap passes on only the arriving copy), any other once.
+  std::uint64_t kernel_weighted_seen = 0;
+  bool on_loopback = false;  // the capture's interface is "lo"
 
   ~Impl() {
     if (dumper != nullptr) pcap_dump_close(dumper);
@@ -53,6 +60,19 @@ Error activation_error(pcap_t* p, int rc, const std::string& interface) {
                             (why.empty() ? "" : " (" + why + ")"),
                         ErrorKind::Io);
   }
+}
+
+// A frame of the "any" interface's cooked headers that names the loopback device type.
+bool is_loopback_frame(int link_type, const ::pcap_pkthdr* h, const unsigned char* bytes) {
+  constexpr unsigned kArphrdLoopback = 772;
+  std::size_t at = 0;
+  if (link_type == DLT_LINUX_SLL)
+    at = 2;
+  else if (link_type == DLT_LINUX_SLL2)
+    at = 8;
+  else
+    return false;
+  return h->caplen >= at + 2 && (unsigned{bytes[at]} << 8 | bytes[at + 1]) == kArphrdLoopback;
 }
 
 Expected<bool> apply_filter(pcap_t* p, const std::string& filter) {
@@ -98,11 +118,10 @@ Expected<std::unique_ptr<LiveCapture>> LiveCapture::start(const LiveCaptureOptio
   cap->impl_->handle = p;
   pcap_set_snaplen(p, options.snaplen);
   pcap_set_promisc(p, 0);  // only this host's own traffic is of interest
-  pcap_set_timeout(p, 100);
-  // A redirect sweep sends ~1,000 SYNs and takes ~1,000 RSTs in a few milliseconds: the default
-  // 2 MiB ring dropped hundreds of them in the lab (kernel_dropped); 16 MiB holds the burst.
-  pcap_set_buffer_size(p, 16 << 20);
-  pcap_set_immediate_mode(p, 1);
+  // Batched: a block is handed over at the latest after one timer tick (4 ms at HZ=250).
+  pcap_set_timeout(p, options.immediate ? 100 : 1);
+  pcap_set_buffer_size(p, options.buffer_bytes);
+  pcap_set_immediate_mode(p, options.immediate ? 1 : 0);
   if (int rc = pcap_activate(p); rc < 0) return activation_error(p, rc, options.interface);
   if (!options.filter.empty())
     if (auto set = apply_filter(p, options.filter); !set) return set.error();
@@ -115,7 +134,10 @@ Expected<std::unique_ptr<LiveCapture>> LiveCapture::start(const LiveCaptureOptio
       return make_error("cannot write the capture to " + options.write_path + ": " + pcap_geterr(p),
                         ErrorKind::Usage);
   }
+  if (pcap_stat ps{}; pcap_stats(p, &ps) == 0)
+    cap->impl_->kernel_baseline = ps.ps_recv - ps.ps_drop;
   cap->link_type_ = pcap_datalink(p);
+  cap->impl_->on_loopback = options.interface == "lo";
   cap->impl_->stats.link_type = cap->link_type_;
   cap->thread_ = std::thread([raw = cap.get()] { raw->run(); });
   return cap;
@@ -143,6 +165,25 @@ void LiveCapture::run() {
   // What the kernel still holds: everything sent before stop() was called.
   for (int i = 0; i < 1000 && pcap_dispatch(p, -1, on_packet, user) > 0; ++i) {
   }
+  if (impl_->options.immediate) return;
+  // Batched: the last packets may sit in a block the kernel has not handed over yet; it does at
+  // the next timer tick. Wait for it only while the kernel counts packets not seen here, and no
+  // longer than a few ticks (packets still arriving after stop() do not hold it up).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pcap_stat ps{};
+    if (pcap_stats(p, &ps) != 0) break;
+    const std::uint64_t counted = ps.ps_recv - ps.ps_drop - impl_->kernel_baseline;
+    std::uint64_t seen = 0;
+    {
+      std::lock_guard lock(impl_->mutex);
+      seen = impl_->kernel_weighted_seen;
+    }
+    if (seen >= counted) break;
+    pollfd fd{pcap_get_selectable_fd(p), POLLIN, 0};
+    ::poll(&fd, 1, 10);
+    pcap_dispatch(p, -1, on_packet, user);
+  }
 }
 
 void LiveCapture::on_packet(unsigned char* user, const ::pcap_pkthdr* h,
@@ -154,6 +195,8 @@ void LiveCapture::on_packet(unsigned char* user, const ::pcap_pkthdr* h,
       static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec * 1'000;
   std::lock_guard lock(impl.mutex);
   ++impl.stats.packets;
+  impl.kernel_weighted_seen +=
+      impl.on_loopback || is_loopback_frame(self->link_type_, h, bytes) ? 2 : 1;
   if (impl.dumper != nullptr) pcap_dump(reinterpret_cast<u_char*>(impl.dumper), h, bytes);
   if (impl.packets.size() >= impl.options.max_packets ||
       impl.kept_bytes + h->caplen > impl.options.max_bytes) {

@@ -1,6 +1,8 @@
-// Live packet capture with libpcap: immediate mode (each packet as it arrives, no buffering
-// delay that would hide the last packets of a short check), a BPF filter, a background thread
-// that keeps the packets in bounded memory and, when asked, writes them to a pcap file.
+// Live packet capture with libpcap: a BPF filter, a background thread that keeps the packets in
+// bounded memory and, when asked, writes them to a pcap file. Two ways to take packets from the
+// kernel: immediate mode (each packet as it arrives, one wakeup each, one ring slot of the snap
+// length each) or batched (libpcap's TPACKET_V3 ring: packets packed into blocks the kernel hands
+// over when full or after a timeout; stop() waits, bounded, for the block still open).
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,12 @@ struct LiveCaptureOptions {
   std::string interface = "any";  // "any": every interface (Linux cooked headers)
   std::string filter;             // BPF; empty: everything
   int snaplen = 65535;
+  // The kernel's ring (pcap_set_buffer_size). In immediate mode every packet takes a slot of
+  // about the snap length, so this divided by the snap length is the burst the ring absorbs.
+  int buffer_bytes = 16 << 20;
+  // false: batched. A check's few dozen packets then cost a few wakeups instead of one each, and
+  // a 4 MiB ring holds a 2,000-packet sweep that 256 immediate-mode slots could not.
+  bool immediate = true;
   std::size_t max_packets = 200'000;  // kept in memory; later ones are counted, not kept
   std::size_t max_bytes = 64u << 20;  // the same for captured bytes
   std::string write_path;             // non-empty: also written here as pcap (pcap_dump)
