@@ -103,11 +103,11 @@ std::optional<std::size_t> ip_header_offset(std::span<const std::uint8_t> f, con
 // construction, one cache line touched per packet.
 class RecentFingerprints {
  public:
-  RecentFingerprints() : slots_(kBuckets * kWays) {}
+  RecentFingerprints() : buckets_(kBuckets) {}
 
   // The time `fp` was last seen, if it is still remembered; then remembers it at `when`.
   std::optional<double> seen_then_add(std::uint64_t fp, double when) {
-    Slot* bucket = &slots_[((fp * 0x9E3779B97F4A7C15ULL) >> 53) * kWays];  // 11 bits: kBuckets
+    Slot* bucket = buckets_[(fp * 0x9E3779B97F4A7C15ULL) >> 53].ways;  // 11 bits: kBuckets
     Slot* victim = bucket;
     for (std::size_t i = 0; i < kWays; ++i) {
       Slot& s = bucket[i];
@@ -128,7 +128,10 @@ class RecentFingerprints {
     std::uint64_t fp = 0;
     double when = 0;
   };
-  std::vector<Slot> slots_;
+  struct alignas(64) Bucket {  // one cache line, not two
+    Slot ways[kWays];
+  };
+  std::vector<Bucket> buckets_;
 };
 
 // Kept connections by key: open addressing over (hash, index into `built`), the key itself
