@@ -9,30 +9,15 @@ namespace midiag::pcap {
 
 std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes) {
   constexpr std::uint64_t kPrime = 0x100000001B3ULL;
-  const std::uint8_t* p = bytes.data();
-  const std::size_t n = bytes.size();
-  // Four independent lanes over 32-byte blocks: each multiply waits only for its own lane, so a
-  // packet's bytes hash at the multiplier's throughput rather than its latency.
-  std::uint64_t lane[4] = {0xCBF29CE484222325ULL ^ n, 0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL,
-                           0x165667B19E3779F9ULL};
+  std::uint64_t h = 0xCBF29CE484222325ULL ^ bytes.size();
   std::size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (std::size_t k = 0; k < 4; ++k) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, p + i + 8 * k, 8);
-      lane[k] = (lane[k] ^ word) * kPrime;
-      lane[k] ^= lane[k] >> 29;
-    }
-  }
-  std::uint64_t h = lane[0];
-  for (std::size_t k = 1; k < 4; ++k) h = (h ^ lane[k]) * 0x9E3779B97F4A7C15ULL;
-  for (; i + 8 <= n; i += 8) {
+  for (; i + 8 <= bytes.size(); i += 8) {
     std::uint64_t word = 0;
-    std::memcpy(&word, p + i, 8);
+    std::memcpy(&word, bytes.data() + i, 8);
     h = (h ^ word) * kPrime;
     h ^= h >> 29;
   }
-  for (; i < n; ++i) h = (h ^ p[i]) * kPrime;
+  for (; i < bytes.size(); ++i) h = (h ^ bytes[i]) * kPrime;
   return h ^ (h >> 32);
 }
 

@@ -40,7 +40,7 @@ class DuplicateFilter {
   std::size_t used_ = 0;
 };
 
-// 64-bit hash of a byte string (FNV-style mixing, four lanes of eight bytes); not cryptographic.
+// 64-bit hash of a byte string (FNV-style mixing eight bytes at a time); not cryptographic.
 std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes);
 
 }  // namespace midiag::pcap
