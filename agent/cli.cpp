@@ -18,6 +18,7 @@
 #include "agent/check.h"
 #include "agent/connection_string.h"
 #include "agent/demo.h"
+#include "platform/linux/batch_heap.h"
 #include "probes/tds/ca_file.h"
 
 namespace po = boost::program_options;
@@ -393,6 +394,9 @@ int run_analyze_command(const std::vector<std::string>& args, std::ostream& out,
     if (!ports) return usage_error(err, "analyze", "bad --ports: " + ports.error().message);
     opt.ports = *ports;
   }
+  // One batch job, then exit: the heap keeps and reuses what it frees, on huge pages. 30 MiB of
+  // heap prepared: about what the 4,096 connections kept and their report touch.
+  platform::tune_heap_for_batch(30U * 1024U * 1024U);
   auto report = analyze_capture_file(file, opt);
   if (!report) {
     if (report.error().kind == ErrorKind::Malformed)

@@ -103,11 +103,14 @@ std::optional<std::size_t> ip_header_offset(std::span<const std::uint8_t> f, con
 // construction, one cache line touched per packet.
 class RecentFingerprints {
  public:
-  RecentFingerprints() : slots_(kBuckets * kWays) {}
+  RecentFingerprints() : buckets_(kBuckets) {}
+
+  // Starts loading the bucket of `fp` while other work goes on.
+  void prefetch(std::uint64_t fp) const { __builtin_prefetch(&buckets_[slot_of(fp)]); }
 
   // The time `fp` was last seen, if it is still remembered; then remembers it at `when`.
   std::optional<double> seen_then_add(std::uint64_t fp, double when) {
-    Slot* bucket = &slots_[((fp * 0x9E3779B97F4A7C15ULL) >> 53) * kWays];  // 11 bits: kBuckets
+    Slot* bucket = buckets_[slot_of(fp)].ways;
     Slot* victim = bucket;
     for (std::size_t i = 0; i < kWays; ++i) {
       Slot& s = bucket[i];
@@ -124,11 +127,17 @@ class RecentFingerprints {
 
  private:
   static constexpr std::size_t kBuckets = 2048, kWays = 4;  // fingerprint 0 marks empty
+  static std::size_t slot_of(std::uint64_t fp) {
+    return static_cast<std::size_t>((fp * 0x9E3779B97F4A7C15ULL) >> 53);  // 11 bits: kBuckets
+  }
   struct Slot {
     std::uint64_t fp = 0;
     double when = 0;
   };
-  std::vector<Slot> slots_;
+  struct alignas(64) Bucket {  // one cache line, not two
+    Slot ways[kWays];
+  };
+  std::vector<Bucket> buckets_;
 };
 
 // Kept connections by key: open addressing over (hash, index into `built`), the key itself
@@ -136,6 +145,10 @@ class RecentFingerprints {
 class FlowIndex {
  public:
   static constexpr std::uint32_t kNone = 0xFFFFFFFFU;
+  // Starts loading the slot where the search for hash `h` begins.
+  void prefetch(std::uint64_t h) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
+  }
   // The index stored for `key`, or kNone; `key_at(i)` returns the key of built[i].
   template <typename KeyAt>
   std::uint32_t find(const FlowKey& key, std::uint64_t h, const KeyAt& key_at) const {
@@ -310,11 +323,14 @@ struct SessionTracker::State {
     }
     if (!p.tcp) return;
     const TcpHeader& tcp = *p.tcp;
+    // The two table lookups below usually miss the cache: both loads start before either is used.
+    if (options.drop_duplicates && fp != 0) recent.prefetch(fp);
     const Endpoint src{p.src, tcp.src_port}, dst{p.dst, tcp.dst_port};
     const FlowKey key = key_of(src, dst);
+    const std::uint64_t hash = FlowKeyHash{}(key);
+    active.prefetch(hash);
     const bool pure_syn = (tcp.flags & (kSyn | kAck)) == kSyn;
     const bool dup = is_duplicate(fp, p.timestamp);
-    const std::uint64_t hash = FlowKeyHash{}(key);
     const auto key_at = [this](std::uint32_t i) {
       return key_of(built[i].first_src, built[i].first_dst);
     };

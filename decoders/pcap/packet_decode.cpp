@@ -1,6 +1,7 @@
 // Link layer -> IPv4/IPv6 (extension headers) -> TCP or ICMP destination unreachable.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "decoders/common/byte_reader.h"
@@ -128,6 +129,20 @@ Expected<IpLayer> parse_ip(Bytes data, std::uint16_t ethertype, std::size_t at) 
   return make_error("not an IP packet (ethertype " + hex16(ethertype) + ")");
 }
 
+void read_tcp_options(Bytes options, TcpHeader& h) {
+  ByteReader opts(options);
+  while (opts.remaining() > 0) {
+    const std::uint8_t kind = opts.u8();
+    if (kind == 0) break;     // end of options
+    if (kind == 1) continue;  // NOP
+    const std::uint8_t length = opts.u8();
+    if (length < 2) break;
+    const auto value = opts.bytes(length - 2U);
+    if (kind == 2 && value.size() == 2)
+      h.mss = static_cast<std::uint16_t>(value[0] << 8 | value[1]);
+  }
+}
+
 Expected<TcpHeader> parse_tcp(Bytes data, std::size_t at, Bytes& payload) {
   TcpHeader h;
   ByteReader c(data, at);
@@ -141,19 +156,74 @@ Expected<TcpHeader> parse_tcp(Bytes data, std::size_t at, Bytes& payload) {
   if (!c.ok() || offset < 20 || offset > data.size()) {
     return malformed("malformed TCP header", c.ok() ? at + 12 : c.fail_offset());
   }
-  ByteReader opts(data.subspan(20, offset - 20));
-  while (opts.remaining() > 0) {
-    const std::uint8_t kind = opts.u8();
-    if (kind == 0) break;     // end of options
-    if (kind == 1) continue;  // NOP
-    const std::uint8_t length = opts.u8();
-    if (length < 2) break;
-    const auto value = opts.bytes(length - 2U);
-    if (kind == 2 && value.size() == 2)
-      h.mss = static_cast<std::uint16_t>(value[0] << 8 | value[1]);
-  }
+  read_tcp_options(data.subspan(20, offset - 20), h);
   payload = data.subspan(offset);
   return h;
+}
+
+std::uint16_t be16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
+
+std::uint32_t be32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
+}
+
+// Most frames of a capture: IPv4 (not a later fragment) or IPv6 without extension headers,
+// carrying a whole TCP header. Read in one pass straight into `p`, with the same checks and
+// results as the general path below (parse_ip, parse_tcp); false for anything else, every error
+// included, which the general path then decodes (or reports) as before.
+bool decode_tcp_fast(const NetworkLayer& link, double timestamp, Packet& p) {
+  const Bytes data = link.bytes;
+  std::uint16_t ethertype = link.ethertype;
+  if (ethertype == 0 && !data.empty()) ethertype = (data[0] >> 4) == 6 ? kEtherIpv6 : kEtherIpv4;
+  const std::uint8_t* d = data.data();
+  Bytes transport;
+  std::size_t uncaptured = 0;
+  if (ethertype == kEtherIpv4) {
+    if (data.size() < 20 || (d[0] >> 4) != 4 || d[9] != kProtoTcp) return false;
+    const std::size_t ihl = (d[0] & 0x0FU) * 4U;
+    if (ihl < 20 || ihl > data.size()) return false;
+    const std::size_t total = be16(d + 2);
+    const std::size_t end = total == 0 ? data.size() : std::min(total, data.size());
+    if (end < ihl || (be16(d + 6) & 0x1FFFU) != 0) return false;
+    p.src.family = p.dst.family = 4;
+    std::memcpy(p.src.bytes.data(), d + 12, 4);
+    std::memcpy(p.dst.bytes.data(), d + 16, 4);
+    p.ttl = d[8];
+    transport = data.subspan(ihl, end - ihl);
+    uncaptured = total > end ? total - end : 0;
+  } else if (ethertype == kEtherIpv6) {
+    if (data.size() < 40 || (d[0] >> 4) != 6 || d[6] != kProtoTcp) return false;
+    const std::size_t payload = be16(d + 4);
+    const std::size_t end = payload == 0 ? data.size() : std::min(40 + payload, data.size());
+    p.src.family = p.dst.family = 6;
+    std::memcpy(p.src.bytes.data(), d + 8, 16);
+    std::memcpy(p.dst.bytes.data(), d + 24, 16);
+    p.ttl = d[7];
+    transport = data.subspan(40, end - 40);
+    uncaptured = 40 + payload > end ? 40 + payload - end : 0;
+  } else {
+    return false;
+  }
+  const std::uint8_t* t = transport.data();
+  if (transport.size() < 20) return false;
+  const std::size_t offset = (t[12] >> 4) * 4U;
+  if (offset < 20 || offset > transport.size()) return false;
+  TcpHeader& h = p.tcp.emplace();
+  h.src_port = be16(t);
+  h.dst_port = be16(t + 2);
+  h.seq = be32(t + 4);
+  h.ack = be32(t + 8);
+  h.flags = t[13];
+  h.window = be16(t + 14);
+  if (offset > 20) read_tcp_options(transport.subspan(20, offset - 20), h);
+  p.timestamp = timestamp;
+  p.protocol = kProtoTcp;
+  p.payload = transport.subspan(offset);
+  p.payload_length = p.payload.size() + uncaptured;
+  return true;
 }
 
 // The quoted packet in an ICMP error: its IP header and at least 8 bytes of transport.
@@ -176,6 +246,7 @@ std::optional<IcmpUnreachable> parse_unreachable(Bytes quote, std::uint16_t ethe
 Expected<Packet> decode(std::uint32_t link_type, Bytes data, double timestamp) {
   auto link = network_layer(link_type, data);
   if (!link) return link.error();
+  if (Packet fast; decode_tcp_fast(*link, timestamp, fast)) return fast;
   auto ip = parse_ip(link->bytes, link->ethertype, link->offset);
   if (!ip) return ip.error();
   if (ip->later_fragment) return make_error("a later IP fragment (no transport header)");

@@ -578,6 +578,72 @@ TEST(FlowDecode, PayloadIsAViewIntoTheFrame) {
   EXPECT_EQ(p->payload_length, 5U);
 }
 
+// The header shapes around the one-pass TCP decode (IPv4 options, TCP options, a length that is
+// 0 or longer than the capture, fragments, IPv6 without extension headers, broken offsets): each
+// decodes to what the header says, or to the general path's error.
+TEST(FlowDecode, TcpHeaderShapesDecodeAsTheHeadersSay) {
+  // IPv4 with 4 bytes of options (IHL 6) and a TCP MSS option (data offset 6): payload after both.
+  Bytes opt = ipv4_tcp(client(9, tcp_flags::kSyn, "ab"));
+  opt.insert(opt.begin() + 20, {1, 1, 1, 0});  // NOP NOP NOP EOL
+  opt[0] = 0x46;
+  opt.insert(opt.begin() + 44, {2, 4, 0x05, 0xB4});  // MSS 1460
+  opt[36] = 0x60;
+  put16(opt, 2, opt.size());
+  auto p = decode_packet(raw(opt));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_TRUE(p->tcp && p->tcp->mss);
+  EXPECT_EQ(*p->tcp->mss, 1460);
+  EXPECT_EQ(p->tcp->seq, 9U);
+  EXPECT_EQ(p->tcp->dst_port, 1433);
+  EXPECT_EQ(text(Bytes(p->payload.begin(), p->payload.end())), "ab");
+
+  // Total length 0 (segmentation offload): the captured size counts; longer than captured: the
+  // missing bytes count on the wire.
+  Bytes tso = ipv4_tcp(client(1, tcp_flags::kAck, "hello"));
+  put16(tso, 2, 0);
+  p = decode_packet(raw(tso));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->payload.size(), 5U);
+  EXPECT_EQ(p->payload_length, 5U);
+  Bytes cut = ipv4_tcp(client(1, tcp_flags::kAck, "hello"));
+  put16(cut, 2, 1500);
+  p = decode_packet(raw(cut));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->payload.size(), 5U);
+  EXPECT_EQ(p->payload_length, 1460U);
+  EXPECT_FALSE(p->icmp_unreachable || p->udp);
+
+  // A later fragment carries no TCP header; a data offset past the segment is malformed.
+  Bytes frag = ipv4_tcp(client(1, tcp_flags::kAck, "hello"));
+  put16(frag, 6, 0x0010);
+  EXPECT_FALSE(decode_packet(raw(frag)).ok());
+  Bytes bad = ipv4_tcp(client(1, tcp_flags::kAck));
+  bad[32] = 0xF0;  // 60 bytes of TCP header in a 20-byte segment
+  p = decode_packet(raw(bad));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().kind, midiag::ErrorKind::Malformed);
+  EXPECT_EQ(p.error().offset, 32U);
+
+  // IPv6, TCP right after the fixed header; the addresses fill all 16 bytes.
+  const Bytes tcp = ipv4_tcp(with_ports(client(5, tcp_flags::kAck, "xyz"), 40000, 1433));
+  Bytes ip6 = {0x60, 0, 0, 0, 0, static_cast<std::uint8_t>(tcp.size() - 20), kProtoTcp, 52};
+  for (std::uint8_t i = 0; i < 32; ++i) ip6.push_back(static_cast<std::uint8_t>(0x20 + i));
+  ip6.insert(ip6.end(), tcp.begin() + 20, tcp.end());
+  p = decode_packet(raw(ip6));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->src.family, 6);
+  EXPECT_EQ(p->src.str(), "2021:2223:2425:2627:2829:2a2b:2c2d:2e2f");
+  EXPECT_EQ(p->dst.str(), "3031:3233:3435:3637:3839:3a3b:3c3d:3e3f");
+  EXPECT_EQ(p->ttl, 52);
+  ASSERT_TRUE(p->tcp);
+  EXPECT_EQ(p->tcp->src_port, 40000);
+  EXPECT_EQ(p->payload_length, 3U);
+  // An IPv4 address leaves the other 12 bytes zero (connections are keyed on all 16).
+  p = decode_packet(raw(ipv4_tcp(client(1, tcp_flags::kAck))));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->src, (Address{4, {10, 0, 0, 1}}));
+}
+
 // Past max_sessions each further connection is counted once however many packets it sends, and
 // the kept ones still get their packets through the hashed index.
 TEST(FlowReassembly, ConnectionsOverTheLimitAreCounted) {
