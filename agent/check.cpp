@@ -706,8 +706,8 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     if (!partial.empty())
       capture_step->end(CollectorStatus::Partial, partial, Shortfall::Explained);
     capture_step.reset();
-    live.reset();
     ev.packets = sessions_of(ev, ports, gateway_port, trace_flows);
+    live.reset();  // the capture thread closed the handle meanwhile
   }
   ev.duration_ms = std::chrono::duration<double, std::milli>(clock.now() - t0).count();
   out.ok = true;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include <pcap/pcap.h>
 
@@ -26,6 +27,10 @@ struct LiveCapture::Impl {
   std::optional<Expected<bool>> filter_result;
   std::condition_variable filter_applied;
   std::vector<CapturedPacket> packets;
+  // The thread has taken its last packet and closed the dump file; it then closes the handle
+  // (unmapping the ring takes about a millisecond) while the caller goes on.
+  bool drained = false;
+  std::condition_variable drained_cv;
   std::size_t kept_bytes = 0;
   LiveCaptureStats stats;
   // The kernel's count (passed the filter, not dropped) when the filter was set: what it counts
@@ -94,7 +99,9 @@ Expected<bool> apply_filter(pcap_t* p, const std::string& filter) {
 // dispatches, woken by the eventfd, and this call waits for it (a bounded wait).
 Expected<bool> LiveCapture::set_filter(const std::string& filter) {
   std::unique_lock lock(impl_->mutex);
-  if (!thread_.joinable() || stopping_.load()) return apply_filter(impl_->handle, filter);
+  if (stopping_.load() || impl_->handle == nullptr)
+    return make_error("the capture has stopped", ErrorKind::Usage);
+  if (!thread_.joinable()) return apply_filter(impl_->handle, filter);
   impl_->pending_filter = filter;
   impl_->filter_result.reset();
   const std::uint64_t one = 1;
@@ -165,7 +172,7 @@ void LiveCapture::run() {
   // What the kernel still holds: everything sent before stop() was called.
   for (int i = 0; i < 1000 && pcap_dispatch(p, -1, on_packet, user) > 0; ++i) {
   }
-  if (impl_->options.immediate) return;
+  if (impl_->options.immediate) return finish();
   // Batched: the last packets may sit in a block the kernel has not handed over yet; it does at
   // the next timer tick. Wait for it only while the kernel counts packets not seen here, and no
   // longer than a few ticks (packets still arriving after stop() do not hold it up).
@@ -184,6 +191,24 @@ void LiveCapture::run() {
     ::poll(&fd, 1, 10);
     pcap_dispatch(p, -1, on_packet, user);
   }
+  finish();
+}
+
+void LiveCapture::finish() {
+  std::unique_lock lock(impl_->mutex);
+  pcap_stat ps{};
+  if (impl_->handle != nullptr && pcap_stats(impl_->handle, &ps) == 0)
+    impl_->stats.kernel_dropped = ps.ps_drop;
+  if (impl_->dumper != nullptr) {
+    pcap_dump_flush(impl_->dumper);
+    pcap_dump_close(impl_->dumper);
+    impl_->dumper = nullptr;
+  }
+  impl_->drained = true;
+  impl_->drained_cv.notify_all();
+  pcap_t* handle = std::exchange(impl_->handle, nullptr);
+  lock.unlock();
+  if (handle != nullptr) pcap_close(handle);
 }
 
 void LiveCapture::on_packet(unsigned char* user, const ::pcap_pkthdr* h,
@@ -207,26 +232,25 @@ void LiveCapture::on_packet(unsigned char* user, const ::pcap_pkthdr* h,
   impl.kept_bytes += h->caplen;
 }
 
+// Returns once the thread has taken the last packets and closed the dump file, without waiting
+// for it to close the handle (the destructor joins it).
 void LiveCapture::stop() {
   if (thread_.joinable()) {
-    stopping_.store(true);
-    const std::uint64_t one = 1;
-    (void)!::write(impl_->wake.get(), &one, sizeof one);
-    thread_.join();
+    if (!stopping_.exchange(true)) {
+      const std::uint64_t one = 1;
+      (void)!::write(impl_->wake.get(), &one, sizeof one);
+    }
+    std::unique_lock lock(impl_->mutex);
+    impl_->drained_cv.wait(lock, [&] { return impl_->drained; });
+    return;
   }
-  std::lock_guard lock(impl_->mutex);
-  pcap_stat ps{};
-  if (impl_->handle != nullptr && pcap_stats(impl_->handle, &ps) == 0)
-    impl_->stats.kernel_dropped = ps.ps_drop;
-  if (impl_->dumper != nullptr) {
-    pcap_dump_flush(impl_->dumper);
-    pcap_dump_close(impl_->dumper);
-    impl_->dumper = nullptr;
-  }
+  stopping_.store(true);
+  if (!impl_->drained) finish();
 }
 
 LiveCapture::~LiveCapture() {
   stop();
+  if (thread_.joinable()) thread_.join();
 }
 
 std::vector<CapturedPacket> LiveCapture::packets() const {

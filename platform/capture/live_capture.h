@@ -68,6 +68,7 @@ class LiveCapture {
  private:
   LiveCapture() = default;
   void run();
+  void finish();  // kernel drop count, dump file closed, stop() released, handle closed
   // The pcap_handler: keeps the packet (bounded) and writes it to the dump file.
   static void on_packet(unsigned char* user, const ::pcap_pkthdr* header,
                         const unsigned char* bytes);
