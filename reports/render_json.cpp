@@ -174,6 +174,7 @@ json tls_json(const tdsprobe::Result& t) {
                         {"subject_alt_names", c.subject_alt_names},
                         {"not_before", c.not_before},
                         {"not_after", c.not_after}};
+    if (!c.sha256.empty()) j["certificate"]["sha256"] = c.sha256;
   }
   return j;
 }

@@ -57,6 +57,15 @@ CertInfo describe(X509* cert) {
   c.not_before = iso(asn1_epoch(X509_get0_notBefore(cert)));
   c.not_after_epoch = asn1_epoch(X509_get0_notAfter(cert));
   c.not_after = iso(c.not_after_epoch);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < md_len; ++i) {
+      c.sha256 += kHex[md[i] >> 4];
+      c.sha256 += kHex[md[i] & 0xF];
+    }
+  }
   auto* names =
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {

@@ -17,6 +17,7 @@ struct CertInfo {
   std::vector<std::string> subject_alt_names;
   std::string not_before, not_after;  // ISO 8601 UTC
   std::int64_t not_after_epoch = 0;
+  std::string sha256;  // fingerprint of the DER certificate, lower-case hex (watch's drift check)
 };
 
 struct TlsFacts {

@@ -160,7 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     t.name_matches = (flags & 0x20) != 0;
     t.trusted = (flags & 0x40) != 0;
     t.verify_error = part(5);
-    t.chain.push_back({part(6), part(7), {part(8), part(9)}, "", "", 0});
+    t.chain.push_back({part(6), part(7), {part(8), part(9)}, "", "", 0, {}});
     g.tls = t;
     g.tls_used = true;
   }

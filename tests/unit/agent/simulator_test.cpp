@@ -495,6 +495,7 @@ std::unique_ptr<TlsClient> tls_handshake(const Client& c, const SimulatedInstanc
 TEST(SimTls, CertificateChainsToTheCaAndCoversTheInstanceNames) {
   auto sim = start(config_with(tds::Encryption::On));
   ASSERT_TRUE(sim);
+  std::string fingerprint;  // the same certificate behind both names
   for (const std::string name :
        {"mi1.sim0001.database.windows.net", "mi1.public.sim0001.database.windows.net"}) {
     Client c(sim->gateway_port());
@@ -507,6 +508,13 @@ TEST(SimTls, CertificateChainsToTheCaAndCoversTheInstanceNames) {
     EXPECT_FALSE(facts.expired);
     ASSERT_FALSE(facts.chain.empty());
     EXPECT_NE(facts.chain[0].subject.find("*.sim0001.database.windows.net"), std::string::npos);
+    const auto& sha = facts.chain[0].sha256;
+    EXPECT_EQ(sha.size(), 64U);
+    EXPECT_EQ(sha.find_first_not_of("0123456789abcdef"), std::string::npos) << sha;
+    if (!fingerprint.empty()) {
+      EXPECT_EQ(sha, fingerprint);
+    }
+    fingerprint = sha;
   }
   EXPECT_EQ(sim->stats().gateway.tls_handshakes, 2U);
 }

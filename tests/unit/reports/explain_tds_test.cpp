@@ -33,7 +33,8 @@ tdsprobe::Result gateway_ok() {
                      {"*.lab0001.database.windows.net"},
                      "2026-11-23T00:00:00Z",
                      "2026-12-23T00:00:00Z",
-                     0});
+                     0,
+                     {}});
   r.tls = t;
   return r;
 }

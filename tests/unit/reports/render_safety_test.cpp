@@ -58,7 +58,8 @@ tdsprobe::Result gateway() {
                      {"*.evil" + kHostile, kBadBytes},
                      "2026-11-23T00:00:00Z",
                      "2026-12-23T00:00:00Z",
-                     0});
+                     0,
+                     {}});
   r.tls = t;
   return r;
 }
