@@ -110,6 +110,10 @@ json tds_json(const tdsprobe::Result& t) {
             {"elapsed_ms", t.elapsed_ms},
             {"strict", t.options.strict}};
   if (t.timed_out) j["timed_out"] = true;
+  // Per-stage times (watch's phase metrics): present when the stage ran.
+  if (t.prelogin_rtt_ms > 0) j["prelogin_ms"] = t.prelogin_rtt_ms;
+  if (t.tls_ms > 0) j["tls_ms"] = t.tls_ms;
+  if (t.login_ms > 0) j["login_ms"] = t.login_ms;
   if (t.negotiated) j["encryption_negotiated"] = tds::to_string(*t.negotiated);
   if (!t.login_withheld.empty()) j["login_withheld"] = t.login_withheld;
   if (t.mss > 0) j["tcp_mss"] = t.mss;

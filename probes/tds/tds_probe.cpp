@@ -632,6 +632,10 @@ Result run_once(const Options& options) {
   }
   auto payload = tds::build_login7(login);
   wipe(login.password);
+  const auto login_start = Clock::now();
+  auto login_time = [&] {
+    r.login_ms = std::chrono::duration<double, std::milli>(Clock::now() - login_start).count();
+  };
   if (auto s = ch.send(tds::PacketType::Login7, payload); !s) {
     r.failed_at = Stage::Login;
     r.failure = s.error().message;
@@ -640,6 +644,7 @@ Result run_once(const Options& options) {
   wipe(payload);
   if (r.login_only_encrypted) ch.use_tls(nullptr);  // ENCRYPT_OFF: the response comes back in clear
   auto resp = ch.read_message();
+  login_time();
   if (auto* f = std::get_if<ReadFailure>(&resp)) {
     record_failure(r, Stage::Login, *f);
     return finish();

@@ -96,6 +96,7 @@ struct Result {
   bool closed_by_peer = false;  // the failing stage ended with the server's FIN or RST
   double prelogin_rtt_ms = 0;   // PRELOGIN sent -> its answer complete (TDS 7.x, when answered)
   double tls_ms = 0;            // time spent in the TLS stage (handshake), complete or not
+  double login_ms = 0;          // LOGIN7 sent -> the login response complete (or the failure)
   int mss = 0;                  // the connection's TCP maximum segment size (TCP_MAXSEG), 0 unknown
   // The small-MSS retries made after a TLS stage that stalled like a black hole, in order.
   std::vector<MssTry> mss_tries;

@@ -72,6 +72,10 @@ TEST(TdsProbeStrict, TlsFirstWithAlpnThenPreloginAndLoginInsideTls) {
   EXPECT_EQ(r.outcome, tdsprobe::LoginOutcome::Routing);
   ASSERT_TRUE(r.routing);
   EXPECT_EQ(r.routing->port, sim.inst->node_port());
+  // Per-stage times (watch's phase metrics): each stage that ran took some time, within the whole.
+  EXPECT_GT(r.tls_ms, 0);
+  EXPECT_GT(r.login_ms, 0);
+  EXPECT_LE(r.tls_ms + r.login_ms, r.elapsed_ms);
 
   // The node accepts the second login in strict mode too.
   auto node = tdsprobe::run_tds_probe(sim.options(sim.inst->node_port(), /*strict=*/true));
