@@ -14,6 +14,7 @@
 
 #include "agent/analyze.h"
 #include "agent/analyze_input.h"
+#include "agent/bundle_cmd.h"
 #include "agent/capture_cmd.h"
 #include "agent/check.h"
 #include "agent/connection_string.h"
@@ -39,7 +40,7 @@ constexpr std::array<Command, 8> kCommands = {{
     {"capture", "capture [--duration S] [--host H] watch the application's own attempts", true},
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
     {"watch", "watch --config FILE              scheduled probes", false},
-    {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", false},
+    {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", true},
     {"demo", "demo [-v]                        diagnosis against the embedded simulated instance",
      true},
     {"simulate",
@@ -122,7 +123,7 @@ po::options_description check_options(CommonOptions& c) {
       ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
       ("capture-file", po::value(&c.capture_file)->value_name("FILE"),
        "keep the probe's packets in this pcap file (needs root or CAP_NET_RAW)")
-      ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a diagnostic bundle [not implemented yet]")
+      ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a redacted diagnostic bundle (.tar.gz) for a support ticket")
       ("log-level", po::value(&c.log_level)->value_name("LEVEL"),
        "trace|debug|info|warn|error|off (stderr), default warn");
   // clang-format on
@@ -162,10 +163,15 @@ int usage_error(std::ostream& err, std::string_view cmd, const std::string& msg)
   return kExitUsage;
 }
 
+// `check`, or `bundle` (the same check, then the bundle at --out).
 int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-                      bool tty) {
+                      bool tty, std::string_view cmd = "check") {
   CommonOptions c;
   auto desc = check_options(c);
+  std::string bundle_out;
+  if (cmd == "bundle")
+    desc.add_options()("out", po::value(&bundle_out)->value_name("FILE"),
+                       "where to write the bundle (.tar.gz; FILE.sha256 is written beside it)");
   std::string target_text;
   std::vector<std::string> extra;
   po::options_description hidden;
@@ -179,9 +185,16 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return usage_error(err, "check", e.what());
+    return usage_error(err, cmd, e.what());
   }
   if (vm.count("help")) {
+    if (cmd == "bundle")
+      out << "Usage: mi-diag bundle --out FILE <host>[:port] [check options]\n\n"
+             "Runs the check, then writes a redacted .tar.gz for a support ticket: the reports, "
+             "the\n"
+             "probe's own packets, routes, rules, interfaces, resolver files, sysctls, the run's\n"
+             "debug log and what was redacted, with SHA256SUMS inside and FILE.sha256 beside "
+             "it.\n\n";
     check_help(out, desc);
     return kExitOk;
   }
@@ -221,9 +234,18 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   if (c.timeout_ms < 1 || c.timeout_ms > 600000)
     return usage_error(err, "check",
                        "bad --timeout-ms " + std::to_string(c.timeout_ms) + " (1-600000)");
-  if (!c.bundle.empty()) return usage_error(err, "check", "--bundle is not implemented yet");
+  if (cmd == "bundle") {
+    if (bundle_out.empty()) return usage_error(err, cmd, "--out FILE is required");
+    if (!c.bundle.empty()) return usage_error(err, cmd, "give --out, not --bundle");
+    c.bundle = bundle_out;
+  }
+  if (!c.bundle.empty())
+    if (auto problem = reports::bundle_destination_problem(c.bundle))
+      return usage_error(err, cmd, "cannot write the bundle: " + *problem);
 
   CheckOptions opt;
+  std::vector<std::string> bundle_secrets;  // removed from every member of a bundle
+  if (cs) bundle_secrets.push_back(cs->password);
   auto target = reports::parse_target(target_text);
   if (!target) return usage_error(err, "check", target.error().message);
   opt.target = *target;
@@ -293,6 +315,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
           err, "check",
           "environment variable " + c.password_env + " (from --password-env) is not set");
     opt.credentials = tdsprobe::Credentials{c.user, pw};
+    bundle_secrets.emplace_back(pw);
   } else if (cs && !cs->user.empty()) {
     const auto& auth = cs->authentication;
     if (auth.empty() || auth == "SqlPassword" || auth == "NotSpecified") {
@@ -318,9 +341,17 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     opt.hosts_file_given = true;
   }
 
+  std::unique_ptr<BundleSession> bundle;
+  if (!c.bundle.empty()) {
+    BundleRequest request{c.bundle, {"mi-diag", std::string(cmd)}, std::move(bundle_secrets)};
+    request.command_line.insert(request.command_line.end(), args.begin(), args.end());
+    auto session = BundleSession::begin(std::move(request), opt);
+    if (!session) return usage_error(err, cmd, session.error().message);
+    bundle = std::move(*session);
+  }
   auto outcome = run_check(opt);
   if (!outcome.ok) {
-    err << "mi-diag check: " << outcome.failure.message << "\n";
+    err << "mi-diag " << cmd << ": " << outcome.failure.message << "\n";
     return outcome.failure.exit_code;
   }
   const auto& report = outcome.report;
@@ -331,12 +362,27 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   else
     out << reports::render_text(report, {c.verbose, tty});
   out.flush();
-  if (report.verdict == reports::Verdict::Fail) return kExitProblem;
-  // A step on the path could not run and no error explains why: the tool could not check it.
-  const bool incomplete =
-      std::any_of(report.findings.begin(), report.findings.end(),
-                  [](const auto& f) { return f.code == reports::Code::CheckIncomplete; });
-  return incomplete ? kExitToolFailure : kExitOk;
+  int code = kExitOk;
+  if (report.verdict == reports::Verdict::Fail) {
+    code = kExitProblem;
+  } else {
+    // A step on the path could not run and no error explains why: the tool could not check it.
+    const bool incomplete =
+        std::any_of(report.findings.begin(), report.findings.end(),
+                    [](const auto& f) { return f.code == reports::Code::CheckIncomplete; });
+    code = incomplete ? kExitToolFailure : kExitOk;
+  }
+  if (bundle) {
+    auto written = bundle->finish(report, code);
+    if (!written) {
+      err << "mi-diag " << cmd << ": the bundle was not written: " << written.error().message
+          << "\n";
+      return kExitToolFailure;
+    }
+    err << "mi-diag " << cmd << ": bundle written to " << written->path << " (" << written->bytes
+        << " bytes; sha256 in " << written->path << ".sha256)\n";
+  }
+  return code;
 }
 
 int run_analyze_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -454,6 +500,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (cmd->name == "analyze") return run_analyze_command(rest, out, err, out_is_tty);
   if (cmd->name == "capture") return run_capture_command(rest, out, err, out_is_tty);
   if (cmd->name == "simulate") return run_simulate(rest, out, err);
+  if (cmd->name == "bundle") return run_check_command(rest, out, err, out_is_tty, "bundle");
   return run_check_command(rest, out, err, out_is_tty);
 }
 

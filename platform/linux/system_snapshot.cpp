@@ -1,0 +1,372 @@
+#include "platform/linux/system_snapshot.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+extern char** environ;
+
+namespace midiag::platform {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+int ms_left(Clock::time_point deadline) {
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left < 0 ? 0 : static_cast<int>(left);
+}
+
+void keep(SystemCollector& c, const char* p, std::size_t n, std::size_t max) {
+  const std::size_t room = max > c.data.size() ? max - c.data.size() : 0;
+  if (n > room) c.cut = true;
+  c.data.append(p, std::min(n, room));
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& a : v) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+std::string under_root(const std::string& root, const std::string& abs) {
+  if (root.empty() || root == "/") return abs;
+  return (root.back() == '/' ? root.substr(0, root.size() - 1) : root) + abs;
+}
+
+SystemCollector read_file(const std::string& member, const std::string& path, std::size_t max) {
+  SystemCollector c;
+  c.member = member;
+  c.source = path;
+  const auto t0 = Clock::now();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    c.error = path + ": " + std::strerror(errno);
+  } else {
+    std::array<char, 8192> buf{};
+    while (!c.cut) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        c.error = path + ": " + std::strerror(errno);
+        break;
+      }
+      if (n == 0) break;
+      keep(c, buf.data(), static_cast<std::size_t>(n), max);
+    }
+    ::close(fd);
+  }
+  c.bytes = c.data.size();
+  c.duration_ms = ms_since(t0);
+  return c;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::string read_small(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return trim(s);
+}
+
+SystemCollector sysctls(const std::string& proc_sys) {
+  static constexpr std::array<const char*, 12> kNames = {
+      "net.ipv4.tcp_mtu_probing",       "net.ipv4.tcp_base_mss",
+      "net.ipv4.ip_no_pmtu_disc",       "net.ipv4.ip_forward",
+      "net.ipv4.conf.all.rp_filter",    "net.ipv4.conf.default.rp_filter",
+      "net.ipv4.tcp_syn_retries",       "net.ipv4.tcp_keepalive_time",
+      "net.ipv4.ip_local_port_range",   "net.ipv4.tcp_timestamps",
+      "net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.all.forwarding"};
+  SystemCollector c;
+  c.member = "system/sysctl.txt";
+  c.source = proc_sys;
+  const auto t0 = Clock::now();
+  std::size_t missing = 0;
+  for (const char* name : kNames) {
+    std::string rel = name;
+    for (auto& ch : rel)
+      if (ch == '.') ch = '/';
+    std::ifstream in(proc_sys + "/" + rel);
+    std::string value;
+    if (in && std::getline(in, value)) {
+      for (auto& ch : value)
+        if (ch == '\t') ch = ' ';
+      c.data += std::string(name) + " = " + value + "\n";
+    } else {
+      c.data += std::string(name) + " = (unreadable)\n";
+      ++missing;
+    }
+  }
+  if (missing > 0)
+    c.error = std::to_string(missing) + " of " + std::to_string(kNames.size()) +
+              " sysctls could not be read";
+  c.bytes = c.data.size();
+  c.duration_ms = ms_since(t0);
+  return c;
+}
+
+SystemCollector proxy_env(std::vector<std::string>& secrets) {
+  static constexpr std::array<const char*, 10> kVars = {
+      "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY",
+      "no_proxy",   "ALL_PROXY",  "all_proxy",   "FTP_PROXY",   "ftp_proxy"};
+  SystemCollector c;
+  c.member = "system/proxy-env.txt";
+  c.source = "environment";
+  const auto t0 = Clock::now();
+  for (const char* var : kVars) {
+    const char* v = std::getenv(var);
+    if (v == nullptr) continue;
+    std::string value = v;
+    if (auto pw = url_password(value); !pw.empty()) secrets.push_back(pw);
+    c.data += std::string(var) + "=" + value + "\n";
+  }
+  if (c.data.empty()) c.data = "(no proxy variables set)\n";
+  c.bytes = c.data.size();
+  c.duration_ms = ms_since(t0);
+  return c;
+}
+
+// GET base/path over plain HTTP/1.0 (IMDS is http on a link-local IPv4 address).
+SystemCollector imds_network(const SnapshotOptions& o) {
+  SystemCollector c;
+  c.member = "system/azure-imds-network.json";
+  const std::string path = "/metadata/instance/network?api-version=2021-02-01";
+  c.source = o.imds_base + path;
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + o.imds_timeout;
+  auto done = [&](std::string err) {
+    c.error = std::move(err);
+    c.bytes = c.data.size();
+    c.duration_ms = ms_since(t0);
+    return c;
+  };
+  std::string hostport = o.imds_base;
+  if (!hostport.starts_with("http://")) return done("only http:// IMDS addresses are supported");
+  hostport = hostport.substr(7);
+  if (auto slash = hostport.find('/'); slash != std::string::npos) hostport.resize(slash);
+  std::string host = hostport;
+  int port = 80;
+  if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+    host = hostport.substr(0, colon);
+    port = std::atoi(hostport.c_str() + colon + 1);
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (port <= 0 || port > 65535 || inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1)
+    return done("bad IMDS address " + o.imds_base);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return done(std::string("socket: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS)
+    return done(std::string("connect: ") + std::strerror(errno));
+  pollfd p{fd, POLLOUT, 0};
+  if (::poll(&p, 1, ms_left(deadline)) <= 0) return done("no answer within the time bound");
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+  if (soerr != 0) return done(std::string("connect: ") + std::strerror(soerr));
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + hostport +
+                          "\r\nMetadata: true\r\nConnection: close\r\n\r\n";
+  std::size_t sent = 0;
+  while (sent < req.size()) {
+    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      pollfd w{fd, POLLOUT, 0};
+      if (::poll(&w, 1, ms_left(deadline)) <= 0) return done("no answer within the time bound");
+      continue;
+    }
+    if (n < 0) return done(std::string("send: ") + std::strerror(errno));
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string resp;
+  const std::size_t cap = o.max_bytes + 8192;  // headers on top of the body bound
+  std::array<char, 8192> buf{};
+  for (;;) {
+    pollfd r{fd, POLLIN, 0};
+    if (::poll(&r, 1, ms_left(deadline)) <= 0)
+      return done("no complete answer within the time bound");
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n < 0) return done(std::string("recv: ") + std::strerror(errno));
+    if (n == 0) break;
+    resp.append(buf.data(), static_cast<std::size_t>(n));
+    if (resp.size() >= cap) {
+      c.cut = true;
+      break;
+    }
+  }
+  auto hdr_end = resp.find("\r\n\r\n");
+  if (hdr_end == std::string::npos) return done("not an HTTP answer");
+  const std::string status_line = resp.substr(0, resp.find("\r\n"));
+  int status = 0;
+  if (auto sp = status_line.find(' '); sp != std::string::npos)
+    status = std::atoi(status_line.c_str() + sp + 1);
+  c.exit_status = status;
+  std::string body = resp.substr(hdr_end + 4);
+  if (body.size() > o.max_bytes) {
+    body.resize(o.max_bytes);
+    c.cut = true;
+  }
+  c.data = std::move(body);
+  if (status != 200) return done("HTTP status " + std::to_string(status));
+  return done("");
+}
+
+}  // namespace
+
+std::string url_password(const std::string& url) {
+  auto scheme = url.find("://");
+  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  auto at = url.find('@', start);
+  if (at == std::string::npos) return {};
+  auto slash = url.find('/', start);
+  if (slash != std::string::npos && slash < at) return {};
+  auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return {};
+  return url.substr(colon + 1, at - colon - 1);
+}
+
+bool on_azure(const std::string& dmi_dir) {
+  return read_small(dmi_dir + "/sys_vendor") == "Microsoft Corporation" &&
+         read_small(dmi_dir + "/chassis_asset_tag") == "7783-7084-3265-9085-8269-3286-77";
+}
+
+SystemCollector run_bounded_command(const std::vector<std::string>& argv, std::size_t max_bytes,
+                                    std::chrono::milliseconds timeout) {
+  SystemCollector c;
+  c.source = join(argv);
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + timeout;
+  auto finish = [&] {
+    c.bytes = c.data.size();
+    c.duration_ms = ms_since(t0);
+    return c;
+  };
+  if (argv.empty()) {
+    c.error = "no command";
+    return finish();
+  }
+  std::array<int, 2> pipefd{};
+  if (::pipe2(pipefd.data(), O_CLOEXEC) != 0) {
+    c.error = std::string("pipe: ") + std::strerror(errno);
+    return finish();
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // Everything the child needs is built before fork: after it only async-signal-safe calls.
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "LC_", 3) != 0 && std::strncmp(*e, "LANG=", 5) != 0)
+      env_store.emplace_back(*e);
+  env_store.emplace_back("LC_ALL=C");
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    c.error = std::string("fork: ") + std::strerror(errno);
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return finish();
+  }
+  if (pid == 0) {
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::dup2(pipefd[1], 1);
+    ::dup2(pipefd[1], 2);
+    ::execvpe(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  ::close(pipefd[1]);
+  std::array<char, 8192> buf{};
+  bool timed_out = false;
+  for (;;) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    const int left = ms_left(deadline);
+    int r = left == 0 ? 0 : ::poll(&p, 1, left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      timed_out = true;
+      break;
+    }
+    ssize_t n = ::read(pipefd[0], buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    keep(c, buf.data(), static_cast<std::size_t>(n), max_bytes);
+    if (c.cut) break;
+  }
+  ::close(pipefd[0]);
+  if (timed_out || c.cut) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) c.exit_status = WEXITSTATUS(status);
+  if (timed_out)
+    c.error = "killed after " + std::to_string(timeout.count()) + " ms";
+  else if (c.exit_status == 127)
+    c.error = argv[0] + " could not be run";
+  else if (!c.cut && (!c.exit_status || *c.exit_status != 0))
+    c.error = "exited with " + (c.exit_status ? std::to_string(*c.exit_status) : "a signal");
+  return finish();
+}
+
+SystemSnapshot collect_system_snapshot(const SnapshotOptions& o) {
+  SystemSnapshot s;
+  if (o.run_commands) {
+    const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+        {"system/routes-ipv4.txt", {"ip", "-4", "route", "show", "table", "all"}},
+        {"system/routes-ipv6.txt", {"ip", "-6", "route", "show", "table", "all"}},
+        {"system/rules-ipv4.txt", {"ip", "-4", "rule", "show"}},
+        {"system/rules-ipv6.txt", {"ip", "-6", "rule", "show"}},
+        {"system/interfaces.txt", {"ip", "-d", "addr", "show"}},
+    };
+    for (const auto& [member, argv] : commands) {
+      auto c = run_bounded_command(argv, o.max_bytes, o.command_timeout);
+      c.member = member;
+      s.collectors.push_back(std::move(c));
+    }
+  }
+  for (const char* f : {"resolv.conf", "hosts", "nsswitch.conf"})
+    s.collectors.push_back(read_file(std::string("system/") + f,
+                                     under_root(o.root, std::string("/etc/") + f), o.max_bytes));
+  s.collectors.push_back(sysctls(o.proc_sys));
+  s.collectors.push_back(proxy_env(s.secrets));
+  if (on_azure(o.dmi_dir)) {
+    s.collectors.push_back(imds_network(o));
+  } else {
+    SystemCollector c;
+    c.member = "system/azure-imds-network.json";
+    c.source = o.imds_base + "/metadata/instance/network?api-version=2021-02-01";
+    c.skipped = true;
+    c.error = "not on Azure (DMI " + o.dmi_dir + ")";
+    s.collectors.push_back(std::move(c));
+  }
+  return s;
+}
+
+}  // namespace midiag::platform

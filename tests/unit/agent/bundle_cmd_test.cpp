@@ -1,0 +1,342 @@
+// `mi-diag bundle` / `check --bundle` against the simulated instance on 127.0.0.1, with secrets
+// planted in the password, a connection string, collected files and the proxy environment: the
+// archive opens with tar, sha256sum, jq and tshark, and no secret is in any member in any
+// encoding.
+#include "agent/bundle_cmd.h"
+
+#include <httplib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/cli.h"
+#include "agent/simulator/instance.h"
+#include "reports/redact.h"
+
+namespace midiag::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string t = (fs::temp_directory_path() / "midiag-bundle-cmd-XXXXXX").string();
+    path = ::mkdtemp(t.data()) ? t : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+struct Shell {
+  int code;
+  std::string out;
+};
+
+Shell sh(const std::string& cmd) {
+  Shell r{-1, {}};
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+CliResult cli(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = run_cli(args, out, err, false);
+  return {code, out.str(), err.str()};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+constexpr const char* kPassword = "Pw-planted-7Qx9!";    // --password-env
+constexpr const char* kConnSecret = "Cs-planted-Kd83";   // the connection string's
+constexpr const char* kProxySecret = "Px-planted-Mz51";  // a proxy URL's userinfo
+constexpr const char* kImdsJson = "{\"interface\":[{\"macAddress\":\"000D3A000001\"}]}";
+
+// A fake IMDS on loopback: answers only with the Metadata header, as the real one does.
+struct FakeImds {
+  httplib::Server server;
+  int port = 0;
+  std::thread thread;
+  int requests = 0;
+  FakeImds() {
+    server.Get("/metadata/instance/network",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 ++requests;
+                 if (req.get_header_value("Metadata") != "true" ||
+                     req.get_param_value("api-version") != "2021-02-01") {
+                   res.status = 400;
+                   return;
+                 }
+                 res.set_content(kImdsJson, "application/json");
+               });
+    port = server.bind_to_any_port("127.0.0.1");
+    // Bound and listening already: a request queues until the accept loop runs.
+    thread = std::thread([this] { server.listen_after_bind(); });
+  }
+  ~FakeImds() {
+    // stop() only stops a running loop: wait (bounded) for the thread to have entered it.
+    for (int i = 0; i < 5000 && !server.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server.stop();
+    thread.join();
+  }
+};
+
+// Test files under a root prefix, DMI saying Azure or not, and the fake IMDS.
+struct Planted {
+  TempDir dir;
+  explicit Planted(bool azure, int imds_port) {
+    write(
+        dir.path + "/root/etc/resolv.conf",
+        "# set by the VPN client, token " + std::string(kConnSecret) + "\nnameserver 127.0.0.53\n");
+    write(dir.path + "/root/etc/hosts",
+          "127.0.0.1 localhost\n# admin note: sa password " + std::string(kPassword) + "\n");
+    write(dir.path + "/root/etc/nsswitch.conf", "hosts: files dns\n");
+    write(dir.path + "/dmi/sys_vendor", azure ? "Microsoft Corporation\n" : "QEMU\n");
+    write(dir.path + "/dmi/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n");
+    auto& h = bundle_hooks();
+    h = {};
+    h.snapshot.root = dir.path + "/root";
+    h.snapshot.dmi_dir = dir.path + "/dmi";
+    h.snapshot.imds_base = "http://127.0.0.1:" + std::to_string(imds_port);
+    setenv("HTTPS_PROXY", ("http://alice:" + std::string(kProxySecret) + "@127.0.0.1:3128").c_str(),
+           1);
+  }
+  ~Planted() {
+    bundle_hooks() = {};
+    unsetenv("HTTPS_PROXY");
+  }
+};
+
+std::vector<std::string> members_of(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(e.path().string());
+  return out;
+}
+
+TEST(BundleCommand, APlantedSecretIsInNoMemberAndTheToolsReadTheArchive) {
+  FakeImds imds;
+  ASSERT_GT(imds.port, 0);
+  Planted planted(true, imds.port);
+  sim::InstanceConfig config;
+  config.redirect = false;
+  config.password = kPassword;
+  auto inst = sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst) << inst.error().message;
+  const std::string cs = "Server=tcp:127.0.0.1," + std::to_string((*inst)->gateway_port()) +
+                         ";User ID=other;Password=\"" + kConnSecret +
+                         "\";Encrypt=True;TrustServerCertificate=True";
+  setenv("MIDIAG_BUNDLE_CS", cs.c_str(), 1);
+  setenv("MIDIAG_BUNDLE_PW", kPassword, 1);
+  const std::string out = planted.dir.path + "/ticket.tar.gz";
+  const auto sinks_before = spdlog::default_logger()->sinks().size();
+  auto r = cli({"bundle", "--out", out, "--connection-string-env", "MIDIAG_BUNDLE_CS", "--user",
+                "sim", "--password-env", "MIDIAG_BUNDLE_PW", "--timeout-ms", "2000", "--json"});
+  unsetenv("MIDIAG_BUNDLE_CS");
+  unsetenv("MIDIAG_BUNDLE_PW");
+  // The check's own exit code (the simulator's certificate is from no trusted CA: 1).
+  EXPECT_EQ(r.code, 1) << r.err << r.out;
+  EXPECT_EQ((*inst)->stats().gateway.logins_ok, 1u);       // the password was really used
+  EXPECT_NE(r.out.find("\"schema\""), std::string::npos);  // the report is printed as usual
+  // The loggers as the user's --log-level (default warn) left them: no recording sink left.
+  EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::warn);
+  EXPECT_EQ(spdlog::default_logger()->sinks().size(), sinks_before);
+  EXPECT_EQ(imds.requests, 1);
+  ASSERT_TRUE(fs::exists(out)) << r.err;
+
+  // tar: one top folder holding every member.
+  auto list = sh("tar -tzf " + out);
+  ASSERT_EQ(list.code, 0) << list.out;
+  std::istringstream lines(list.out);
+  std::string top;
+  for (std::string line; std::getline(lines, line);) {
+    auto folder = line.substr(0, line.find('/'));
+    if (top.empty()) top = folder;
+    EXPECT_EQ(folder, top) << line;
+  }
+  EXPECT_TRUE(top.starts_with("mi-diag-bundle-")) << top;
+  for (const char* m :
+       {"manifest.json", "report.json", "report.md", "report.txt", "log.txt", "redactions.json",
+        "SHA256SUMS", "system/routes-ipv4.txt", "system/routes-ipv6.txt", "system/rules-ipv4.txt",
+        "system/interfaces.txt", "system/resolv.conf", "system/hosts", "system/nsswitch.conf",
+        "system/sysctl.txt", "system/proxy-env.txt", "system/azure-imds-network.json"})
+    EXPECT_NE(list.out.find(top + "/" + std::string(m) + "\n"), std::string::npos) << m;
+
+  // sha256sum inside and beside.
+  ASSERT_EQ(sh("cd " + planted.dir.path + " && tar -xzf ticket.tar.gz").code, 0);
+  const std::string root = planted.dir.path + "/" + top;
+  auto sums = sh("cd " + root + " && sha256sum -c SHA256SUMS");
+  EXPECT_EQ(sums.code, 0) << sums.out;
+  auto beside = sh("cd " + planted.dir.path + " && sha256sum -c ticket.tar.gz.sha256");
+  EXPECT_EQ(beside.code, 0) << beside.out;
+
+  // No planted secret in any member, in any encoding.
+  const auto files = members_of(root);
+  EXPECT_GE(files.size(), 17u);
+  for (const char* secret : {kPassword, kConnSecret, kProxySecret}) {
+    for (const auto& enc : reports::secret_encodings(secret)) {
+      const std::string needle(enc.begin(), enc.end());
+      for (const auto& f : files)
+        EXPECT_EQ(slurp(f).find(needle), std::string::npos) << secret << " in " << f;
+    }
+  }
+  // ...because it was removed, not because it was never collected.
+  EXPECT_NE(slurp(root + "/system/hosts").find("[REDACTED]"), std::string::npos);
+  EXPECT_NE(slurp(root + "/system/resolv.conf").find("[REDACTED]"), std::string::npos);
+  EXPECT_NE(slurp(root + "/system/proxy-env.txt").find("alice:[REDACTED]@127.0.0.1:3128"),
+            std::string::npos)
+      << slurp(root + "/system/proxy-env.txt");
+  EXPECT_EQ(slurp(root + "/system/azure-imds-network.json"), kImdsJson);
+
+  // jq on the JSON members.
+  auto jq = [&](const std::string& filter, const std::string& file) {
+    return sh("jq -e '" + filter + "' " + root + "/" + file);
+  };
+  EXPECT_EQ(jq(".tool_version == \"" MIDIAG_VERSION "\"", "manifest.json").code, 0);
+  EXPECT_EQ(jq(".exit_code == 1", "manifest.json").code, 0);
+  EXPECT_EQ(jq(".collectors | map(.name) | index(\"tcp\") != null", "manifest.json").code, 0)
+      << slurp(root + "/manifest.json");
+  EXPECT_EQ(jq(".system[] | select(.member == \"system/routes-ipv4.txt\") | .exit_status == 0 "
+               "and .bytes > 0 and .cut == false",
+               "manifest.json")
+                .code,
+            0);
+  EXPECT_EQ(jq(".command_line | startswith(\"mi-diag bundle --out\")", "manifest.json").code, 0);
+  EXPECT_EQ(jq(".schema == \"mi-diag.report/1\"", "report.json").code, 0);
+  EXPECT_EQ(jq("[.redactions[] | select(.member == \"system/hosts\" and .count >= 1)] | length "
+               "== 1",
+               "redactions.json")
+                .code,
+            0)
+      << slurp(root + "/redactions.json");
+  EXPECT_EQ(jq("[.redactions[] | select(.member == \"system/proxy-env.txt\")] | length == 1",
+               "redactions.json")
+                .code,
+            0);
+
+  // The log is the run's own, at debug level although stderr stayed at warn.
+  const auto log = slurp(root + "/log.txt");
+  EXPECT_NE(log.find("[debug]"), std::string::npos) << log.substr(0, 2000);
+  EXPECT_EQ(r.err.find("[debug]"), std::string::npos);
+
+  // The capture: tshark reads it when capture was permitted; else the manifest says why.
+  auto included = jq(".capture.included", "manifest.json");
+  if (included.code == 0) {
+    auto t = sh("tshark -r " + root + "/capture.pcap -T fields -e tcp.dstport");
+    EXPECT_EQ(t.code, 0) << t.out;
+    EXPECT_NE(t.out.find(std::to_string((*inst)->gateway_port())), std::string::npos) << t.out;
+  } else {
+    EXPECT_FALSE(fs::exists(root + "/capture.pcap"));
+    EXPECT_EQ(jq(".capture.reason | length > 0", "manifest.json").code, 0);
+  }
+}
+
+TEST(BundleCommand, CheckBundleWritesTheSameBundleAndOffAzureNoImdsRequest) {
+  FakeImds imds;
+  Planted planted(false, imds.port);
+  sim::InstanceConfig config;
+  config.redirect = false;
+  auto inst = sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst);
+  const std::string out = planted.dir.path + "/c.tar.gz";
+  auto r = cli({"check", "127.0.0.1:" + std::to_string((*inst)->gateway_port()), "--no-login",
+                "--no-capture", "--timeout-ms", "2000", "--bundle", out});
+  EXPECT_TRUE(r.code == 0 || r.code == 1) << r.err;
+  ASSERT_TRUE(fs::exists(out)) << r.err;
+  EXPECT_TRUE(fs::exists(out + ".sha256"));
+  EXPECT_EQ(imds.requests, 0);
+  ASSERT_EQ(sh("cd " + planted.dir.path + " && tar -xzf c.tar.gz").code, 0);
+  std::string top;
+  for (const auto& e : fs::directory_iterator(planted.dir.path))
+    if (e.is_directory() && e.path().filename().string().starts_with("mi-diag-bundle-"))
+      top = e.path().string();
+  ASSERT_FALSE(top.empty());
+  EXPECT_FALSE(fs::exists(top + "/system/azure-imds-network.json"));
+  EXPECT_FALSE(fs::exists(top + "/capture.pcap"));
+  EXPECT_EQ(sh("jq -e '.capture.included == false and (.capture.reason | test(\"no-capture\")) "
+               "and (.system[] | select(.member == \"system/azure-imds-network.json\") | "
+               ".skipped)' " +
+               top + "/manifest.json")
+                .code,
+            0)
+      << slurp(top + "/manifest.json");
+}
+
+TEST(BundleCommand, OutIsRequired) {
+  auto r = cli({"bundle", "127.0.0.1:1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+}
+
+TEST(BundleCommand, AnUnusableOutDirectoryIsExit2BeforeAnyTraffic) {
+  sim::InstanceConfig config;
+  config.redirect = false;
+  auto inst = sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst);
+  TempDir d;
+  const std::string target = "127.0.0.1:" + std::to_string((*inst)->gateway_port());
+  auto r = cli({"bundle", "--out", d.path + "/missing/b.tar.gz", target, "--no-capture"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("cannot write the bundle"), std::string::npos) << r.err;
+  auto c = cli({"check", target, "--bundle", d.path + "/missing/b.tar.gz"});
+  EXPECT_EQ(c.code, 2) << c.err;
+  EXPECT_EQ((*inst)->stats().gateway.connections, 0u);
+  EXPECT_TRUE(fs::is_empty(d.path));
+}
+
+TEST(BundleCommand, AWriteFailureMidArchiveIsExit3WithTheReportPrintedAndNoFile) {
+  FakeImds imds;
+  Planted planted(false, imds.port);
+  bundle_hooks().fail_after_bytes = 1500;
+  sim::InstanceConfig config;
+  config.redirect = false;
+  auto inst = sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst);
+  TempDir d;
+  const std::string out = d.path + "/b.tar.gz";
+  auto r = cli({"bundle", "--out", out, "127.0.0.1:" + std::to_string((*inst)->gateway_port()),
+                "--no-login", "--timeout-ms", "2000"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("the bundle was not written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No space left"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("127.0.0.1"), std::string::npos);  // the report itself
+  EXPECT_TRUE(fs::is_empty(d.path));
+}
+
+}  // namespace
+}  // namespace midiag::agent
