@@ -1,10 +1,13 @@
 #include "agent/cli.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 
@@ -19,6 +22,7 @@
 #include "agent/check.h"
 #include "agent/connection_string.h"
 #include "agent/demo.h"
+#include "agent/watch/config.h"
 #include "platform/linux/batch_heap.h"
 #include "probes/tds/ca_file.h"
 
@@ -39,7 +43,7 @@ constexpr std::array<Command, 8> kCommands = {{
     {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", true},
     {"capture", "capture [--duration S] [--host H] watch the application's own attempts", true},
     {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
-    {"watch", "watch --config FILE              scheduled probes", false},
+    {"watch", "watch --config FILE [--check]    scheduled probes, Prometheus metrics", true},
     {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", true},
     {"demo", "demo [-v]                        diagnosis against the embedded simulated instance",
      true},
@@ -462,6 +466,76 @@ int run_analyze_command(const std::vector<std::string>& args, std::ostream& out,
   return report->verdict == reports::Verdict::Fail ? kExitProblem : kExitOk;
 }
 
+// The directory a file will be created in must exist: checked before anything runs.
+std::optional<std::string> missing_directory(const std::string& file) {
+  const auto slash = file.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : file.substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return "directory " + dir + ": " + std::strerror(errno);
+  if (!S_ISDIR(st.st_mode)) return dir + " is not a directory";
+  if (::access(dir.c_str(), W_OK) != 0) return "directory " + dir + ": " + std::strerror(errno);
+  return std::nullopt;
+}
+
+int run_watch_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string config, listen, textfile, events;
+  bool check_only = false;
+  po::options_description desc("watch options");
+  // clang-format off
+  desc.add_options()
+      ("help,h", "show this help")
+      ("config", po::value(&config)->value_name("FILE"), "the YAML config (spec §8; see watch.example.yaml)")
+      ("metrics-listen", po::value(&listen)->value_name("ADDR:PORT"),
+       "serve Prometheus metrics here (default 127.0.0.1:9797)")
+      ("textfile", po::value(&textfile)->value_name("FILE"),
+       "also write the metrics to FILE (temp file + rename), for node_exporter's textfile collector")
+      ("events", po::value(&events)->value_name("FILE|-"), "append JSON-lines events (down, up, changed); - is stdout")
+      ("check", po::bool_switch(&check_only), "validate the config (and read its secrets), print the targets, exit");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(err, "watch", e.what());
+  }
+  if (vm.count("help")) {
+    out << "Usage: mi-diag watch --config FILE [--metrics-listen ADDR:PORT] [--textfile F] "
+           "[--events F|-] [--check]\n\n"
+           "Runs checks on a schedule and exposes Prometheus metrics and change events.\n\n"
+        << desc;
+    return kExitOk;
+  }
+  if (config.empty()) return usage_error(err, "watch", "--config FILE is required");
+  if (vm.count("metrics-listen"))
+    if (auto l = watch::parse_listen_address(listen); !l)
+      return usage_error(err, "watch", l.error().message);
+  if (!textfile.empty())
+    if (auto why = missing_directory(textfile))
+      return usage_error(err, "watch", "--textfile " + textfile + ": " + *why);
+  if (vm.count("events") && events != "-") {
+    if (events.empty()) return usage_error(err, "watch", "--events needs a file or -");
+    if (auto why = missing_directory(events))
+      return usage_error(err, "watch", "--events " + events + ": " + *why);
+  }
+  auto cfg = watch::load_watch_config(config);
+  if (!cfg) {
+    err << "mi-diag watch: " << cfg.error().message << "\n";
+    return kExitUsage;
+  }
+  if (check_only) {
+    out << config << ": ok, " << cfg->targets.size()
+        << (cfg->targets.size() == 1 ? " target" : " targets") << ", state_dir " << cfg->state_dir
+        << "\n";
+    for (const auto& t : cfg->targets) out << "  " << watch::describe_target(t) << "\n";
+    return kExitOk;
+  }
+  err << "mi-diag watch: the scheduler is not implemented yet\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -501,6 +575,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (cmd->name == "capture") return run_capture_command(rest, out, err, out_is_tty);
   if (cmd->name == "simulate") return run_simulate(rest, out, err);
   if (cmd->name == "bundle") return run_check_command(rest, out, err, out_is_tty, "bundle");
+  if (cmd->name == "watch") return run_watch_command(rest, out, err);
   return run_check_command(rest, out, err, out_is_tty);
 }
 

@@ -7,6 +7,7 @@ packages=(
   libgtest-dev nlohmann-json3-dev libssl-dev libarchive-dev libyaml-cpp-dev libcpp-httplib-dev
   iproute2 iptables dnsmasq-base jq nmap
   tshark freetds-bin
+  ca-certificates systemd locales
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -22,5 +23,22 @@ fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+# promtool (watch's metrics and alerting rules tests) without a Prometheus server: Debian's
+# package unpacked, not installed. Tests look on PATH, then in /opt/mi-diag-tools/prometheus.
+tools=/opt/mi-diag-tools
+if ! command -v promtool >/dev/null && [[ ! -x "$tools/prometheus/usr/bin/promtool" ]]; then
+  cache="$tools/cache"
+  mkdir -p "$cache"
+  apt-get update -qq
+  (cd "$cache" && apt-get download -qq prometheus 2>/dev/null)
+  deb=$(ls -t "$cache"/prometheus_*.deb | head -n 1)
+  dpkg -x "$deb" "$tools/prometheus"
+  "$tools/prometheus/usr/bin/promtool" --version >/dev/null
+  echo "setup: promtool unpacked into $tools/prometheus"
+fi
+# A comma-decimal locale: the metrics encoder is tested under it (numbers stay C-locale).
+if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  localedef -i de_DE -f UTF-8 de_DE.UTF-8
 fi
 echo "setup: all ${#packages[@]} packages present"
