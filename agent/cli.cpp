@@ -23,6 +23,7 @@
 #include "agent/connection_string.h"
 #include "agent/demo.h"
 #include "agent/watch/config.h"
+#include "agent/watch/runner.h"
 #include "platform/linux/batch_heap.h"
 #include "probes/tds/ca_file.h"
 
@@ -482,6 +483,7 @@ std::optional<std::string> missing_directory(const std::string& file) {
 int run_watch_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string config, listen, textfile, events;
   bool check_only = false;
+  std::uint64_t rounds = 0;
   po::options_description desc("watch options");
   // clang-format off
   desc.add_options()
@@ -492,7 +494,8 @@ int run_watch_command(const std::vector<std::string>& args, std::ostream& out, s
       ("textfile", po::value(&textfile)->value_name("FILE"),
        "also write the metrics to FILE (temp file + rename), for node_exporter's textfile collector")
       ("events", po::value(&events)->value_name("FILE|-"), "append JSON-lines events (down, up, changed); - is stdout")
-      ("check", po::bool_switch(&check_only), "validate the config (and read its secrets), print the targets, exit");
+      ("check", po::bool_switch(&check_only), "validate the config (and read its secrets), print the targets, exit")
+      ("rounds", po::value(&rounds)->value_name("N"), "stop after N rounds in all (tests, benchmarks); default: until SIGTERM");
   // clang-format on
   po::variables_map vm;
   try {
@@ -532,8 +535,15 @@ int run_watch_command(const std::vector<std::string>& args, std::ostream& out, s
     for (const auto& t : cfg->targets) out << "  " << watch::describe_target(t) << "\n";
     return kExitOk;
   }
-  err << "mi-diag watch: the scheduler is not implemented yet\n";
-  return kExitUsage;
+  watch::WatchOutputs outputs;
+  // HTTP on the loopback default unless only a textfile was asked for.
+  if (vm.count("metrics-listen") || textfile.empty())
+    outputs.listen = *watch::parse_listen_address(
+        vm.count("metrics-listen") ? listen : std::string(watch::kDefaultMetricsListen));
+  outputs.textfile = textfile;
+  outputs.events = events;
+  outputs.max_rounds = rounds;
+  return watch::run_watch(std::move(*cfg), outputs, out, err);
 }
 
 }  // namespace
