@@ -1,6 +1,9 @@
 #include "reports/redact.h"
 
 #include <algorithm>
+#include <utility>
+
+#include "reports/redact_rules.h"
 
 namespace midiag::reports {
 
@@ -45,13 +48,22 @@ std::vector<std::uint8_t> utf16le(std::string_view s) {
   return out;
 }
 
+// One pass building a new string: in-place replacement would move the tail once per hit.
 std::size_t replace_all(std::string& text, std::string_view what, std::string_view with) {
+  std::size_t at = text.find(what);
+  if (at == std::string::npos) return 0;
+  std::string out;
+  out.reserve(text.size());
+  std::size_t copied = 0;
   std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos;
-       at = text.find(what, at + with.size())) {
-    text.replace(at, what.size(), with);
+  for (; at != std::string::npos; at = text.find(what, copied)) {
+    out.append(text, copied, at - copied);
+    out += with;
+    copied = at + what.size();
     ++n;
   }
+  out.append(text, copied);
+  text = std::move(out);
   return n;
 }
 
@@ -90,7 +102,8 @@ void Redactor::count(std::string_view rule, std::string_view member, std::size_t
 }
 
 std::string Redactor::redact_text(std::string_view text, std::string_view member) {
-  std::string out(text);
+  std::string out = apply_redaction_rules(
+      text, [&](std::string_view rule, std::size_t hits) { count(rule, member, hits); });
   std::size_t n = 0;
   for (const auto& s : secrets_) n += replace_all(out, s, kRedacted);
   count("known-secret", member, n);
