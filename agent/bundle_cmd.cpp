@@ -1,5 +1,10 @@
 #include "agent/bundle_cmd.h"
 
+#include <optional>
+
+#include <random>
+
+#include <fcntl.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -9,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "reports/mask.h"
 #include "reports/redact.h"
 
 namespace midiag::agent {
@@ -115,9 +121,12 @@ Expected<reports::BundleWritten> BundleSession::finish(const reports::Report& re
   auto snapshot = platform::collect_system_snapshot(hooks.snapshot);
   for (const auto& secret : snapshot.secrets) redactor.add_known_secret(secret);
 
+  std::optional<reports::Masker> masker;
+  if (request_.mask) masker.emplace(std::random_device{}());
   std::vector<reports::BundleMember> members;
   auto add_text = [&](const std::string& name, const std::string& text) {
-    members.push_back({name, redactor.redact_text(text, name)});
+    auto clean = redactor.redact_text(text, name);
+    members.push_back({name, masker ? masker->mask_text(clean) : std::move(clean)});
   };
 
   add_text("report.json", reports::render_json(report));
@@ -131,6 +140,8 @@ Expected<reports::BundleWritten> BundleSession::finish(const reports::Report& re
   if (!report.evidence.capture.error.empty()) capture["error"] = report.evidence.capture.error;
   if (!capture_requested_) {
     capture["reason"] = "capture was turned off (--no-capture)";
+  } else if (masker) {
+    capture["reason"] = "left out with --mask: the packets' headers carry the unmasked addresses";
   } else if (report.evidence.capture.status != "on") {
     capture["reason"] = "capture was not permitted or failed: " + report.evidence.capture.error;
   } else {
@@ -172,7 +183,8 @@ Expected<reports::BundleWritten> BundleSession::finish(const reports::Report& re
                    {"verdict", report_json.value("verdict", json(nullptr))},
                    {"collectors", report_json.value("collectors", json::array())},
                    {"system", system},
-                   {"capture", capture}};
+                   {"capture", capture},
+                   {"masked", request_.mask}};
 
   spdlog::debug("bundle: writing {} members", members.size() + 4);
   stop_recording();
@@ -193,7 +205,23 @@ Expected<reports::BundleWritten> BundleSession::finish(const reports::Report& re
   reports::BundleWriteOptions wo;
   wo.mtime = now;
   wo.fail_after_bytes = hooks.fail_after_bytes;
-  return reports::write_bundle(request_.out, members, wo);
+  auto written = reports::write_bundle(request_.out, members, wo);
+  if (written && masker) {
+    // The map stays with the user: beside the archive, readable by its owner only.
+    json map = json::array();
+    for (const auto& [from, to] : masker->map())
+      map.push_back({{"original", from}, {"masked", to}});
+    const std::string path = request_.out + ".mask-map.json";
+    const std::string text =
+        json{{"schema", "mi-diag.mask-map/1"}, {"bundle", request_.out}, {"map", map}}.dump(2) +
+        "\n";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const bool ok =
+        fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) ::close(fd);
+    if (!ok) return make_error("the bundle was written but its mask map could not be: " + path);
+  }
+  return written;
 }
 
 }  // namespace midiag::agent

@@ -27,6 +27,9 @@ struct BundleRequest {
   std::string out;                        // the archive's path
   std::vector<std::string> command_line;  // as typed, "mi-diag" first
   std::vector<std::string> secrets;       // password, connection-string secrets
+  // --mask: addresses and host names masked in every text member; capture.pcap left out (its
+  // headers carry the real addresses); the map goes to `out` + ".mask-map.json", never inside.
+  bool mask = false;
 };
 
 // One bundle run: begun before the check (the log recorder, the private capture file), finished

@@ -75,6 +75,7 @@ struct CommonOptions {
   std::string resolv_conf;
   std::string hosts_file;
   std::string bundle;
+  bool mask = false;
   bool no_capture = false;
   std::string capture_file;
   bool no_login = false;
@@ -129,6 +130,8 @@ po::options_description check_options(CommonOptions& c) {
       ("capture-file", po::value(&c.capture_file)->value_name("FILE"),
        "keep the probe's packets in this pcap file (needs root or CAP_NET_RAW)")
       ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a redacted diagnostic bundle (.tar.gz) for a support ticket")
+      ("mask", po::bool_switch(&c.mask),
+       "in the bundle, mask addresses and host names consistently (subnets kept); the map is written beside it, FILE.mask-map.json, never inside")
       ("log-level", po::value(&c.log_level)->value_name("LEVEL"),
        "trace|debug|info|warn|error|off (stderr), default warn");
   // clang-format on
@@ -244,6 +247,8 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     if (!c.bundle.empty()) return usage_error(err, cmd, "give --out, not --bundle");
     c.bundle = bundle_out;
   }
+  if (c.mask && c.bundle.empty())
+    return usage_error(err, cmd, "--mask applies to a bundle (--bundle FILE)");
   if (!c.bundle.empty())
     if (auto problem = reports::bundle_destination_problem(c.bundle))
       return usage_error(err, cmd, "cannot write the bundle: " + *problem);
@@ -350,6 +355,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   if (!c.bundle.empty()) {
     BundleRequest request{c.bundle, {"mi-diag", std::string(cmd)}, std::move(bundle_secrets)};
     request.command_line.insert(request.command_line.end(), args.begin(), args.end());
+    request.mask = c.mask;
     auto session = BundleSession::begin(std::move(request), opt);
     if (!session) return usage_error(err, cmd, session.error().message);
     bundle = std::move(*session);

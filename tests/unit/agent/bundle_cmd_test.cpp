@@ -297,6 +297,54 @@ TEST(BundleCommand, CheckBundleWritesTheSameBundleAndOffAzureNoImdsRequest) {
       << slurp(top + "/manifest.json");
 }
 
+// --mask: addresses and names in every member masked the same way, the capture left out, the map
+// beside the archive (owner-only) and never inside it.
+TEST(BundleCommand, MaskHidesAddressesAndNamesAndKeepsTheMapOutside) {
+  FakeImds imds;
+  Planted planted(false, imds.port);
+  write(planted.dir.path + "/root/etc/hosts",
+        "10.20.30.40 sqlmi-prod.contoso-internal.com\n10.20.30.41 other.contoso-internal.com\n");
+  sim::InstanceConfig config;
+  config.redirect = false;
+  auto inst = sim::SimulatedInstance::start(config);
+  ASSERT_TRUE(inst);
+  const std::string out = planted.dir.path + "/m.tar.gz";
+  auto r = cli({"bundle", "--out", out, "--mask", "--no-login", "--timeout-ms", "2000",
+                "127.0.0.1:" + std::to_string((*inst)->gateway_port())});
+  EXPECT_TRUE(r.code == 0 || r.code == 1) << r.err;
+  ASSERT_TRUE(fs::exists(out)) << r.err;
+  const std::string map_path = out + ".mask-map.json";
+  ASSERT_TRUE(fs::exists(map_path));
+  EXPECT_EQ(fs::status(map_path).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  const auto map = nlohmann::json::parse(slurp(map_path));
+  std::string masked_host;
+  for (const auto& e : map["map"])
+    if (e["original"] == "10.20.30.40") masked_host = e["masked"];
+  ASSERT_FALSE(masked_host.empty()) << map.dump();
+  ASSERT_EQ(sh("cd " + planted.dir.path + " && tar -xzf m.tar.gz").code, 0);
+  auto list = sh("tar -tzf " + out);
+  EXPECT_EQ(list.out.find("capture.pcap"), std::string::npos);
+  EXPECT_EQ(list.out.find("mask-map"), std::string::npos);
+  bool saw_hosts = false;
+  for (const auto& f : members_of(planted.dir.path)) {
+    if (f.find("mi-diag-bundle-") == std::string::npos) continue;
+    const auto text = slurp(f);
+    EXPECT_EQ(text.find("10.20.30.40"), std::string::npos) << f;
+    EXPECT_EQ(text.find("contoso-internal"), std::string::npos) << f;
+    if (f.ends_with("system/hosts")) {
+      saw_hosts = true;
+      EXPECT_NE(text.find(masked_host), std::string::npos) << text;
+    }
+    if (f.ends_with("manifest.json")) {
+      auto m = nlohmann::json::parse(text);
+      EXPECT_EQ(m["masked"], true);
+      EXPECT_EQ(m["capture"]["included"], false);
+    }
+  }
+  EXPECT_TRUE(saw_hosts);
+}
+
 TEST(BundleCommand, OutIsRequired) {
   auto r = cli({"bundle", "127.0.0.1:1"});
   EXPECT_EQ(r.code, 2);
