@@ -132,7 +132,11 @@ TEST_P(LiveCaptureUpToStop, TheLastPacketsBeforeStopAreKept) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LiveCaptureUpToStop,
-                         ::testing::Combine(::testing::Values("lo", "any"), ::testing::Bool()));
+                         ::testing::Combine(::testing::Values("lo", "any"), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param)) +
+                                  (std::get<1>(info.param) ? "_immediate" : "_batched");
+                         });
 
 TEST(LiveCapture, KeepsNoMoreThanItsBoundAndCountsTheRest) {
   if (geteuid() != 0) GTEST_SKIP() << "capturing needs root or CAP_NET_RAW";
