@@ -133,9 +133,9 @@ TEST_P(LiveCaptureUpToStop, TheLastPacketsBeforeStopAreKept) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, LiveCaptureUpToStop,
                          ::testing::Combine(::testing::Values("lo", "any"), ::testing::Bool()),
-                         [](const auto& info) {
-                           return std::string(std::get<0>(info.param)) +
-                                  (std::get<1>(info.param) ? "_immediate" : "_batched");
+                         [](const auto& param_info) {
+                           return std::string(std::get<0>(param_info.param)) +
+                                  (std::get<1>(param_info.param) ? "_immediate" : "_batched");
                          });
 
 TEST(LiveCapture, KeepsNoMoreThanItsBoundAndCountsTheRest) {
