@@ -589,7 +589,9 @@ TEST(FlowDecode, TcpHeaderShapesDecodeAsTheHeadersSay) {
   opt.insert(opt.begin() + 44, {2, 4, 0x05, 0xB4});  // MSS 1460
   opt[36] = 0x60;
   put16(opt, 2, opt.size());
-  auto p = decode_packet(raw(opt));
+  // The decoded payload views the frame's bytes: the frame outlives every read of it.
+  Frame f = raw(opt);
+  auto p = decode_packet(f);
   ASSERT_TRUE(p.ok()) << p.error().message;
   ASSERT_TRUE(p->tcp && p->tcp->mss);
   EXPECT_EQ(*p->tcp->mss, 1460);
@@ -601,13 +603,15 @@ TEST(FlowDecode, TcpHeaderShapesDecodeAsTheHeadersSay) {
   // missing bytes count on the wire.
   Bytes tso = ipv4_tcp(client(1, tcp_flags::kAck, "hello"));
   put16(tso, 2, 0);
-  p = decode_packet(raw(tso));
+  f = raw(tso);
+  p = decode_packet(f);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->payload.size(), 5U);
   EXPECT_EQ(p->payload_length, 5U);
   Bytes cut = ipv4_tcp(client(1, tcp_flags::kAck, "hello"));
   put16(cut, 2, 1500);
-  p = decode_packet(raw(cut));
+  f = raw(cut);
+  p = decode_packet(f);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->payload.size(), 5U);
   EXPECT_EQ(p->payload_length, 1460U);
@@ -619,7 +623,8 @@ TEST(FlowDecode, TcpHeaderShapesDecodeAsTheHeadersSay) {
   EXPECT_FALSE(decode_packet(raw(frag)).ok());
   Bytes bad = ipv4_tcp(client(1, tcp_flags::kAck));
   bad[32] = 0xF0;  // 60 bytes of TCP header in a 20-byte segment
-  p = decode_packet(raw(bad));
+  f = raw(bad);
+  p = decode_packet(f);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().kind, midiag::ErrorKind::Malformed);
   EXPECT_EQ(p.error().offset, 32U);
@@ -629,7 +634,8 @@ TEST(FlowDecode, TcpHeaderShapesDecodeAsTheHeadersSay) {
   Bytes ip6 = {0x60, 0, 0, 0, 0, static_cast<std::uint8_t>(tcp.size() - 20), kProtoTcp, 52};
   for (std::uint8_t i = 0; i < 32; ++i) ip6.push_back(static_cast<std::uint8_t>(0x20 + i));
   ip6.insert(ip6.end(), tcp.begin() + 20, tcp.end());
-  p = decode_packet(raw(ip6));
+  f = raw(ip6);
+  p = decode_packet(f);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->src.family, 6);
   EXPECT_EQ(p->src.str(), "2021:2223:2425:2627:2829:2a2b:2c2d:2e2f");
@@ -639,7 +645,8 @@ TEST(FlowDecode, TcpHeaderShapesDecodeAsTheHeadersSay) {
   EXPECT_EQ(p->tcp->src_port, 40000);
   EXPECT_EQ(p->payload_length, 3U);
   // An IPv4 address leaves the other 12 bytes zero (connections are keyed on all 16).
-  p = decode_packet(raw(ipv4_tcp(client(1, tcp_flags::kAck))));
+  f = raw(ipv4_tcp(client(1, tcp_flags::kAck)));
+  p = decode_packet(f);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->src, (Address{4, {10, 0, 0, 1}}));
 }
