@@ -23,40 +23,15 @@
 #include "agent/cli.h"
 #include "agent/simulator/instance.h"
 #include "reports/redact.h"
+#include "tests/unit/support/shell.h"
+#include "tests/unit/support/temp_dir.h"
 
 namespace midiag::agent {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "midiag-bundle-cmd-XXXXXX").string();
-    path = ::mkdtemp(t.data()) ? t : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct Shell {
-  int code;
-  std::string out;
-};
-
-Shell sh(const std::string& cmd) {
-  Shell r{-1, {}};
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test_support::sh;
+using test_support::TempDir;
 
 struct CliResult {
   int code;
@@ -121,17 +96,17 @@ struct Planted {
   TempDir dir;
   explicit Planted(bool azure, int imds_port) {
     write(
-        dir.path + "/root/etc/resolv.conf",
+        dir.path() + "/root/etc/resolv.conf",
         "# set by the VPN client, token " + std::string(kConnSecret) + "\nnameserver 127.0.0.53\n");
-    write(dir.path + "/root/etc/hosts",
+    write(dir.path() + "/root/etc/hosts",
           "127.0.0.1 localhost\n# admin note: sa password " + std::string(kPassword) + "\n");
-    write(dir.path + "/root/etc/nsswitch.conf", "hosts: files dns\n");
-    write(dir.path + "/dmi/sys_vendor", azure ? "Microsoft Corporation\n" : "QEMU\n");
-    write(dir.path + "/dmi/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n");
+    write(dir.path() + "/root/etc/nsswitch.conf", "hosts: files dns\n");
+    write(dir.path() + "/dmi/sys_vendor", azure ? "Microsoft Corporation\n" : "QEMU\n");
+    write(dir.path() + "/dmi/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n");
     auto& h = bundle_hooks();
     h = {};
-    h.snapshot.root = dir.path + "/root";
-    h.snapshot.dmi_dir = dir.path + "/dmi";
+    h.snapshot.root = dir.path() + "/root";
+    h.snapshot.dmi_dir = dir.path() + "/dmi";
     h.snapshot.imds_base = "http://127.0.0.1:" + std::to_string(imds_port);
     setenv("HTTPS_PROXY", ("http://alice:" + std::string(kProxySecret) + "@127.0.0.1:3128").c_str(),
            1);
@@ -163,7 +138,7 @@ TEST(BundleCommand, APlantedSecretIsInNoMemberAndTheToolsReadTheArchive) {
                          "\";Encrypt=True;TrustServerCertificate=True";
   setenv("MIDIAG_BUNDLE_CS", cs.c_str(), 1);
   setenv("MIDIAG_BUNDLE_PW", kPassword, 1);
-  const std::string out = planted.dir.path + "/ticket.tar.gz";
+  const std::string out = planted.dir.path() + "/ticket.tar.gz";
   const auto sinks_before = spdlog::default_logger()->sinks().size();
   auto r = cli({"bundle", "--out", out, "--connection-string-env", "MIDIAG_BUNDLE_CS", "--user",
                 "sim", "--password-env", "MIDIAG_BUNDLE_PW", "--timeout-ms", "2000", "--json"});
@@ -198,11 +173,11 @@ TEST(BundleCommand, APlantedSecretIsInNoMemberAndTheToolsReadTheArchive) {
     EXPECT_NE(list.out.find(top + "/" + std::string(m) + "\n"), std::string::npos) << m;
 
   // sha256sum inside and beside.
-  ASSERT_EQ(sh("cd " + planted.dir.path + " && tar -xzf ticket.tar.gz").code, 0);
-  const std::string root = planted.dir.path + "/" + top;
+  ASSERT_EQ(sh("cd " + planted.dir.path() + " && tar -xzf ticket.tar.gz").code, 0);
+  const std::string root = planted.dir.path() + "/" + top;
   auto sums = sh("cd " + root + " && sha256sum -c SHA256SUMS");
   EXPECT_EQ(sums.code, 0) << sums.out;
-  auto beside = sh("cd " + planted.dir.path + " && sha256sum -c ticket.tar.gz.sha256");
+  auto beside = sh("cd " + planted.dir.path() + " && sha256sum -c ticket.tar.gz.sha256");
   EXPECT_EQ(beside.code, 0) << beside.out;
 
   // No planted secret in any member, in any encoding.
@@ -273,16 +248,16 @@ TEST(BundleCommand, CheckBundleWritesTheSameBundleAndOffAzureNoImdsRequest) {
   config.redirect = false;
   auto inst = sim::SimulatedInstance::start(config);
   ASSERT_TRUE(inst);
-  const std::string out = planted.dir.path + "/c.tar.gz";
+  const std::string out = planted.dir.path() + "/c.tar.gz";
   auto r = cli({"check", "127.0.0.1:" + std::to_string((*inst)->gateway_port()), "--no-login",
                 "--no-capture", "--timeout-ms", "2000", "--bundle", out});
   EXPECT_TRUE(r.code == 0 || r.code == 1) << r.err;
   ASSERT_TRUE(fs::exists(out)) << r.err;
   EXPECT_TRUE(fs::exists(out + ".sha256"));
   EXPECT_EQ(imds.requests, 0);
-  ASSERT_EQ(sh("cd " + planted.dir.path + " && tar -xzf c.tar.gz").code, 0);
+  ASSERT_EQ(sh("cd " + planted.dir.path() + " && tar -xzf c.tar.gz").code, 0);
   std::string top;
-  for (const auto& e : fs::directory_iterator(planted.dir.path))
+  for (const auto& e : fs::directory_iterator(planted.dir.path()))
     if (e.is_directory() && e.path().filename().string().starts_with("mi-diag-bundle-"))
       top = e.path().string();
   ASSERT_FALSE(top.empty());
@@ -302,13 +277,13 @@ TEST(BundleCommand, CheckBundleWritesTheSameBundleAndOffAzureNoImdsRequest) {
 TEST(BundleCommand, MaskHidesAddressesAndNamesAndKeepsTheMapOutside) {
   FakeImds imds;
   Planted planted(false, imds.port);
-  write(planted.dir.path + "/root/etc/hosts",
+  write(planted.dir.path() + "/root/etc/hosts",
         "10.20.30.40 sqlmi-prod.contoso-internal.com\n10.20.30.41 other.contoso-internal.com\n");
   sim::InstanceConfig config;
   config.redirect = false;
   auto inst = sim::SimulatedInstance::start(config);
   ASSERT_TRUE(inst);
-  const std::string out = planted.dir.path + "/m.tar.gz";
+  const std::string out = planted.dir.path() + "/m.tar.gz";
   auto r = cli({"bundle", "--out", out, "--mask", "--no-login", "--timeout-ms", "2000",
                 "127.0.0.1:" + std::to_string((*inst)->gateway_port())});
   EXPECT_TRUE(r.code == 0 || r.code == 1) << r.err;
@@ -322,12 +297,12 @@ TEST(BundleCommand, MaskHidesAddressesAndNamesAndKeepsTheMapOutside) {
   for (const auto& e : map["map"])
     if (e["original"] == "10.20.30.40") masked_host = e["masked"];
   ASSERT_FALSE(masked_host.empty()) << map.dump();
-  ASSERT_EQ(sh("cd " + planted.dir.path + " && tar -xzf m.tar.gz").code, 0);
+  ASSERT_EQ(sh("cd " + planted.dir.path() + " && tar -xzf m.tar.gz").code, 0);
   auto list = sh("tar -tzf " + out);
   EXPECT_EQ(list.out.find("capture.pcap"), std::string::npos);
   EXPECT_EQ(list.out.find("mask-map"), std::string::npos);
   bool saw_hosts = false;
-  for (const auto& f : members_of(planted.dir.path)) {
+  for (const auto& f : members_of(planted.dir.path())) {
     if (f.find("mi-diag-bundle-") == std::string::npos) continue;
     const auto text = slurp(f);
     EXPECT_EQ(text.find("10.20.30.40"), std::string::npos) << f;
@@ -358,13 +333,13 @@ TEST(BundleCommand, AnUnusableOutDirectoryIsExit2BeforeAnyTraffic) {
   ASSERT_TRUE(inst);
   TempDir d;
   const std::string target = "127.0.0.1:" + std::to_string((*inst)->gateway_port());
-  auto r = cli({"bundle", "--out", d.path + "/missing/b.tar.gz", target, "--no-capture"});
+  auto r = cli({"bundle", "--out", d.path() + "/missing/b.tar.gz", target, "--no-capture"});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("cannot write the bundle"), std::string::npos) << r.err;
-  auto c = cli({"check", target, "--bundle", d.path + "/missing/b.tar.gz"});
+  auto c = cli({"check", target, "--bundle", d.path() + "/missing/b.tar.gz"});
   EXPECT_EQ(c.code, 2) << c.err;
   EXPECT_EQ((*inst)->stats().gateway.connections, 0u);
-  EXPECT_TRUE(fs::is_empty(d.path));
+  EXPECT_TRUE(fs::is_empty(d.path()));
 }
 
 TEST(BundleCommand, AWriteFailureMidArchiveIsExit3WithTheReportPrintedAndNoFile) {
@@ -376,14 +351,14 @@ TEST(BundleCommand, AWriteFailureMidArchiveIsExit3WithTheReportPrintedAndNoFile)
   auto inst = sim::SimulatedInstance::start(config);
   ASSERT_TRUE(inst);
   TempDir d;
-  const std::string out = d.path + "/b.tar.gz";
+  const std::string out = d.path() + "/b.tar.gz";
   auto r = cli({"bundle", "--out", out, "127.0.0.1:" + std::to_string((*inst)->gateway_port()),
                 "--no-login", "--timeout-ms", "2000"});
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("the bundle was not written"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("No space left"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("127.0.0.1"), std::string::npos);  // the report itself
-  EXPECT_TRUE(fs::is_empty(d.path));
+  EXPECT_TRUE(fs::is_empty(d.path()));
 }
 
 }  // namespace

@@ -23,24 +23,14 @@
 #include "agent/simulator/instance.h"
 #include "reports/metrics.h"
 #include "tests/unit/support/external_tool.h"
+#include "tests/unit/support/temp_dir.h"
 
 namespace midiag::agent {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::TempDir;
 using namespace std::chrono_literals;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/mi-diag-watch-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path);
@@ -127,11 +117,11 @@ TEST(WatchRun, RoundsGiveEventsMetricsAndState) {
   sc.redirect = false;
   auto inst = sim::SimulatedInstance::start(sc);
   ASSERT_TRUE(inst) << inst.error().message;
-  const std::string cfg = dir.path + "/watch.yaml";
-  write(cfg, config(dir.path + "/state",
+  const std::string cfg = dir.path() + "/watch.yaml";
+  write(cfg, config(dir.path() + "/state",
                     target("sim", (*inst)->gateway_port(), "    trust_server_certificate: true\n") +
                         target("closed", free_port())));
-  const std::string events = dir.path + "/events.jsonl", prom = dir.path + "/m.prom";
+  const std::string events = dir.path() + "/events.jsonl", prom = dir.path() + "/m.prom";
   const pid_t pid =
       spawn({"watch", "--config", cfg, "--events", events, "--textfile", prom, "--rounds", "4"});
   ASSERT_EQ(wait_exit(pid), 0);
@@ -155,15 +145,15 @@ TEST(WatchRun, RoundsGiveEventsMetricsAndState) {
   EXPECT_NE(m.find("midiag_tls_cert_expiry_timestamp_seconds{target=\"sim\"}"), std::string::npos);
   EXPECT_NE(m.find("midiag_config_last_reload_successful 1"), std::string::npos);
   expect_promtool_accepts(prom);
-  auto state = nlohmann::json::parse(slurp(dir.path + "/state/closed.json"));
+  auto state = nlohmann::json::parse(slurp(dir.path() + "/state/closed.json"));
   EXPECT_EQ(state["health"], "down");
 }
 
 TEST(WatchRun, SighupAddsATargetABadReloadKeepsTheOldAndSigtermExitsZero) {
   TempDir dir;
-  const std::string cfg = dir.path + "/watch.yaml", prom = dir.path + "/m.prom";
+  const std::string cfg = dir.path() + "/watch.yaml", prom = dir.path() + "/m.prom";
   const auto closed = free_port(), listen = free_port();
-  write(cfg, config(dir.path + "/state", target("first", closed)));
+  write(cfg, config(dir.path() + "/state", target("first", closed)));
   const pid_t pid = spawn({"watch", "--config", cfg, "--textfile", prom, "--metrics-listen",
                            "127.0.0.1:" + std::to_string(listen)});
   ASSERT_GT(pid, 0);
@@ -176,7 +166,7 @@ TEST(WatchRun, SighupAddsATargetABadReloadKeepsTheOldAndSigtermExitsZero) {
   EXPECT_EQ(res->get_header_value("Content-Type"), reports::metrics::kContentType);
   EXPECT_NE(res->body.find("midiag_probes_total{target=\"first\"}"), std::string::npos);
 
-  write(cfg, config(dir.path + "/state", target("first", closed) + target("second", closed)));
+  write(cfg, config(dir.path() + "/state", target("first", closed) + target("second", closed)));
   ASSERT_EQ(::kill(pid, SIGHUP), 0);
   EXPECT_TRUE(file_gets(prom, "target=\"second\""));
 

@@ -1,6 +1,8 @@
 // The bundle's archive as an escalation engineer opens it: tar lists one top folder, sha256sum
 // accepts SHA256SUMS inside and FILE.sha256 beside it, and a failed write leaves no file.
 #include "reports/bundle.h"
+#include "tests/unit/support/shell.h"
+#include "tests/unit/support/temp_dir.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,35 +20,8 @@ namespace midiag::reports {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "midiag-bundle-test-XXXXXX").string();
-    path = ::mkdtemp(t.data()) ? t : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct Shell {
-  int code;
-  std::string out;
-};
-
-Shell sh(const std::string& cmd) {
-  Shell r{-1, {}};
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test_support::sh;
+using test_support::TempDir;
 
 std::size_t files_in(const std::string& dir) {
   std::size_t n = 0;
@@ -63,8 +38,8 @@ std::vector<BundleMember> sample() {
 
 TEST(BundleArchive, OneTopFolderEveryMemberAndChecksumsThatSha256sumAccepts) {
   TempDir d;
-  ASSERT_FALSE(d.path.empty());
-  const std::string out = d.path + "/b.tar.gz";
+  ASSERT_FALSE(d.path().empty());
+  const std::string out = d.path() + "/b.tar.gz";
   BundleWriteOptions o;
   o.mtime = 1796000000;  // 2026-11-29T...
   auto w = write_bundle(out, sample(), o);
@@ -81,43 +56,43 @@ TEST(BundleArchive, OneTopFolderEveryMemberAndChecksumsThatSha256sumAccepts) {
   for (std::string line; std::getline(lines, line);)
     EXPECT_TRUE(line.starts_with(w->top + "/")) << line;
 
-  ASSERT_EQ(sh("cd " + d.path + " && tar -xzf b.tar.gz").code, 0);
-  auto inside = sh("cd " + d.path + "/" + w->top + " && sha256sum -c SHA256SUMS");
+  ASSERT_EQ(sh("cd " + d.path() + " && tar -xzf b.tar.gz").code, 0);
+  auto inside = sh("cd " + d.path() + "/" + w->top + " && sha256sum -c SHA256SUMS");
   EXPECT_EQ(inside.code, 0) << inside.out;
   EXPECT_NE(inside.out.find("system/hosts: OK"), std::string::npos) << inside.out;
-  auto beside = sh("cd " + d.path + " && sha256sum -c b.tar.gz.sha256");
+  auto beside = sh("cd " + d.path() + " && sha256sum -c b.tar.gz.sha256");
   EXPECT_EQ(beside.code, 0) << beside.out;
-  EXPECT_EQ(files_in(d.path), 3u);  // the archive, its .sha256, the extracted folder
+  EXPECT_EQ(files_in(d.path()), 3u);  // the archive, its .sha256, the extracted folder
 }
 
 TEST(BundleArchive, AChangedMemberFailsSha256sum) {
   TempDir d;
-  const std::string out = d.path + "/b.tar.gz";
+  const std::string out = d.path() + "/b.tar.gz";
   auto w = write_bundle(out, sample());
   ASSERT_TRUE(w) << w.error().message;
-  ASSERT_EQ(sh("cd " + d.path + " && tar -xzf b.tar.gz").code, 0);
-  std::ofstream(d.path + "/" + w->top + "/report.txt") << "tampered\n";
-  EXPECT_NE(sh("cd " + d.path + "/" + w->top + " && sha256sum -c SHA256SUMS").code, 0);
+  ASSERT_EQ(sh("cd " + d.path() + " && tar -xzf b.tar.gz").code, 0);
+  std::ofstream(d.path() + "/" + w->top + "/report.txt") << "tampered\n";
+  EXPECT_NE(sh("cd " + d.path() + "/" + w->top + " && sha256sum -c SHA256SUMS").code, 0);
 }
 
 TEST(BundleArchive, AMissingDirectoryIsAnErrorAndNothingIsWritten) {
   TempDir d;
-  auto w = write_bundle(d.path + "/no/such/dir/b.tar.gz", sample());
+  auto w = write_bundle(d.path() + "/no/such/dir/b.tar.gz", sample());
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().kind, ErrorKind::Usage);
   EXPECT_NE(w.error().message.find("no/such/dir"), std::string::npos) << w.error().message;
-  std::ofstream(d.path + "/file") << "x";
-  EXPECT_TRUE(bundle_destination_problem(d.path + "/file/b.tar.gz").has_value());
-  EXPECT_EQ(files_in(d.path), 1u);
+  std::ofstream(d.path() + "/file") << "x";
+  EXPECT_TRUE(bundle_destination_problem(d.path() + "/file/b.tar.gz").has_value());
+  EXPECT_EQ(files_in(d.path()), 1u);
 }
 
 TEST(BundleArchive, AnUnwritableDirectoryIsAnError) {
   TempDir d;
-  std::string dir = d.path;
+  std::string dir = d.path();
   bool mounted = false;
   if (::geteuid() == 0) {
     // Root writes wherever permissions say no; a read-only mount is what stops it.
-    dir = d.path + "/ro";
+    dir = d.path() + "/ro";
     fs::create_directory(dir);
     mounted = sh("mount -t tmpfs -o ro,size=4k midiag-bundle-test " + dir).code == 0;
     if (!mounted) GTEST_SKIP() << "a read-only tmpfs cannot be mounted here";
@@ -128,7 +103,7 @@ TEST(BundleArchive, AnUnwritableDirectoryIsAnError) {
   auto w = write_bundle(dir + "/b.tar.gz", sample());
   const std::size_t left = files_in(dir);
   if (mounted) sh("umount " + dir);
-  ::chmod(d.path.c_str(), 0755);
+  ::chmod(d.path().c_str(), 0755);
   ASSERT_TRUE(problem);
   EXPECT_NE(problem->find("not writable"), std::string::npos) << *problem;
   EXPECT_FALSE(w);
@@ -146,21 +121,21 @@ TEST(BundleArchive, AWriteThatFailsMidArchiveLeavesNoFile) {
        {std::size_t{0}, std::size_t{100}, std::size_t{64 * 1024}, std::size_t{200 * 1024}}) {
     BundleWriteOptions o;
     o.fail_after_bytes = after;
-    auto w = write_bundle(d.path + "/b.tar.gz", members, o);
+    auto w = write_bundle(d.path() + "/b.tar.gz", members, o);
     ASSERT_FALSE(w) << after;
     EXPECT_NE(w.error().message.find("No space left"), std::string::npos) << w.error().message;
-    EXPECT_EQ(files_in(d.path), 0u) << after;
+    EXPECT_EQ(files_in(d.path()), 0u) << after;
   }
   // The same members, unbroken, are written (the failure was the sink's, not the input's).
-  EXPECT_TRUE(write_bundle(d.path + "/b.tar.gz", members));
-  EXPECT_EQ(files_in(d.path), 2u);
+  EXPECT_TRUE(write_bundle(d.path() + "/b.tar.gz", members));
+  EXPECT_EQ(files_in(d.path()), 2u);
 }
 
 // A real full disk: a 64 KiB tmpfs (root only), unmounted afterwards.
 TEST(BundleArchive, ADiskThatFillsLeavesNoPartialFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
   TempDir d;
-  const std::string mnt = d.path + "/small";
+  const std::string mnt = d.path() + "/small";
   fs::create_directory(mnt);
   if (sh("mount -t tmpfs -o size=64k midiag-bundle-test " + mnt).code != 0)
     GTEST_SKIP() << "tmpfs cannot be mounted here";

@@ -1,12 +1,13 @@
-// A private directory under /tmp for a test's input files, removed with what the test put in it.
+// A private directory under /tmp for a test's files, removed with everything in it (archives a
+// test extracts there included).
 #pragma once
 
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
-#include <vector>
 
 namespace midiag::test_support {
 
@@ -14,13 +15,14 @@ class TempDir {
  public:
   TempDir() {
     char templ[] = "/tmp/midiag-test-XXXXXX";
-    path_ = mkdtemp(templ);
+    const char* made = mkdtemp(templ);
+    path_ = made != nullptr ? made : "";
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   ~TempDir() {
-    for (const auto& f : made_) ::unlink(f.c_str());
-    ::rmdir(path_.c_str());
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
   }
   // Writes `content` to a new file in the directory and returns its path.
   std::string file(const std::string& name, const std::string& content) {
@@ -29,15 +31,11 @@ class TempDir {
     return p;
   }
   // A path in the directory the test creates itself (a FIFO, a subdirectory's file).
-  std::string track(const std::string& name) {
-    made_.push_back(path_ + "/" + name);
-    return made_.back();
-  }
+  std::string track(const std::string& name) const { return path_ + "/" + name; }
   [[nodiscard]] const std::string& path() const { return path_; }
 
  private:
   std::string path_;
-  std::vector<std::string> made_;
 };
 
 }  // namespace midiag::test_support
