@@ -4,26 +4,17 @@
 #include <utility>
 #include <vector>
 
+#include "reports/ascii.h"
 #include "reports/redact.h"
 
 namespace midiag::reports {
 
 namespace {
 
+using namespace ascii;
+
 constexpr std::size_t npos = std::string_view::npos;
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_alnum(char c) {
-  return is_alpha(c) || is_digit(c);
-}
 bool is_b64url(char c) {
   return is_alnum(c) || c == '-' || c == '_';
 }
