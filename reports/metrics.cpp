@@ -46,36 +46,34 @@ bool valid_label_name(std::string_view name) {
   return true;
 }
 
-std::string escape_label_value(std::string_view v) {
+namespace {
+
+// The format's escapes: backslash and newline always, the double quote inside a label value.
+std::string escaped(std::string_view v, bool quote) {
   const std::string valid = to_valid_utf8(v);
   std::string out;
   out.reserve(valid.size());
   for (char c : valid) {
     if (c == '\\')
       out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
     else if (c == '\n')
       out += "\\n";
+    else if (quote && c == '"')
+      out += "\\\"";
     else
       out += c;
   }
   return out;
 }
 
+}  // namespace
+
+std::string escape_label_value(std::string_view v) {
+  return escaped(v, true);
+}
+
 std::string escape_help(std::string_view v) {
-  const std::string valid = to_valid_utf8(v);
-  std::string out;
-  out.reserve(valid.size());
-  for (char c : valid) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
+  return escaped(v, false);
 }
 
 std::string format_value(double v) {
