@@ -3,26 +3,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "agent/watch/report_fields.h"
+
 namespace midiag::agent::watch {
 
 namespace {
 
 using nlohmann::json;
-
-// A string member, or "" when the member is missing or not a string (reports are ours, but a
-// state file on disk may be anything).
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& member(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it != j.end() ? *it : kNull;
-}
 
 std::string joined(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
@@ -47,12 +34,12 @@ const char* health_name(Health h) {
 
 Snapshot snapshot_of(const json& report) {
   Snapshot s;
-  const std::string host = str(member(report, "target"), "host");
+  const std::string host = text(member(report, "target"), "host");
   const json& dns = member(report, "dns");
   std::vector<std::string> answers;
   for (const auto& l : member(dns, "lookups")) {
-    if (str(l, "resolver") != "system" || str(l, "name") != host) continue;
-    for (const auto& a : member(l, "addresses")) answers.push_back(str(a, "address"));
+    if (text(l, "resolver") != "system" || text(l, "name") != host) continue;
+    for (const auto& a : member(l, "addresses")) answers.push_back(text(a, "address"));
     const json& chain = member(l, "cname_chain");
     if (chain.is_array() && !chain.empty() && chain.back().is_string())
       s.cname_target = chain.back().get<std::string>();
@@ -65,15 +52,15 @@ Snapshot snapshot_of(const json& report) {
   const json& routes = member(report, "routes");
   if (routes.is_array() && !routes.empty()) {
     const json& r = routes.front();
-    const std::string iface = str(r, "interface"), gw = str(r, "gateway");
+    const std::string iface = text(r, "interface"), gw = text(r, "gateway");
     if (!iface.empty()) s.route = iface + (gw.empty() ? "" : " via " + gw);
-    s.source = str(r, "source");
+    s.source = text(r, "source");
   }
-  s.certificate = str(member(member(report, "tls"), "certificate"), "sha256");
+  s.certificate = text(member(member(report, "tls"), "certificate"), "sha256");
   const json& redirect = member(report, "redirect");
-  if (redirect.is_object() && !str(redirect, "host").empty()) {
+  if (redirect.is_object() && !text(redirect, "host").empty()) {
     const json& port = member(redirect, "port");
-    s.redirect = str(redirect, "host") +
+    s.redirect = text(redirect, "host") +
                  (port.is_number_unsigned() ? ":" + std::to_string(port.get<unsigned>()) : "");
   }
   return s;
@@ -81,14 +68,14 @@ Snapshot snapshot_of(const json& report) {
 
 bool report_succeeded(const json& report) {
   for (const auto& f : member(report, "findings"))
-    if (str(f, "severity") == "error") return false;
-  return str(report, "verdict") != "fail" && report.is_object();
+    if (text(f, "severity") == "error") return false;
+  return text(report, "verdict") != "fail" && report.is_object();
 }
 
 std::vector<std::string> finding_codes(const json& report) {
   std::vector<std::string> codes;
   for (const auto& f : member(report, "findings"))
-    if (auto c = str(f, "code"); !c.empty()) codes.push_back(std::move(c));
+    if (auto c = text(f, "code"); !c.empty()) codes.push_back(std::move(c));
   return codes;
 }
 
@@ -121,7 +108,7 @@ std::vector<Event> TargetState::observe(const json& report, const std::string& t
   std::vector<Event> events;
   auto event = [&](const char* kind, std::vector<Change> changed) {
     events.push_back(
-        {ts, target_, kind, str(report, "verdict"), finding_codes(report), std::move(changed)});
+        {ts, target_, kind, text(report, "verdict"), finding_codes(report), std::move(changed)});
   };
   if (ok) {
     ++successes_;
@@ -164,9 +151,9 @@ json TargetState::save() const {
 }
 
 bool TargetState::load(const json& saved) {
-  if (!saved.is_object() || member(saved, "version") != 1 || str(saved, "target") != target_)
+  if (!saved.is_object() || member(saved, "version") != 1 || text(saved, "target") != target_)
     return false;
-  const std::string h = str(saved, "health");
+  const std::string h = text(saved, "health");
   health_ = h == "up" ? Health::Up : h == "down" ? Health::Down : Health::Unknown;
   auto count = [&](const char* key) -> std::uint64_t {
     const json& v = member(saved, key);
@@ -178,7 +165,7 @@ bool TargetState::load(const json& saved) {
   last_good_.reset();
   if (const json& g = member(saved, "last_good"); g.is_object()) {
     Snapshot s;
-    for (const auto& [name, field] : kFields) s.*field = str(g, name);
+    for (const auto& [name, field] : kFields) s.*field = text(g, name);
     last_good_ = s;
   }
   return true;

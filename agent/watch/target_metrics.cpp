@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "agent/watch/events.h"
+#include "agent/watch/report_fields.h"
 
 namespace midiag::agent::watch {
 
@@ -10,24 +11,6 @@ namespace {
 
 using nlohmann::json;
 using reports::metrics::Type;
-
-double number(const json& j, const char* key) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0;
-}
-
-const json& member(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it != j.end() ? *it : kNull;
-}
-
-std::string text(const json& j, const char* key) {
-  const json& v = member(j, key);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
 
 }  // namespace
 
