@@ -18,6 +18,7 @@
 #include "agent/check.h"
 #include "probes/net/address.h"
 #include "probes/tds/ca_file.h"
+#include "reports/safe_text.h"
 
 namespace midiag::agent::watch {
 
@@ -57,7 +58,8 @@ class Checker {
     if (line > 0) m += ":" + std::to_string(line);
     m += ": ";
     if (!key.empty()) m += key + ": ";
-    error_ = make_error(m + what, ErrorKind::Usage);
+    // Keys, values and yaml-cpp's messages quote the file's bytes: shown as safe terminal text.
+    error_ = make_error(reports::safe_text(m + what), ErrorKind::Usage);
     return false;
   }
   bool fail(const YAML::Node& at, const std::string& key, const std::string& what) {

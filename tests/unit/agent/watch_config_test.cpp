@@ -273,6 +273,14 @@ TEST(WatchConfig, RefusesWhatIsNotAConfig) {
   EXPECT_EQ(directory.error().message, dir.path() + ": is a directory");
 }
 
+// A config's bytes quoted in an error reach a terminal: escape sequences are shown, not run.
+TEST(WatchConfig, AnErrorQuotingTheFileCannotDriveTheTerminal) {
+  TempDir dir;
+  const auto e = error_of(dir, "targets:\n  - host: a\n    \"k\x1b[31m\": 1\n");
+  EXPECT_EQ(e.find('\x1b'), std::string::npos) << e;
+  EXPECT_NE(e.find("k\\x1b[31m"), std::string::npos) << e;
+}
+
 TEST(WatchConfig, UnknownKeysAreNamedWithTheClosestKnownOne) {
   TempDir dir;
   auto path = dir.path() + "/watch.yaml";
