@@ -99,17 +99,19 @@ std::optional<std::size_t> ip_header_offset(std::span<const std::uint8_t> f, con
 // Recently seen fingerprints and when: a set-associative table (kWays slots per bucket, one
 // cache line each) where a new fingerprint replaces its bucket's oldest entry. A copy is found as
 // long as fewer than kWays other packets fell into its bucket in between: with 2,048 buckets,
-// thousands of packets apart (the copies of `tcpdump -i any` are adjacent). No allocation after
-// construction, one cache line touched per packet.
+// thousands of packets apart (the copies of `tcpdump -i any` are adjacent). The table starts small
+// and doubles while it holds more than half as many packets as it has ways, up to kBuckets, so a
+// check's few dozen packets do not pay for zeroing 128 KiB; one cache line touched per packet.
 class RecentFingerprints {
  public:
-  RecentFingerprints() : buckets_(kBuckets) {}
-
   // Starts loading the bucket of `fp` while other work goes on.
-  void prefetch(std::uint64_t fp) const { __builtin_prefetch(&buckets_[slot_of(fp)]); }
+  void prefetch(std::uint64_t fp) const {
+    if (!buckets_.empty()) __builtin_prefetch(&buckets_[slot_of(fp)]);
+  }
 
   // The time `fp` was last seen, if it is still remembered; then remembers it at `when`.
   std::optional<double> seen_then_add(std::uint64_t fp, double when) {
+    if (buckets_.size() < kBuckets && ++added_ * 2 > buckets_.size() * kWays) grow();
     Slot* bucket = buckets_[slot_of(fp)].ways;
     Slot* victim = bucket;
     for (std::size_t i = 0; i < kWays; ++i) {
@@ -127,8 +129,9 @@ class RecentFingerprints {
 
  private:
   static constexpr std::size_t kBuckets = 2048, kWays = 4;  // fingerprint 0 marks empty
-  static std::size_t slot_of(std::uint64_t fp) {
-    return static_cast<std::size_t>((fp * 0x9E3779B97F4A7C15ULL) >> 53);  // 11 bits: kBuckets
+  static constexpr unsigned kFirstBits = 4;                 // 16 buckets, 1 KiB
+  [[nodiscard]] std::size_t slot_of(std::uint64_t fp) const {
+    return static_cast<std::size_t>((fp * 0x9E3779B97F4A7C15ULL) >> (64 - bits_));
   }
   struct Slot {
     std::uint64_t fp = 0;
@@ -137,7 +140,29 @@ class RecentFingerprints {
   struct alignas(64) Bucket {  // one cache line, not two
     Slot ways[kWays];
   };
+  // Doubles the buckets and puts every remembered fingerprint back, oldest first, so the newest
+  // wins when a bucket overflows.
+  void grow() {
+    std::vector<Slot> held;
+    for (const Bucket& b : buckets_)
+      for (const Slot& w : b.ways)
+        if (w.fp != 0) held.push_back(w);
+    std::sort(held.begin(), held.end(),
+              [](const Slot& a, const Slot& b) { return a.when < b.when; });
+    bits_ = buckets_.empty() ? kFirstBits : bits_ + 1;
+    buckets_.assign(std::size_t{1} << bits_, Bucket{});
+    for (const Slot& w : held) {
+      Slot* bucket = buckets_[slot_of(w.fp)].ways;
+      Slot* victim = bucket;
+      for (std::size_t i = 0; i < kWays; ++i)
+        if (bucket[i].fp == 0 || (victim->fp != 0 && bucket[i].when < victim->when))
+          victim = &bucket[i];
+      *victim = w;
+    }
+  }
   std::vector<Bucket> buckets_;
+  unsigned bits_ = 0;
+  std::size_t added_ = 0;
 };
 
 // Kept connections by key: open addressing over (hash, index into `built`), the key itself
@@ -185,7 +210,7 @@ class FlowIndex {
   // Doubles the table (load stays at most 1/2); slots keep their hashes, so no key is needed.
   void grow() {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), Slot{});
+    slots_.assign(std::max<std::size_t>(64, old.size() * 2), Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
       if (s.index == kNone) continue;
@@ -237,6 +262,7 @@ class DistinctCounter {
   void add_hll(std::uint64_t h) {
     const std::size_t reg = static_cast<std::size_t>(h >> (64 - kBits));
     const auto rank = static_cast<std::uint8_t>(std::countl_zero((h << kBits) | 1U) + 1);
+    if (registers_.empty()) registers_.assign(std::size_t{1} << kBits, 0);  // only once needed
     registers_[reg] = std::max(registers_[reg], rank);
   }
   [[nodiscard]] std::size_t estimate() const {
@@ -254,7 +280,7 @@ class DistinctCounter {
   bool exact_ = true;
   std::size_t count_ = 0;
   std::vector<std::uint64_t> set_;
-  std::array<std::uint8_t, 1U << kBits> registers_{};
+  std::vector<std::uint8_t> registers_;
 };
 
 }  // namespace
@@ -568,24 +594,29 @@ struct SessionTracker::State {
   }
 };
 
-SessionTracker::SessionTracker(const FlowOptions& options)
-    : state_(std::make_unique<State>(options)) {}
+SessionTracker::SessionTracker(const FlowOptions& options) : options_(options) {}
 SessionTracker::~SessionTracker() = default;
 SessionTracker::SessionTracker(SessionTracker&&) noexcept = default;
 SessionTracker& SessionTracker::operator=(SessionTracker&&) noexcept = default;
 
+SessionTracker::State& SessionTracker::state() {
+  if (!state_) state_ = std::make_unique<State>(options_);
+  return *state_;
+}
+
 void SessionTracker::add(const Packet& packet, std::uint64_t fingerprint) {
-  state_->add(packet, fingerprint);
+  state().add(packet, fingerprint);
 }
 
 FlowReport SessionTracker::finish() {
-  FlowReport out = std::move(state_->report);
+  State& st = state();
+  FlowReport out = std::move(st.report);
   out.undecoded_frames = undecoded_;
-  out.connections_over_limit = state_->over_limit.count();
-  out.connections_over_limit_estimated = state_->over_limit.estimated();
-  out.sessions.reserve(state_->built.size());
-  for (Building& b : state_->built) out.sessions.push_back(State::finish(b));
-  state_ = std::make_unique<State>(state_->options);
+  out.connections_over_limit = st.over_limit.count();
+  out.connections_over_limit_estimated = st.over_limit.estimated();
+  out.sessions.reserve(st.built.size());
+  for (Building& b : st.built) out.sessions.push_back(State::finish(b));
+  state_.reset();
   undecoded_ = 0;
   return out;
 }

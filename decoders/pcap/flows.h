@@ -215,7 +215,9 @@ class SessionTracker {
 
  private:
   struct State;
-  std::unique_ptr<State> state_;
+  State& state();
+  FlowOptions options_;
+  std::unique_ptr<State> state_;  // made by the first packet: finish() leaves none behind
   std::size_t undecoded_ = 0;
 };
 
