@@ -6,12 +6,14 @@
 #include <functional>
 #include <future>
 #include <set>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "agent/analyze.h"
 #include "decoders/pcap/frame_view.h"
 #include "platform/capture/live_capture.h"
+#include "probes/tds/tls_client.h"
 
 namespace midiag::agent {
 
@@ -354,6 +356,11 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   ev.started_at = clock.wall_iso8601 ? clock.wall_iso8601() : utc_now_iso8601();
   ev.limitations = options.notes;
   { Step target(ev, clock, "target"); }
+  // The TLS client's CA store loads beside DNS, routes, the capture's start and TCP (it is most of
+  // a TLS client's cost); the TDS step waits for it if it is not done. Joined before returning.
+  std::jthread tls_warmup;
+  if (options.tds)
+    tls_warmup = std::jthread([ca = options.ca_file] { (void)tdsprobe::TlsClient::prepare(ca); });
 
   if (ev.target.kind == reports::EndpointKind::IpLiteral) {
     Step dns_step(ev, clock, "dns");

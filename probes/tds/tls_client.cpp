@@ -4,7 +4,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <mutex>
 
 #include "decoders/common/utf8.h"
 
@@ -82,19 +87,90 @@ CertInfo describe(X509* cert) {
   return c;
 }
 
+// The client context every probe of the process shares. Loading the system CA bundle is most of
+// a TLS client's cost (about 25 ms of a 30 ms handshake here: OpenSSL parses every certificate of
+// ca-certificates.crt), so it is done once per CA source, not once per connection: a check that
+// follows a redirect, and every round of watch, reuse it. The settings are the same for every
+// probe (SNI and ALPN are set on each SSL), and a client context keeps no sessions, so sharing it
+// changes nothing a server sees. Rebuilt when the CA file changes (its inode, size or times), so a
+// long-running watch picks up a CA update.
+using SslCtxShared = std::shared_ptr<SSL_CTX>;
+
+std::string ca_source(const std::string& ca_file) {
+  if (!ca_file.empty()) return ca_file;
+  const char* env = std::getenv(X509_get_default_cert_file_env());
+  return env != nullptr && *env != '\0' ? env : X509_get_default_cert_file();
+}
+
+std::string file_signature(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "absent";
+  return std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+         std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+         std::to_string(st.st_mtim.tv_nsec) + ':' + std::to_string(st.st_ctim.tv_sec) + '.' +
+         std::to_string(st.st_ctim.tv_nsec);
+}
+
+Expected<SslCtxShared> build_context(const std::string& ca_file) {
+  SslCtxShared ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) return make_error("cannot create a TLS context: " + openssl_errors("?"));
+  // Accept whatever the server offers so an obsolete version is seen and reported, not refused.
+  SSL_CTX_set_min_proto_version(ctx.get(), 0);
+  SSL_CTX_set_security_level(ctx.get(), 0);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE,
+                     nullptr);  // verification is recorded, not enforced
+  if (!ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1)
+      return make_error("cannot load --ca-file " + ca_file + ": " + openssl_errors("unreadable"));
+  } else {
+    SSL_CTX_set_default_verify_paths(ctx.get());
+  }
+  return ctx;
+}
+
+Expected<SslCtxShared> shared_context(const std::string& ca_file) {
+  struct Entry {
+    std::string ca_file, signature;
+    SslCtxShared ctx;
+  };
+  static std::mutex mu;
+  static std::vector<Entry> cache;  // one entry per CA source: the system store, each --ca-file
+  const auto signature = file_signature(ca_source(ca_file));
+  // Held while building, so a probe waits for a warm-up already loading the same store.
+  std::lock_guard lock(mu);
+  auto it = std::find_if(cache.begin(), cache.end(),
+                         [&](const Entry& e) { return e.ca_file == ca_file; });
+  if (it != cache.end() && it->signature == signature) return it->ctx;
+  auto built = build_context(ca_file);
+  if (!built) return built;  // not cached: the next probe tries again and says why again
+  if (it != cache.end()) {
+    it->signature = signature;
+    it->ctx = *built;
+  } else {
+    if (cache.size() >= 8) cache.erase(cache.begin());  // bounded: a watch names few CA files
+    cache.push_back({ca_file, signature, *built});
+  }
+  return built;
+}
+
 }  // namespace
 
 struct TlsClient::Impl {
-  SSL_CTX* ctx = nullptr;
+  SslCtxShared ctx;
   SSL* ssl = nullptr;
   BIO* in = nullptr;   // owned by ssl
   BIO* out = nullptr;  // owned by ssl
   std::string server_name;
   ~Impl() {
     if (ssl) SSL_free(ssl);
-    if (ctx) SSL_CTX_free(ctx);
   }
 };
+
+Expected<bool> TlsClient::prepare(const std::string& ca_file) {
+  auto ctx = shared_context(ca_file);
+  if (!ctx) return ctx.error();
+  return true;
+}
 
 Expected<std::unique_ptr<TlsClient>> TlsClient::create(const Options& options) {
   std::unique_ptr<TlsClient> c(new TlsClient());
@@ -102,20 +178,10 @@ Expected<std::unique_ptr<TlsClient>> TlsClient::create(const Options& options) {
   auto& im = *c->impl_;
   im.server_name =
       options.certificate_name.empty() ? options.server_name : options.certificate_name;
-  im.ctx = SSL_CTX_new(TLS_client_method());
-  if (im.ctx == nullptr) return make_error("cannot create a TLS context: " + openssl_errors("?"));
-  // Accept whatever the server offers so an obsolete version is seen and reported, not refused.
-  SSL_CTX_set_min_proto_version(im.ctx, 0);
-  SSL_CTX_set_security_level(im.ctx, 0);
-  SSL_CTX_set_verify(im.ctx, SSL_VERIFY_NONE, nullptr);  // verification is recorded, not enforced
-  if (!options.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(im.ctx, options.ca_file.c_str(), nullptr) != 1)
-      return make_error("cannot load --ca-file " + options.ca_file + ": " +
-                        openssl_errors("unreadable"));
-  } else {
-    SSL_CTX_set_default_verify_paths(im.ctx);
-  }
-  im.ssl = SSL_new(im.ctx);
+  auto ctx = shared_context(options.ca_file);
+  if (!ctx) return ctx.error();
+  im.ctx = std::move(*ctx);
+  im.ssl = SSL_new(im.ctx.get());
   im.in = BIO_new(BIO_s_mem());
   im.out = BIO_new(BIO_s_mem());
   if (im.ssl == nullptr || im.in == nullptr || im.out == nullptr)

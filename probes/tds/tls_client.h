@@ -41,6 +41,9 @@ class TlsClient {
     std::string certificate_name;   // HostNameInCertificate: checked instead of server_name
   };
   static Expected<std::unique_ptr<TlsClient>> create(const Options& options);
+  // Loads the CA store a client with this ca_file will use (empty: the system store), so a caller
+  // can do it beside other work; create() reuses it. An Error says why the store cannot load.
+  static Expected<bool> prepare(const std::string& ca_file);
   ~TlsClient();
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;

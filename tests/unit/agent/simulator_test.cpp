@@ -464,13 +464,11 @@ using midiag::tdsprobe::TlsClient;
 
 // TLS inside TDS from the client side, with the product's own TLS client: PRELOGIN asking for
 // encryption, then the handshake records wrapped in PRELOGIN packets both ways.
-std::unique_ptr<TlsClient> tls_handshake(const Client& c, const SimulatedInstance& sim,
-                                         const std::string& server_name) {
+std::unique_ptr<TlsClient> tls_handshake_with(const Client& c, const std::string& ca_file,
+                                              const std::string& server_name) {
   c.send_message(tds::PacketType::Prelogin, client_prelogin(tds::Encryption::On));
   if (!c.message()) return nullptr;
-  std::string ca = temp_path(sim.ca_pem());
-  auto tls = TlsClient::create({server_name, ca, {}, {}});
-  std::filesystem::remove(ca);
+  auto tls = TlsClient::create({server_name, ca_file, {}, {}});
   if (!tls) return nullptr;
   for (int round = 0; round < 8; ++round) {
     auto done = (*tls)->handshake_step();
@@ -490,7 +488,40 @@ std::unique_ptr<TlsClient> tls_handshake(const Client& c, const SimulatedInstanc
   return nullptr;
 }
 
+std::unique_ptr<TlsClient> tls_handshake(const Client& c, const SimulatedInstance& sim,
+                                         const std::string& server_name) {
+  std::string ca = temp_path(sim.ca_pem());
+  auto tls = tls_handshake_with(c, ca, server_name);
+  std::filesystem::remove(ca);
+  return tls;
+}
+
 }  // namespace
+
+// The TLS context is shared by every client of the process (the CA store loads once), but a CA
+// file rewritten in place is read again: a long-running watch sees a CA update.
+TEST(SimTls, ACaFileRewrittenInPlaceIsReadAgain) {
+  auto sim = start(config_with(tds::Encryption::On));
+  auto other = start(config_with(tds::Encryption::On));
+  ASSERT_TRUE(sim && other);
+  ASSERT_NE(sim->ca_pem(), other->ca_pem());
+  const std::string ca = temp_path(other->ca_pem());
+  const std::string name = "mi1.sim0001.database.windows.net";
+  for (const bool rewritten : {false, true}) {
+    if (rewritten) std::ofstream(ca, std::ios::trunc) << sim->ca_pem();
+    for (int again = 0; again < 2; ++again) {  // the second client reuses the cached context
+      Client c(sim->gateway_port());
+      auto tls = tls_handshake_with(c, ca, name);
+      ASSERT_TRUE(tls);
+      const auto facts = tls->facts();
+      EXPECT_EQ(facts.trusted, rewritten) << facts.verify_error;
+    }
+  }
+  std::filesystem::remove(ca);
+  auto missing = TlsClient::create({name, ca, {}, {}});  // gone now: said, not served from cache
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot load --ca-file"), std::string::npos);
+}
 
 TEST(SimTls, CertificateChainsToTheCaAndCoversTheInstanceNames) {
   auto sim = start(config_with(tds::Encryption::On));
