@@ -185,6 +185,13 @@ std::optional<std::string> bundle_destination_problem(const std::string& path) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     return "directory " + dir + " is not writable: " + errno_text(errno);
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path + " is a directory";
+  // Permission bits do not say everything (root passes access() on /proc or /sys, where no file
+  // can be made): create and remove a file of the archive's temporary kind, before any traffic.
+  std::string probe = dir + "/.mi-diag-bundle-check-XXXXXX";
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) return "cannot create a file in " + dir + ": " + errno_text(errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
   return std::nullopt;
 }
 

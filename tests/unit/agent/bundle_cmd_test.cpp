@@ -338,6 +338,10 @@ TEST(BundleCommand, AnUnusableOutDirectoryIsExit2BeforeAnyTraffic) {
   EXPECT_NE(r.err.find("cannot write the bundle"), std::string::npos) << r.err;
   auto c = cli({"check", target, "--bundle", d.path() + "/missing/b.tar.gz"});
   EXPECT_EQ(c.code, 2) << c.err;
+  // A directory whose permission bits allow root but where no file can be made.
+  auto p = cli({"bundle", "--out", "/proc/b.tar.gz", target, "--no-capture"});
+  EXPECT_EQ(p.code, 2) << p.err;
+  EXPECT_NE(p.err.find("cannot create a file in /proc"), std::string::npos) << p.err;
   EXPECT_EQ((*inst)->stats().gateway.connections, 0u);
   EXPECT_TRUE(fs::is_empty(d.path()));
 }
