@@ -208,6 +208,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   // The application's own connection string, read as its driver reads it.
   std::optional<ConnectionSettings> cs;
+  std::vector<std::string> cs_secrets;  // every secret value it holds, not only the password
   if (!c.connection_string_env.empty()) {
     const char* raw = std::getenv(c.connection_string_env.c_str());
     if (raw == nullptr)
@@ -216,6 +217,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
                              " (from --connection-string-env) is not set");
     std::string text = raw;
     auto parsed = parse_connection_string(text);
+    cs_secrets = secret_values(text);
     tdsprobe::wipe(text);
     if (!parsed)
       return usage_error(
@@ -256,6 +258,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   CheckOptions opt;
   std::vector<std::string> bundle_secrets;  // removed from every member of a bundle
   if (cs) bundle_secrets.push_back(cs->password);
+  bundle_secrets.insert(bundle_secrets.end(), cs_secrets.begin(), cs_secrets.end());
   auto target = reports::parse_target(target_text);
   if (!target) return usage_error(err, "check", target.error().message);
   opt.target = *target;

@@ -728,6 +728,32 @@ Expected<ConnectionSettings> parse_connection_string(std::string_view text) {
   return s;
 }
 
+std::vector<std::string> secret_values(std::string_view text) {
+  std::vector<std::string> out;
+  auto collect = [&](std::size_t start, Syntax syntax) {
+    for (const Pair& p : lex(text, start, syntax).pairs) {
+      if (p.key.empty() || p.malformed || !is_secret_key(p.key)) continue;
+      std::string v = value_of(text, p);
+      if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+      wipe(v);
+    }
+  };
+  // The reading its driver uses (the dialect the parser picks): the other reading of the same
+  // text yields fragments ('p of 'p;1'), not secrets.
+  switch (detect(text)) {
+    case ConnectionStringDialect::Jdbc:
+      collect(jdbc_properties_start(text), Syntax::JdbcBraces);
+      break;
+    case ConnectionStringDialect::Odbc:
+      collect(0, Syntax::Braces);
+      break;
+    case ConnectionStringDialect::AdoNet:
+      collect(0, Syntax::Quotes);
+      break;
+  }
+  return out;
+}
+
 std::string redacted(std::string_view text) {
   // Mask what either reading (ADO.NET quotes, ODBC braces) would call a secret or could not
   // read, so a wrong guess of the dialect cannot expose a password.

@@ -61,6 +61,10 @@ struct ConnectionSettings {
 // ';' can put a password inside any value).
 Expected<ConnectionSettings> parse_connection_string(std::string_view text);
 
+// The values of every secret key (Password, AccessToken, a client secret...) as the string's
+// driver decodes them: what a bundle must remove from every member.
+std::vector<std::string> secret_values(std::string_view text);
+
 // `text` with the value of every secret key (named like pass/pwd/secret/token) replaced by ***,
 // quotes or braces included, and any text that is not a key=value pair masked too: safe for any
 // log or report, even when `text` does not parse.

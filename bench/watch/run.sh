@@ -19,8 +19,16 @@ NS=midiag-bench-watch
 WORK=$(mktemp -d /tmp/midiag-bench-watch.XXXXXX)
 SIM="" WATCH=""
 cleanup() {
-  for p in $WATCH $SIM; do kill "$p" 2>/dev/null || true; done
+  # `ip netns exec` may fork: the processes to stop are the ones inside this script's namespace
+  # (all started here), by PID, then the wrappers.
+  local inside
+  inside=$(ip netns pids "$NS" 2>/dev/null || true)
+  for p in $inside $WATCH $SIM; do kill "$p" 2>/dev/null || true; done
   for p in $WATCH $SIM; do wait "$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    [[ -z $(ip netns pids "$NS" 2>/dev/null) ]] && break
+    sleep 0.1
+  done
   ip netns del "$NS" 2>/dev/null || true
   rm -rf "/etc/netns/$NS" "$WORK"
 }

@@ -1,6 +1,7 @@
 // Connection strings as applications hold them: the drivers' own documented examples, every
 // quoting rule, each error with its position, and passwords kept out of errors and logs.
 #include "agent/connection_string.h"
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -616,6 +617,24 @@ TEST(ConnectionString, EmptyStringNamesNoServer) {
   auto r = parse_connection_string("");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->host, "");
+}
+
+// Every secret a string holds, decoded as its driver reads it, not only the password: a bundle
+// removes each from every member.
+TEST(ConnectionString, SecretValuesAreEverySecretKeysValueDecoded) {
+  using midiag::agent::secret_values;
+  auto v = secret_values(
+      "Server=tcp:mi1.z.database.windows.net;User ID=app;Password='p;1';AccessToken=tok-9;"
+      "Client Secret=\"s\"\"3\";Application Name=pass-through-app");
+  std::sort(v.begin(), v.end());
+  EXPECT_EQ(v, (std::vector<std::string>{"p;1", "s\"3", "tok-9"}));
+  // ODBC braces, a closing brace doubled inside.
+  auto odbc = secret_values("Driver={ODBC Driver 18};Server=x;PWD={a}}b};UID=u");
+  EXPECT_NE(std::find(odbc.begin(), odbc.end(), "a}b"), odbc.end());
+  auto jdbc = secret_values("jdbc:sqlserver://h:1433;user=u;password={x;y};keyStoreSecret=k");
+  std::sort(jdbc.begin(), jdbc.end());
+  EXPECT_EQ(jdbc, (std::vector<std::string>{"k", "x;y"}));
+  EXPECT_TRUE(secret_values("Server=x;Database=pwdb;Encrypt=true").empty());
 }
 
 TEST(ConnectionString, MovedFromSettingsHoldNoPassword) {
