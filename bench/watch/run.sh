@@ -89,14 +89,18 @@ rounds_done() {  # the sum of midiag_probes_total over the targets, from the tex
   awk '/^midiag_probes_total\{/ {s += $NF} END {printf "%d", s}' "$WORK/metrics.prom" 2>/dev/null || echo 0
 }
 ticks=$(getconf CLK_TCK)
-sample() {  # round rss_kib hwm_kib fds cpu_ms
-  local r rss hwm fds cpu
+sample() {  # round rss_kib hwm_kib fds cpu_ms private_kib anon_kib
+  local r rss hwm fds cpu priv anon
   r=$(rounds_done)
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$PROC/status")
   hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$PROC/status")
   fds=$(find "/proc/$PROC/fd" -mindepth 1 -maxdepth 1 | wc -l)
   cpu=$(awk -v t="$ticks" '{print int(($14 + $15) * 1000 / t)}' "/proc/$PROC/stat")
-  echo "$r $rss $hwm $fds $cpu"
+  # Private: pages no other process shares (the process's own cost; RSS also counts the shared
+  # libraries' pages it touched). Anon: heap, stacks and arenas.
+  priv=$(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$PROC/smaps_rollup")
+  anon=$(awk '/^RssAnon/ {print $2}' "/proc/$PROC/status")
+  echo "$r $rss $hwm $fds $cpu $priv $anon"
 }
 
 t0=$(date +%s)
@@ -117,8 +121,8 @@ while kill -0 "$WATCH" 2>/dev/null; do
   sleep 0.2
 done
 [[ -n $first && -n ${last:-} ]] || { echo "the watch process ended early" >&2; cat "$WORK/watch.out" >&2; exit 1; }
-read -r r1 rss1 hwm1 fd1 cpu1 <<<"$first"
-read -r r2 rss2 hwm2 fd2 cpu2 <<<"$last"
+read -r r1 rss1 hwm1 fd1 cpu1 priv1 anon1 <<<"$first"
+read -r r2 rss2 hwm2 fd2 cpu2 priv2 anon2 <<<"$last"
 wall=$(($(date +%s) - t0))
 kill -TERM "$PROC"
 rc=0
@@ -127,9 +131,9 @@ WATCH=""
 
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, $(uname -r)"
 echo "targets: 4 (login-redirect, dummy-login, nxdomain, refused), interval $INTERVAL, ${wall}s wall, $scrapes scrapes"
-printf '%-10s %10s %10s %8s %12s\n' round "RSS KiB" "peak KiB" "fds" "CPU ms"
-printf '%-10s %10s %10s %8s %12s\n' "$r1" "$rss1" "$hwm1" "$fd1" "$cpu1"
-printf '%-10s %10s %10s %8s %12s\n' "$r2" "$rss2" "$hwm2" "$fd2" "$cpu2"
+printf '%-10s %10s %10s %12s %10s %8s %12s\n' round "RSS KiB" "peak KiB" "private KiB" "anon KiB" "fds" "CPU ms"
+printf '%-10s %10s %10s %12s %10s %8s %12s\n' "$r1" "$rss1" "$hwm1" "$priv1" "$anon1" "$fd1" "$cpu1"
+printf '%-10s %10s %10s %12s %10s %8s %12s\n' "$r2" "$rss2" "$hwm2" "$priv2" "$anon2" "$fd2" "$cpu2"
 awk -v c1="$cpu1" -v c2="$cpu2" -v r1="$r1" -v r2="$r2" \
   'BEGIN {printf "CPU per target per round (rounds %d..%d): %.2f ms\n", r1, r2, (c2 - c1) / (r2 - r1)}'
 echo "RSS growth from round $r1 to $r2: $(((rss2 - rss1))) KiB; fds $fd1 -> $fd2"
