@@ -397,6 +397,8 @@ watch_scenario_reload() {
 
 # ---------------------------------------------------------------- driver
 
+watch_no_match() { ! grep -Eq -- "$1" "$2"; }
+
 # Shows what a failed scenario left: the watch's stderr, events, last scrape, promtool's words.
 watch_dump() {
   local f
@@ -431,6 +433,12 @@ run_watch_scenario() {
   # Whatever happened: the process stopped, the lab healthy and its DNS as before.
   if [[ -n "$WATCH_PID" ]]; then
     watch_assert "SIGTERM: exit 0" watch_stop
+  fi
+  # An ASan+UBSan build (LAB_SANITIZED=1): the watch process's rounds, HTTP and signal threads
+  # left no sanitizer report.
+  if [[ "${LAB_SANITIZED:-0}" == 1 ]]; then
+    watch_assert "no sanitizer report from the watch process" \
+      watch_no_match "$SANITIZER_REPORT" "${WATCH_DIR}/stderr"
   fi
   if ((${#WATCH_DNS_PIDS[@]})); then
     watch_point_listener_at -
