@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "agent/watch/report_fields.h"
+#include "decoders/dns/message.h"
 
 namespace midiag::agent::watch {
 
@@ -40,9 +41,11 @@ Snapshot snapshot_of(const json& report) {
   for (const auto& l : member(dns, "lookups")) {
     if (text(l, "resolver") != "system" || text(l, "name") != host) continue;
     for (const auto& a : member(l, "addresses")) answers.push_back(text(a, "address"));
+    // The report's chain is links {name, target, ttl}; its end is the last link's target.
     const json& chain = member(l, "cname_chain");
-    if (chain.is_array() && !chain.empty() && chain.back().is_string())
-      s.cname_target = chain.back().get<std::string>();
+    if (chain.is_array() && !chain.empty())
+      if (auto end = text(chain.back(), "target"); !end.empty())
+        s.cname_target = dns::canonical_name(end);
   }
   s.dns_answer = joined(answers);
   std::vector<std::string> servers;

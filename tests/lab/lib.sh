@@ -18,6 +18,7 @@ LAB_DOMAIN="lab0001.database.windows.net"
 LAB_POLL_TRIES=100      # readiness polls: 100 x 50 ms, a bound, not a timing assertion
 LAB_POLL_STEP=0.05
 LAB_PIDS=()             # every process this file started, killed by PID on teardown
+declare -gA LAB_DNS_PIDS=()  # each dnsmasq's PID by name (dns-primary, dns-second)
 LAB_NS_CLIENT=""
 LAB_NS_ROUTER=""
 LAB_NS_INSTANCE=""
@@ -173,23 +174,30 @@ lab_start_dnsmasq() {
     --log-facility="${LAB_TMP}/${name}.log" --log-queries
     # Authoritative for the lab zone: unknown names get NXDOMAIN, never forwarded.
     --local="/${LAB_DOMAIN}/"
+    # Forwarding for names under the zone (empty: none), re-read at SIGHUP: a scenario can move
+    # a name to another server without restarting the resolver (tests/lab/watch.sh).
+    --servers-file="${LAB_TMP}/${name}.servers"
   )
   for record in "$@"; do
     args+=(--host-record="${record%%=*},${record#*=}")
   done
   # dnsmasq drops privileges; it must still be able to write its pid and log files.
   chmod 0755 "$LAB_TMP"
+  : >"${LAB_TMP}/${name}.servers"
   # `ip netns exec` execs its command and a backgrounded simple command is exec'd by
   # the forked shell, so $! is dnsmasq itself (no wrapper function: that would fork).
   lab_defer_signals
   ip netns exec "$LAB_NS_ROUTER" dnsmasq "${args[@]}" &
   LAB_PIDS+=("$!")
+  # shellcheck disable=SC2034  # read by tests/lab/watch.sh (SIGHUP after a servers-file change)
+  LAB_DNS_PIDS["$name"]=$!
   lab_allow_signals
 }
 
 lab_start_dns() {
   lab_start_dnsmasq dns-primary 10.250.1.1 \
     "mi1.${LAB_DOMAIN}=10.250.2.10" \
+    "mi2.${LAB_DOMAIN}=10.250.2.11" \
     "mi1.public.${LAB_DOMAIN}=10.250.200.10" \
     "mipub.${LAB_DOMAIN}=10.250.200.10" \
     "mipriv.public.${LAB_DOMAIN}=10.250.2.10" \
@@ -357,6 +365,8 @@ lab_verify_topology() {
     lab_dns_answers 10.250.1.1 "mipub.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'
   lab_check "primary: mipriv.public -> 10.250.2.10" \
     lab_dns_answers 10.250.1.1 "mipriv.public.${LAB_DOMAIN}" $'rcode=0\n10.250.2.10'
+  lab_check "primary: mi2 -> 10.250.2.11" \
+    lab_dns_answers 10.250.1.1 "mi2.${LAB_DOMAIN}" $'rcode=0\n10.250.2.11'
   lab_check "primary: nope -> NXDOMAIN" lab_dns_answers 10.250.1.1 "nope.${LAB_DOMAIN}" 'rcode=3'
   lab_check "second: mi1 -> 10.250.2.11" \
     lab_dns_answers 10.250.1.53 "mi1.${LAB_DOMAIN}" $'rcode=0\n10.250.2.11'

@@ -25,6 +25,9 @@ source "${LAB_DIR}/lib.sh"
 # The capture + real driver scenarios (their own table, DRIVER_SCENARIOS), run after these.
 # shellcheck source-path=SCRIPTDIR source=drivers.sh
 source "${LAB_DIR}/drivers.sh"
+# The watch scenarios (their own list, WATCH_SCENARIOS), run after the check scenarios.
+# shellcheck source-path=SCRIPTDIR source=watch.sh
+source "${LAB_DIR}/watch.sh"
 
 readonly CHECK_TIMEOUT_S=60   # upper bound on one mi-diag run; the tool is told 1000 ms
 readonly COMMON_ARGS=(--json --timeout-ms 1000 --classify-as 10.250.200.0/24=public)
@@ -287,7 +290,7 @@ check_lab_only_names() {
   IFS=, read -r -a wanted <<<"$LAB_ONLY"
   for want in "${wanted[@]}"; do
     known=0
-    for line in "${SCENARIOS[@]}" "${DRIVER_SCENARIOS[@]}"; do
+    for line in "${SCENARIOS[@]}" "${DRIVER_SCENARIOS[@]}" "${WATCH_SCENARIOS[@]}"; do
       # shellcheck disable=SC2053  # a glob must match at least one scenario
       [[ "$(trim "${line%%|*}")" == $want ]] && known=1
     done
@@ -435,6 +438,7 @@ main() {
     for line in "${SCENARIOS[@]}"; do
       run_scenario "$line"
     done
+    run_watch_scenarios
     run_driver_scenarios
   done
   check_simulators_clean

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "probes/dns/dns_probe.h"
+#include "reports/report.h"
+
 namespace midiag::agent::watch {
 namespace {
 
@@ -23,7 +26,8 @@ json report(bool ok, const std::string& cname, const std::string& address,
          {{{"resolver", "system"},
            {"name", "fog.zone1.database.windows.net"},
            {"type", "A"},
-           {"cname_chain", {cname}},
+           {"cname_chain",
+            {{{"name", "fog.zone1.database.windows.net"}, {"target", cname}, {"ttl", 5}}}},
            {"addresses", {{{"address", address}, {"ttl", 5}}}}}}}}},
       {"routes", {{{"interface", "eth0"}, {"gateway", "10.250.1.1"}, {"source", "10.250.1.2"}}}},
       {"tls", {{"certificate", {{"sha256", cert}}}}},
@@ -46,6 +50,28 @@ TEST(WatchSnapshot, ReadsTheFactsThatDrift) {
   EXPECT_TRUE(g.dns_answer.empty());
   EXPECT_TRUE(g.route.empty());
   EXPECT_FALSE(report_succeeded(json::array()));
+}
+
+// The chain as `check` writes it (reports::to_json), not as a hand-made fixture: its end is the
+// last link's target, compared without case or the root dot. (Read as a plain string before, it
+// was never seen, so a failover-group move gave no cname_target change: the watch lab found it.)
+TEST(WatchSnapshot, ReadsTheCnameTargetOfACheckReport) {
+  reports::Evidence ev;
+  ev.target = *reports::parse_target("fog.zone1.database.windows.net");
+  ev.dns_ran = true;
+  dns::Lookup l;
+  l.resolver = "system";
+  l.name = ev.target.host;
+  l.type = "A";
+  l.status = dns::Status::Ok;
+  l.cname_chain = {{"fog.zone1.database.windows.net", "mi1.zone1.database.windows.net", 5},
+                   {"mi1.zone1.database.windows.net", "MI2.zone1.database.windows.net.", 5}};
+  l.addresses = {{"10.250.3.10", 5, net::AddressClass::Private}};
+  ev.lookups.push_back(l);
+  const auto r = reports::to_json(reports::make_report("test", std::move(ev)));
+  const auto s = snapshot_of(r);
+  EXPECT_EQ(s.cname_target, "mi2.zone1.database.windows.net") << r["dns"].dump();
+  EXPECT_EQ(s.dns_answer, "10.250.3.10");
 }
 
 TEST(WatchEvents, DownAfterFailAfterCarriesWhatChangedSinceItLastWorked) {
