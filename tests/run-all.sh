@@ -114,7 +114,7 @@ honest_ctest build-asan unit-asan --output-on-failure --timeout 300 -E '^lab$'
 phase "lab under ASan+UBSan (TDS, hostile-server and capture-with-driver scenarios)"
 lab_rc=0
 LAB_SANITIZED=1 \
-  LAB_ONLY='healthy,healthy-dummy-login,healthy-strict,tls-cert-name-mismatch,not-tds,hostile-*,path-mtu-blackhole*,redirect-ports-dropped,driver-tsql-redirect-dropped,driver-tedious-redirect-tls,driver-tedious-middlebox-reset' \
+  LAB_ONLY='healthy,healthy-dummy-login,healthy-strict,tls-cert-name-mismatch,not-tds,hostile-*,path-mtu-blackhole*,redirect-ports-dropped,driver-tsql-redirect-dropped,driver-tedious-redirect-tls,driver-tedious-middlebox-reset,watch-*' \
   bash tests/lab/run.sh build-asan/mi-diag build-asan/tests/lab/lab_tcp_listener || lab_rc=$?
 if ((lab_rc == 77)); then # run.sh exits 1, never 77, under CI=true
   echo "== WARNING (lab-asan): the sanitized lab was skipped (a failure under CI=true)"
