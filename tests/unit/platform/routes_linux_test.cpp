@@ -190,6 +190,11 @@ const JcCase kJcCases[] = {
     {"jc_linux-proc_net_ipv6_route", ".txt", Layout::ProcIpv6},
 };
 
+// Named in test output by their file, not by gtest's dump of the struct's bytes (pointers).
+void PrintTo(const JcCase& c, std::ostream* os) {
+  *os << c.stem << c.suffix;
+}
+
 class JcAnswerKey : public ::testing::TestWithParam<JcCase> {};
 
 TEST_P(JcAnswerKey, SameRoutesAsJcAndOnlyNamesUnread) {
@@ -244,6 +249,10 @@ const OtherCase kOtherCases[] = {
     {"getmac_android_9__ip_route_list.out", 2, "192.168.200.0/24", "on-link", "radio0"},
     {"jackpal_linux.txt", 5, "169.254.0.0/16", "on-link", "wlp4s0"},
 };
+
+void PrintTo(const OtherCase& c, std::ostream* os) {
+  *os << c.file;
+}
 
 class OtherListings : public ::testing::TestWithParam<OtherCase> {};
 
