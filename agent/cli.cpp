@@ -22,6 +22,7 @@
 #include "agent/check.h"
 #include "agent/connection_string.h"
 #include "agent/demo.h"
+#include "agent/routes_cmd.h"
 #include "agent/watch/config.h"
 #include "agent/watch/runner.h"
 #include "platform/linux/batch_heap.h"
@@ -43,7 +44,8 @@ constexpr std::array<Command, 8> kCommands = {{
     {"check", "check <host>[:port] [options]   full diagnosis (default command)", true},
     {"analyze", "analyze <file.pcap|pcapng>       offline diagnosis of a capture", true},
     {"capture", "capture [--duration S] [--host H] watch the application's own attempts", true},
-    {"routes", "routes [--from-file F --format linux|windows|macos|p2s] [--to ADDR]", false},
+    {"routes", "routes [--to ADDR] [--from-file F [--format auto|linux|...]] route table, lookup",
+     true},
     {"watch", "watch --config FILE [--check]    scheduled probes, Prometheus metrics", true},
     {"bundle", "bundle --out FILE [check options] diagnostic bundle for a ticket", true},
     {"demo", "demo [-v]                        diagnosis against the embedded simulated instance",
@@ -595,6 +597,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (cmd->name == "simulate") return run_simulate(rest, out, err);
   if (cmd->name == "bundle") return run_check_command(rest, out, err, out_is_tty, "bundle");
   if (cmd->name == "watch") return run_watch_command(rest, out, err);
+  if (cmd->name == "routes") return run_routes(rest, out, err);
   return run_check_command(rest, out, err, out_is_tty);
 }
 

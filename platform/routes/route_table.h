@@ -78,6 +78,7 @@ struct PolicyRule {
   std::string table;              // "main", "local", "default", a number; "" when not a lookup
   std::string action = "lookup";  // lookup|blackhole|unreachable|prohibit|nop|goto
   bool invert = false;            // "not from ..."
+  int family = 0;                 // 4 or 6 (`ip -6 rule`); 0: not known, applies to both
   std::string text;               // the rule as written
   std::string origin;
 };

@@ -1,0 +1,190 @@
+// `mi-diag routes` through the real binary: exit codes, the mi-diag.routes/1 document, --to on a
+// real listing, this host's own table over netlink, files it cannot place, UTF-16LE files.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/unit/support/shell.h"
+#include "tests/unit/support/temp_dir.h"
+
+using midiag::test_support::sh;
+using midiag::test_support::TempDir;
+using nlohmann::json;
+
+namespace {
+
+const std::string kRealWorld = MIDIAG_SOURCE_DIR "/../shared/fixtures/realworld/routes/";
+const std::string kData = MIDIAG_SOURCE_DIR "/tests/unit/platform/routes_data/";
+
+std::string mi_diag(const std::string& args) {
+  return std::string("'") + MIDIAG_BINARY + "' routes " + args;
+}
+
+bool exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+#define FIXTURE_OR_SKIP(path)                                                           \
+  if (!exists(path)) {                                                                  \
+    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
+      FAIL() << "fixture missing (CI has ../shared): " << (path);                       \
+    GTEST_SKIP() << "fixture missing: " << (path);                                      \
+  }
+
+// stdout only (stderr to /dev/null), so the JSON parses.
+midiag::test_support::Shell run_stdout(const std::string& args) {
+  return sh(mi_diag(args) + " 2>/dev/null");
+}
+
+TEST(RoutesCmd, JsonOfARealListingWithTheRouteForTo) {
+  const auto file = kRealWorld + "jc_centos-7.7_ip_route.out";
+  FIXTURE_OR_SKIP(file);
+  auto r = run_stdout("--from-file '" + file + "' --to 10.0.2.99 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["schema"], "mi-diag.routes/1");
+  EXPECT_EQ(doc["source"]["file"], file);
+  EXPECT_EQ(doc["source"]["format"], "linux");
+  ASSERT_EQ(doc["routes"].size(), 4u);
+  const auto& first = doc["routes"][0];
+  EXPECT_EQ(first["destination"], "0.0.0.0/0");
+  EXPECT_EQ(first["gateway"], "10.0.2.2");
+  EXPECT_EQ(first["interface"], "enp0s3");
+  EXPECT_EQ(first["metric"], 100);
+  EXPECT_EQ(first["table"], "main");
+  EXPECT_EQ(first["family"], 4);
+  EXPECT_TRUE(first.contains("flags"));
+  EXPECT_EQ(doc["routes"][1]["gateway"], "on-link");
+  EXPECT_TRUE(doc["routes"][3]["metric"].is_null());
+  EXPECT_EQ(doc["lookup"]["to"], "10.0.2.99");
+  EXPECT_EQ(doc["lookup"]["route"]["destination"], "10.0.2.0/24");
+  EXPECT_EQ(doc["lookup"]["route"]["index"], 1);
+  EXPECT_NE(doc["lookup"]["reason"].get<std::string>().find("/24"), std::string::npos);
+  EXPECT_EQ(doc["lookup"]["beaten"], json::array({0}));
+  EXPECT_TRUE(doc["findings"].empty());
+  EXPECT_TRUE(doc["unread"].empty());
+}
+
+TEST(RoutesCmd, TextStartsWithTheVerdictThenOneLinePerRoute) {
+  const auto file = kRealWorld + "jc_centos-7.7_ip_route.out";
+  FIXTURE_OR_SKIP(file);
+  auto r = run_stdout("--from-file '" + file + "' --to 172.17.0.9");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(r.out.starts_with("172.17.0.9: 0.0.0.0/0 via 10.0.2.2 on enp0s3 (table main)\n"))
+      << r.out;
+  EXPECT_NE(r.out.find("linkdown"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n> 0.0.0.0/0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n~ 172.17.0.0/16"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4 routes from"), std::string::npos) << r.out;
+}
+
+TEST(RoutesCmd, PolicyRuleAndTableAppearForTo) {
+  TempDir dir;
+  std::ifstream rules(kData + "policy_rules.txt"), routes(kData + "policy_table_all.txt");
+  std::string text((std::istreambuf_iterator<char>(rules)), std::istreambuf_iterator<char>());
+  text.append((std::istreambuf_iterator<char>(routes)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  const auto file = dir.file("rules-and-routes.txt", text);
+  auto r = run_stdout("--from-file '" + file + "' --format linux --to 10.50.1.1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["lookup"]["rule"]["priority"], 100);
+  EXPECT_EQ(doc["lookup"]["route"]["table"], "100");
+  EXPECT_EQ(doc["rules"].size(), 8u);
+  // An unreachable route is a ROUTE_MISSING: exit 1.
+  r = run_stdout("--from-file '" + file + "' --to 10.60.0.1 --json");
+  EXPECT_EQ(r.code, 1) << r.out;
+  const auto missing = json::parse(r.out);
+  ASSERT_EQ(missing["findings"].size(), 1u);
+  EXPECT_EQ(missing["findings"][0]["code"], "ROUTE_MISSING");
+  EXPECT_EQ(missing["verdict"], "fail");
+}
+
+TEST(RoutesCmd, NoRouteForToIsExitOneWithRouteMissing) {
+  TempDir dir;
+  const auto file = dir.file("r.txt", "10.0.0.0/8 dev eth0 proto kernel scope link\n");
+  auto r = sh(mi_diag("--from-file '" + file + "' --to 192.0.2.7"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(r.out.starts_with("192.0.2.7: no route\n")) << r.out;
+  EXPECT_NE(r.out.find("error ROUTE_MISSING"), std::string::npos) << r.out;
+}
+
+TEST(RoutesCmd, AFileItCannotPlaceIsExitTwoNamingWhatItExpected) {
+  TempDir dir;
+  const auto file = dir.file("garbage.txt", "lorem ipsum\n\x01\x02\x03 dolor sit amet\n");
+  auto r = sh(mi_diag("--from-file '" + file + "'"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("not a route table"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ip route"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("route print"), std::string::npos) << r.out;
+  // Forced to Linux, the same file says what Linux listing it expected.
+  r = sh(mi_diag("--from-file '" + file + "' --format linux"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("no Linux route or rule found"), std::string::npos) << r.out;
+}
+
+TEST(RoutesCmd, BadUsageIsExitTwo) {
+  TempDir dir;
+  const auto file = dir.file("r.txt", "default via 10.0.0.1 dev eth0\n");
+  EXPECT_EQ(sh(mi_diag("--from-file '" + file + "' --to not-an-ip")).code, 2);
+  EXPECT_EQ(sh(mi_diag("--from-file '" + file + "' --format solaris")).code, 2);
+  EXPECT_EQ(sh(mi_diag("--format linux")).code, 2);
+  EXPECT_EQ(sh(mi_diag("--from-file '" + dir.track("missing.txt") + "'")).code, 2);
+  EXPECT_EQ(sh(mi_diag("--from-file '" + dir.path() + "'")).code, 2);  // a directory
+  EXPECT_EQ(sh(mi_diag("--bogus")).code, 2);
+  EXPECT_EQ(sh(mi_diag("--help")).code, 0);
+}
+
+TEST(RoutesCmd, Utf16LittleEndianFileWithBomIsRead) {
+  TempDir dir;
+  const std::string text = "default via 10.1.0.1 dev eth0 metric 5\r\n10.1.0.0/16 dev eth0\r\n";
+  std::string utf16 = "\xFF\xFE";
+  for (char c : text) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  const auto file = dir.file("ps-redirect.txt", utf16);
+  auto r = run_stdout("--from-file '" + file + "' --to 10.1.2.3 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = json::parse(r.out);
+  ASSERT_EQ(doc["routes"].size(), 2u);
+  EXPECT_EQ(doc["routes"][0]["metric"], 5);
+  EXPECT_EQ(doc["lookup"]["route"]["destination"], "10.1.0.0/16");
+  EXPECT_TRUE(doc["unread"].empty());
+}
+
+TEST(RoutesCmd, UnreadLinesAreListedInTextAndJson) {
+  TempDir dir;
+  const auto file = dir.file(
+      "r.txt", "$ ip route\ndefault via 10.0.0.1 dev eth0\n10.0.0.0/8 via junk dev eth0\n");
+  auto r = run_stdout("--from-file '" + file + "' --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = json::parse(r.out);
+  ASSERT_EQ(doc["unread"].size(), 2u);
+  EXPECT_EQ(doc["unread"][0]["line"], 1);
+  EXPECT_EQ(doc["unread"][1]["line"], 3);
+  r = run_stdout("--from-file '" + file + "'");
+  EXPECT_NE(r.out.find("lines not read:\n  line 1: $ ip route"), std::string::npos) << r.out;
+}
+
+TEST(RoutesCmd, ThisHostsTableOverNetlinkAnswersForLoopback) {
+  // Every Linux host has 127.0.0.1 in its local table, found by the rule at priority 0.
+  auto r = run_stdout("--to 127.0.0.1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = json::parse(r.out);
+  EXPECT_TRUE(doc["source"]["file"].is_null());
+  EXPECT_EQ(doc["source"]["format"], "linux");
+  ASSERT_FALSE(doc["routes"].empty());
+  ASSERT_FALSE(doc["lookup"]["route"].is_null()) << doc["lookup"].dump();
+  EXPECT_EQ(doc["lookup"]["route"]["kind"], "local");
+  EXPECT_EQ(doc["lookup"]["route"]["table"], "local");
+  ASSERT_FALSE(doc["rules"].empty());
+  EXPECT_EQ(doc["lookup"]["rule"]["priority"], 0);
+  for (const auto& route : doc["routes"]) EXPECT_EQ(route["origin"], "netlink");
+}
+
+}  // namespace
