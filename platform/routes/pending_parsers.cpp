@@ -15,17 +15,11 @@ Error pending(std::string_view what) {
 __attribute__((weak)) Expected<RouteTable> parse_windows(std::string_view) {
   return pending("Windows route print");
 }
-__attribute__((weak)) Expected<RouteTable> parse_macos(std::string_view) {
-  return pending("macOS netstat -rn");
-}
 __attribute__((weak)) Expected<RouteTable> parse_p2s(std::string_view) {
   return pending("point-to-site routes.txt");
 }
 __attribute__((weak)) Expected<RouteTable> parse_azure_vpn_xml(std::string_view) {
   return pending("azurevpnconfig.xml");
-}
-__attribute__((weak)) Expected<RouteTable> parse_azure_effective(std::string_view) {
-  return pending("Azure effective");
 }
 
 }  // namespace midiag::platform::routes
