@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang clang-format
   libpcap-dev libtins-dev libc-ares-dev libboost-program-options-dev libspdlog-dev
-  libgtest-dev nlohmann-json3-dev libssl-dev libarchive-dev libyaml-cpp-dev libcpp-httplib-dev
+  libgtest-dev nlohmann-json3-dev libssl-dev libarchive-dev libyaml-cpp-dev libcpp-httplib-dev libxml2-dev
   iproute2 iptables dnsmasq-base jq nmap
   tshark freetds-bin
   ca-certificates systemd locales

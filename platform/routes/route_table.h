@@ -66,6 +66,10 @@ struct RouteEntry {
   bool active = true;       // false: Azure state Invalid, Linux linkdown, a P2S "exclude"
   bool persistent = false;  // Windows "Persistent Routes" section
   std::string origin;       // where it came from: "line 12", "netlink", "routes[3]"
+
+  // The source's own name for `interface` when it gives one (Windows: the interface list's name
+  // for an IPv6 row's index, netsh's Interface Name), else "".
+  std::string interface_name;
   [[nodiscard]] int family() const { return destination.network.family; }
 };
 
