@@ -92,6 +92,14 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "(point-to-site keeps them in routes.txt), peered hubs need gateway transit, and BGP route "
      "propagation must be enabled on the route table.",
      kDocArch, 30},
+    {Code::RouteUnexpectedPath, "ROUTE_UNEXPECTED_PATH", Severity::Error,
+     "The private address leaves by a path that cannot reach the instance",
+     "Give the VPN a route to the instance's VNet: after peering, enable gateway transit and "
+     "download the point-to-site client configuration again (its routes.txt or profile then lists "
+     "the VNet), or add a route to the instance's subnet through the VPN interface. In Azure, a "
+     "route table on the path must not send the instance's subnet to None or to an appliance "
+     "that drops it, and NSGs must allow 1433 and 11000-11999.",
+     kDocConnectApp, 31},
     {Code::IcmpUnreachable, "ICMP_UNREACHABLE", Severity::Error,
      "A router or firewall answered 'destination unreachable'",
      "The ICMP message names the device that rejected the connection: check its rules (NSG, "

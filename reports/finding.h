@@ -42,6 +42,7 @@ enum class Code {
   TcpResetByMiddlebox,
   TcpSynRetransmitted,
   LoginSlow,
+  RouteUnexpectedPath,
 };
 
 struct CatalogueEntry {

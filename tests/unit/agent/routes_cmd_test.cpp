@@ -109,8 +109,40 @@ TEST(RoutesCmd, NoRouteForToIsExitOneWithRouteMissing) {
   const auto file = dir.file("r.txt", "10.0.0.0/8 dev eth0 proto kernel scope link\n");
   auto r = sh(mi_diag("--from-file '" + file + "' --to 192.0.2.7"));
   EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_TRUE(r.out.starts_with("192.0.2.7: no route\n")) << r.out;
-  EXPECT_NE(r.out.find("error ROUTE_MISSING"), std::string::npos) << r.out;
+  // The finding first (the cause and the fix), then the lookup's answer.
+  EXPECT_TRUE(r.out.starts_with("error ROUTE_MISSING")) << r.out;
+  EXPECT_NE(r.out.find("\n192.0.2.7: no route\n"), std::string::npos) << r.out;
+}
+
+// The Microsoft docs' point-to-site example: the VPN carries 10.0.0.0/24 and 10.4.0.0/24, so an
+// instance at 10.5.0.4 leaving by the default gateway is a VNet missing from the VPN's routes;
+// an address the VPN does carry is not a finding.
+TEST(RoutesCmd, TheDocsP2sExampleNamesTheMissingVnetRoute) {
+  const std::string file = kRealWorld + "msdocs_sqlmi_p2s_route_print-4.txt";
+  FIXTURE_OR_SKIP(file);
+  auto r = run_stdout("--from-file '" + file + "' --to 10.5.0.4 --json");
+  EXPECT_EQ(r.code, 1) << r.out;
+  const auto doc = json::parse(r.out);
+  ASSERT_EQ(doc["findings"].size(), 1u) << r.out;
+  EXPECT_EQ(doc["findings"][0]["code"], "ROUTE_UNEXPECTED_PATH");
+  const std::string detail = doc["findings"][0]["detail"];
+  EXPECT_NE(detail.find("10.0.0.0/24, 10.4.0.0/24 go through 172.26.34.2"), std::string::npos)
+      << detail;
+  EXPECT_NE(std::string(doc["findings"][0]["remediation"]).find("gateway transit"),
+            std::string::npos);
+  auto text = sh(mi_diag("--from-file '" + file + "' --to 10.5.0.4"));
+  EXPECT_TRUE(text.out.starts_with("error ROUTE_UNEXPECTED_PATH")) << text.out;
+  EXPECT_NE(text.out.find("\n  fix: "), std::string::npos) << text.out;
+  auto carried = run_stdout("--from-file '" + file + "' --to 10.4.0.9 --json");
+  EXPECT_EQ(carried.code, 0) << carried.out;
+  EXPECT_TRUE(json::parse(carried.out)["findings"].empty()) << carried.out;
+  // A P2S routes.txt that does not cover the address says so too.
+  TempDir dir;
+  const auto p2s =
+      dir.file("routes.txt", "ADD 10.0.0.0 MASK 255.255.255.0 default METRIC default IF default\n");
+  auto uncovered = run_stdout("--from-file '" + p2s + "' --format p2s --to 10.5.0.4 --json");
+  EXPECT_EQ(uncovered.code, 1) << uncovered.out;
+  EXPECT_EQ(json::parse(uncovered.out)["findings"][0]["code"], "ROUTE_UNEXPECTED_PATH");
 }
 
 TEST(RoutesCmd, AFileItCannotPlaceIsExitTwoNamingWhatItExpected) {
