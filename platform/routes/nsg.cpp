@@ -323,10 +323,13 @@ FlowVerdict evaluate_flow(const EffectiveNsgs& nsgs, const Flow& flow) {
                           ") comes first and may match: the verdict depends on it");
       }
     step.allow = decided->allow;
-    step.rule = decided->name;
+    // A rule the export left unnamed is still named in the verdict, by its priority.
+    step.rule = decided->name.empty()
+                    ? "(unnamed rule, priority " + std::to_string(decided->priority) + ")"
+                    : decided->name;
     step.priority = decided->priority;
     v.steps.push_back(step);
-    v.rule = decided->name;
+    v.rule = step.rule;
     if (!decided->allow) {
       v.allow = false;
       break;
