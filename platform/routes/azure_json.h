@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/routes/text_lines.h"
+
 namespace midiag::platform::routes::azure_json {
 
 constexpr std::size_t kMaxDepth = 64;
@@ -48,15 +50,9 @@ inline std::optional<nlohmann::json> parse(std::string_view text) {
   return j;
 }
 
+// The route parsers' one locale-free case-insensitive comparison.
 inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return text::equals_nocase(a, b);
 }
 
 // The member named `key` in any letter case; nullptr when absent or `j` is not an object.
