@@ -139,4 +139,6 @@ awk -v c1="$cpu1" -v c2="$cpu2" -v r1="$r1" -v r2="$r2" \
 echo "RSS growth from round $r1 to $r2: $(((rss2 - rss1))) KiB; fds $fd1 -> $fd2"
 echo "events: $(grep -c '"event":"down"' "$WORK/events.jsonl" || true) down, $(grep -c '"event":"up"' "$WORK/events.jsonl" || true) up"
 echo "watch exit after SIGTERM: $rc"
+# The floor under the RSS goal: the same shared libraries with none of mi-diag's code running.
+if [[ -x $BUILD/bench/link_floor ]]; then "$BUILD/bench/link_floor"; fi
 for f in "$WORK/state"/*; do [[ -e $f ]] && echo "state: $(basename "$f") $(stat -c %s "$f") bytes"; done
