@@ -13,6 +13,8 @@
 #include "agent/analyze.h"
 #include "decoders/pcap/frame_view.h"
 #include "platform/capture/live_capture.h"
+#include "platform/linux/host_routes.h"
+#include "platform/linux/system_snapshot.h"
 #include "probes/tds/tls_client.h"
 
 namespace midiag::agent {
@@ -420,6 +422,15 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   {
     Step routes(ev, clock, "routes");
     std::string failures;
+    ev.on_azure = platform::on_azure(platform::kDmiDir);
+    // The tables and rules once, for the model's account of each kernel answer below.
+    if (!ev.addresses.empty()) {
+      auto table = platform::host_route_table();
+      if (table)
+        ev.route_table = std::move(*table);
+      else
+        spdlog::warn("the route tables could not be read: {}", table.error().message);
+    }
     for (const auto& a : ev.addresses) {
       auto route = platform::lookup_route(a);
       if (route) {
@@ -428,6 +439,9 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         spdlog::warn("route lookup for {} failed: {}", a, route.error().message);
         failures += (failures.empty() ? "" : "; ") + a + ": " + route.error().message;
       }
+      auto to = platform::routes::Address::parse(a);
+      if (ev.route_table && to)
+        ev.route_choices.push_back({a, platform::routes::lookup(*ev.route_table, *to)});
     }
     if (ev.addresses.empty())
       routes.skip("no address to look up", Shortfall::Explained);

@@ -1,13 +1,12 @@
 #include "agent/routes_cmd.h"
 
-#include <sys/socket.h>
-
 #include <ostream>
 
 #include <boost/program_options.hpp>
 
 #include "agent/cli.h"
-#include "platform/linux/route_lookup.h"
+#include "platform/linux/host_routes.h"
+#include "platform/linux/system_snapshot.h"
 #include "platform/text/input_file.h"
 #include "reports/render_routes.h"
 
@@ -23,53 +22,7 @@ constexpr std::string_view kExpected =
     "macOS `netstat -rn`, a point-to-site routes.txt, an azurevpnconfig.xml or `az network nic "
     "show-effective-route-table` JSON (or say which with --format)";
 
-// Rules as netlink lists them, read through the same `ip rule` parser the files go through.
-void add_rules(rt::RouteTable& t, const std::vector<platform::RuleEntry>& rules, int family) {
-  std::string text;
-  for (const auto& r : rules) text += std::to_string(r.priority) + ":\t" + r.selector + "\n";
-  if (text.empty()) return;
-  auto parsed = rt::parse_linux(text);
-  if (!parsed) return;
-  for (auto& p : parsed->rules) {
-    p.family = family;
-    p.origin = "netlink";
-    t.rules.push_back(std::move(p));
-  }
-  for (auto& u : parsed->unread) t.unread.push_back(std::move(u));
-}
-
 }  // namespace
-
-Expected<rt::RouteTable> host_route_table() {
-  rt::RouteTable t;
-  t.format = rt::SourceFormat::Linux;
-  for (int af : {AF_INET, AF_INET6}) {
-    auto routes = platform::dump_routes(af);
-    if (!routes) {
-      if (af == AF_INET6) continue;  // a host without IPv6 still has a table to show
-      return routes.error();
-    }
-    for (const auto& r : *routes) {
-      auto prefix = rt::Prefix::parse(r.destination + "/" + std::to_string(r.prefix));
-      if (!prefix) continue;
-      rt::RouteEntry e;
-      e.destination = *prefix;
-      if (!r.gateway.empty()) {
-        e.gateway = rt::Address::parse(r.gateway);
-        e.gateway_text = r.gateway;
-      }
-      e.interface = r.interface;
-      e.metric = r.metric;
-      e.table = platform::route_table_name(r.table);
-      e.kind = r.kind.empty() ? "unicast" : r.kind;
-      e.origin = "netlink";
-      t.routes.push_back(std::move(e));
-    }
-    auto rules = platform::dump_rules(af);
-    if (rules) add_rules(t, *rules, af == AF_INET ? 4 : 6);
-  }
-  return t;
-}
 
 Expected<rt::RouteTable> read_route_file(const std::string& path,
                                          std::optional<rt::SourceFormat> format) {
@@ -144,13 +97,14 @@ int run_routes(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     report.table = std::move(*t);
   } else {
-    auto t = host_route_table();
+    auto t = platform::host_route_table();
     if (!t) {
       err << "mi-diag routes: this host's route table could not be read: " << t.error().message
           << "\n";
       return kExitToolFailure;
     }
     report.table = std::move(*t);
+    report.on_azure = platform::on_azure(platform::kDmiDir);
   }
   if (to) {
     report.to = to;

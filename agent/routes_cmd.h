@@ -15,9 +15,6 @@ namespace midiag::agent {
 // The largest route file read (a `route print` is a few KB; a full BGP table is not ours).
 inline constexpr std::size_t kMaxRouteFileBytes = 100U * 1024U * 1024U;
 
-// This host's routes of both families in every table and its policy rules, as the model has them.
-Expected<platform::routes::RouteTable> host_route_table();
-
 // `path` read (at most kMaxRouteFileBytes), normalised (UTF-16, BOMs, CRLF) and parsed as `format`,
 // or as the format detect_format places it. ErrorKind::Usage when it cannot be placed or parsed,
 // naming what was expected.

@@ -7,6 +7,7 @@
 
 #include "platform/capture/live_capture.h"
 #include "platform/linux/route_lookup.h"
+#include "platform/routes/route_table.h"
 #include "platform/text/resolv_conf.h"
 #include "probes/dns/dns_probe.h"
 #include "probes/tcp/tcp_probe.h"
@@ -187,7 +188,16 @@ struct Evidence {
   std::vector<platform::HostsEntry> hosts_entries;  // hosts-file lines naming the target
   std::vector<std::string> addresses;               // what was probed: the application's view first
 
-  std::vector<platform::RouteInfo> routes;
+  std::vector<platform::RouteInfo> routes;  // the kernel's answer (`ip route get`) per address
+  // The same question on the route model (every table and rule over netlink): which rule, table
+  // and entry chose the route and which entries it beat, per address of `routes`.
+  std::optional<platform::routes::RouteTable> route_table;
+  struct RouteChoice {
+    std::string address;
+    platform::routes::Lookup lookup;
+  };
+  std::vector<RouteChoice> route_choices;
+  bool on_azure = false;  // this host is an Azure VM (DMI): peered VNets by the default route
   std::vector<tcp::Result> tcp;         // every probe (renderers summarise sweeps)
   std::optional<tdsprobe::Result> tds;  // the login at the gateway (first address that answered)
   std::optional<RedirectEvidence> redirect;  // when the gateway routed the login to a node

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "reports/route_rules.h"
+
 namespace midiag::reports {
 
 namespace {
@@ -321,6 +323,30 @@ std::vector<Finding> explain_routes(const Evidence& ev) {
     f.addresses = {r.destination};
     out.push_back(std::move(f));
   }
+  // The route model's rules (the same as `routes --to`) on this host's tables: a private address
+  // going out by the default route while a VPN carries other private networks. The kernel's own
+  // answer above stays the word on whether a route exists.
+  if (!ev.route_table) return out;
+  for (const auto& c : ev.route_choices) {
+    auto to = platform::routes::Address::parse(c.address);
+    if (!to || std::any_of(out.begin(), out.end(), [&](const Finding& f) {
+          return std::find(f.addresses.begin(), f.addresses.end(), c.address) != f.addresses.end();
+        }))
+      continue;
+    RouteQuestion q;
+    q.table = &*ev.route_table;
+    q.to = *to;
+    q.lookup = c.lookup;
+    q.where = "this host";
+    q.own_host = true;
+    q.on_azure = ev.on_azure;
+    for (const auto& t : ev.tcp) {
+      if (t.target.address != c.address) continue;
+      q.address_answered = q.address_answered.value_or(false) || t.state == tcp::State::Open;
+    }
+    for (auto& f : route_findings(q))
+      if (f.code == Code::RouteUnexpectedPath) out.push_back(std::move(f));
+  }
   return out;
 }
 
@@ -505,8 +531,9 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     if (find_earlier(Code::WrongPortForEndpoint) &&
         std::find(ports.begin(), ports.end(), ev.target.port) != ports.end())
       f.caused_by = Code::WrongPortForEndpoint;
-    for (auto c : {Code::DnsPublicAddressForVnetLocal, Code::DnsPrivateAddressForPublicEndpoint,
-                   Code::DnsResolversDisagree, Code::DnsHostsFileOverride})
+    for (auto c : {Code::RouteUnexpectedPath, Code::DnsPublicAddressForVnetLocal,
+                   Code::DnsPrivateAddressForPublicEndpoint, Code::DnsResolversDisagree,
+                   Code::DnsHostsFileOverride})
       for (const auto& e : earlier)
         if (!f.caused_by && e.code == c && about(e)) f.caused_by = c;
     // Another address answering on the same port means clients can still get through.

@@ -10,6 +10,7 @@
 #include "decoders/common/utf8.h"
 #include "reports/explain.h"
 #include "reports/report.h"
+#include "reports/route_rules.h"
 #include "reports/safe_text.h"
 
 namespace midiag::reports {
@@ -676,6 +677,39 @@ void write_session(std::string& out, const CaptureSession& s) {
 namespace {
 
 // The whole document; with `sessions` false, sessions[] is left empty for render_json to stream.
+// The route model's account of a kernel answer (spec §4 step 3: which rule/table chose it):
+// the rule, the entry, why, and the entries it beat; and where the model and the kernel differ.
+void add_route_choice(json& j, const Evidence& ev, const platform::RouteInfo& kernel) {
+  if (!ev.route_table) return;
+  auto c = std::find_if(ev.route_choices.begin(), ev.route_choices.end(),
+                        [&](const auto& rc) { return rc.address == kernel.destination; });
+  if (c == ev.route_choices.end()) return;
+  const auto& t = *ev.route_table;
+  const auto& l = c->lookup;
+  j["rule"] = nullptr;
+  if (l.rule)
+    j["rule"] = {{"priority", t.rules[*l.rule].priority}, {"text", t.rules[*l.rule].text}};
+  j["route"] = nullptr;
+  if (l.route) {
+    const auto& e = t.routes[*l.route];
+    j["route"] = {{"destination", e.destination.text()},
+                  {"gateway", gateway_text(e)},
+                  {"interface", e.interface},
+                  {"metric", e.metric ? json(*e.metric) : json(nullptr)},
+                  {"table", e.table},
+                  {"kind", e.kind}};
+  }
+  j["reason"] = l.reason;
+  json beaten = json::array();
+  for (std::size_t i = 0; i < l.beaten.size() && i < 5; ++i)
+    beaten.push_back(describe_route(t.routes[l.beaten[i]]));
+  j["beaten"] = std::move(beaten);
+  // The kernel also weighs what the tables cannot show (uid ranges, VRFs, nexthop objects).
+  if (l.route && !kernel.interface.empty() && t.routes[*l.route].interface != kernel.interface)
+    j["model_differs"] = "the tables read choose " + describe_route(t.routes[*l.route]) +
+                         "; the kernel chose dev " + kernel.interface;
+}
+
 json document(const Report& r, bool sessions_too) {
   const auto& ev = r.evidence;
   json findings = json::array();
@@ -725,6 +759,7 @@ json document(const Report& r, bool sessions_too) {
               {"mtu", rt.mtu},
               {"kind", rt.kind}};
     if (!rt.error.empty()) j["error"] = rt.error;
+    add_route_choice(j, ev, rt);
     routes.push_back(std::move(j));
   }
   doc["routes"] = routes;

@@ -4,6 +4,7 @@
 #include <array>
 #include <sstream>
 
+#include "reports/route_rules.h"
 #include "reports/safe_text.h"
 
 namespace midiag::reports {
@@ -12,10 +13,6 @@ namespace rt = platform::routes;
 using nlohmann::json;
 
 namespace {
-
-bool ends_lookup(std::string_view kind) {
-  return kind == "unreachable" || kind == "prohibit" || kind == "blackhole";
-}
 
 std::string source_name(const RoutesReport& r) {
   return r.file.empty() ? "this host (netlink)" : r.file;
@@ -43,116 +40,16 @@ std::string metric_text(const rt::RouteEntry& e) {
 
 }  // namespace
 
-std::string gateway_text(const rt::RouteEntry& r) {
-  if (r.gateway) return r.gateway->text();
-  if (!r.gateway_text.empty() && r.flags.find('G') != std::string::npos) return r.gateway_text;
-  return "on-link";
-}
-
-namespace {
-
-// A name VPN software gives its interface (WireGuard, OpenVPN, IPsec, PPP, macOS utun, the P2S
-// client's "vpn", Cisco AnyConnect, GlobalProtect).
-bool vpn_like_name(std::string_view name) {
-  for (std::string_view p : {"tun", "tap", "wg", "ppp", "utun", "ipsec", "vpn", "cscotun", "gpd"})
-    if (name.starts_with(p)) return true;
-  return false;
-}
-
-// Routes of other interfaces that carry private prefixes the interface is not itself on: what a
-// VPN pushes. Windows names the interface by its address, so its own connected subnet (which
-// contains that address) is left out; elsewhere only VPN-like interface names count.
-std::vector<const rt::RouteEntry*> vpn_private_routes(const rt::RouteTable& t,
-                                                      const rt::RouteEntry& chosen) {
-  std::vector<const rt::RouteEntry*> out;
-  for (const auto& e : t.routes) {
-    if (!e.active || e.destination.length == 0 || e.interface == chosen.interface ||
-        e.destination.network.family != chosen.destination.network.family ||
-        !e.destination.network.is_private())
-      continue;
-    if (t.format == rt::SourceFormat::Windows) {
-      auto own = rt::Address::parse(e.interface);
-      if (!own || e.destination.contains(*own) || e.destination.length == 32) continue;
-    } else if (!vpn_like_name(e.interface)) {
-      continue;
-    }
-    out.push_back(&e);
-  }
-  return out;
-}
-
-std::optional<Finding> unexpected_path(const RoutesReport& r, const rt::RouteEntry* route) {
-  const auto& to = *r.to;
-  const std::string where = source_name(r);
-  using F = rt::SourceFormat;
-  const F format = r.table.format;
-  // A VPN's own route list (P2S routes.txt, the VPN profile) that does not cover the address.
-  if (format == F::P2s || format == F::AzureVpnXml) {
-    if (route && route->kind != "exclude") return std::nullopt;
-    std::string why = route ? to.text() + " is excluded by " + route->destination.text()
-                            : "none of its " + std::to_string(r.table.routes.size()) +
-                                  " prefixes covers " + to.text();
-    auto f = make_finding(Code::RouteUnexpectedPath,
-                          "The VPN does not route " + to.text() + " (" + where + ")",
-                          why + ": the client sends it outside the tunnel", {"routes: " + why});
-    f.addresses.push_back(to.text());
-    return f;
-  }
-  if (!route) return std::nullopt;
-  // Azure's effective routes: the instance's address sent nowhere, or to an appliance.
-  if (format == F::AzureEffective) {
-    if (route->kind != "None" && route->kind != "VirtualAppliance") return std::nullopt;
-    const std::string why =
-        route->destination.text() + " (" + route->origin + ") sends " + to.text() + " to " +
-        (route->kind == "None" ? std::string("None: it is dropped")
-                               : "a virtual appliance at " + gateway_text(*route));
-    auto f = make_finding(Code::RouteUnexpectedPath,
-                          "Azure routes " + to.text() + " to " + route->kind + " (" + where + ")",
-                          why, {"effective route: " + why});
-    f.addresses.push_back(to.text());
-    return f;
-  }
-  // A private address leaving by the default route while a VPN carries other private prefixes:
-  // the instance's VNet is missing from the VPN's routes. Only from a file another host gave:
-  // this host's own table may be an Azure VM's, where peered VNets go by the default route.
-  if (r.file.empty() || !to.is_private() || route->destination.length != 0) return std::nullopt;
-  const auto vpn = vpn_private_routes(r.table, *route);
-  if (vpn.empty()) return std::nullopt;
-  std::string prefixes;
-  for (std::size_t i = 0; i < vpn.size() && i < 6; ++i)
-    prefixes += (i ? ", " : "") + vpn[i]->destination.text();
-  if (vpn.size() > 6) prefixes += " and " + std::to_string(vpn.size() - 6) + " more";
-  const std::string why = to.text() + " leaves by the default route (" + gateway_text(*route) +
-                          " on " + route->interface + ") while " + prefixes + " go through " +
-                          vpn.front()->interface +
-                          ": the VPN carries other private networks but not this one";
-  auto f = make_finding(Code::RouteUnexpectedPath,
-                        "The instance's network is missing from the VPN's routes (" + where + ")",
-                        why, {"routes: " + why});
-  f.addresses.push_back(to.text());
-  return f;
-}
-
-}  // namespace
-
 std::vector<Finding> explain_routes(const RoutesReport& r) {
-  std::vector<Finding> out;
-  if (!r.to || !r.lookup) return out;
-  const auto& l = *r.lookup;
-  const rt::RouteEntry* route = l.route ? &r.table.routes[*l.route] : nullptr;
-  if (auto f = unexpected_path(r, route)) {
-    out.push_back(std::move(*f));
-    return out;
-  }
-  if (route && !ends_lookup(route->kind)) return out;
-  std::string title = route ? "The route to " + r.to->text() + " is " + route->kind + " (" +
-                                  route->destination.text() + ")"
-                            : "No route to " + r.to->text();
-  auto f = make_finding(Code::RouteMissing, title + " in " + source_name(r), l.reason,
-                        {"routes: " + l.reason});
-  f.addresses.push_back(r.to->text());
-  out.push_back(std::move(f));
-  return out;
+  if (!r.to || !r.lookup) return {};
+  RouteQuestion q;
+  q.table = &r.table;
+  q.to = *r.to;
+  q.lookup = *r.lookup;
+  q.where = source_name(r);
+  q.own_host = r.file.empty();
+  q.on_azure = r.on_azure;
+  return route_findings(q);
 }
 
 namespace {

@@ -17,19 +17,15 @@ inline constexpr std::string_view kRoutesSchema = "mi-diag.routes/1";
 
 struct RoutesReport {
   platform::routes::RouteTable table;
-  std::string file;  // "" : this host's own table (netlink)
+  std::string file;       // "" : this host's own table (netlink)
+  bool on_azure = false;  // this host is an Azure VM (DMI): its default route is not a finding
   std::optional<platform::routes::Address> to;
   std::optional<platform::routes::Lookup> lookup;
   std::vector<Finding> findings;
 };
 
-// ROUTE_MISSING when --to has no route, or its route or rule ends the lookup (unreachable,
-// prohibit, blackhole).
+// The ROUTE_* findings for --to (reports/route_rules.h).
 std::vector<Finding> explain_routes(const RoutesReport& r);
-
-// The gateway as the report shows it: the address, a name the source printed for a gateway
-// route (`route` without -n), or "on-link".
-std::string gateway_text(const platform::routes::RouteEntry& r);
 
 nlohmann::json routes_to_json(const RoutesReport& r);
 std::string render_routes_json(const RoutesReport& r);

@@ -4,6 +4,7 @@
 
 #include "reports/explain.h"
 #include "reports/report.h"
+#include "reports/route_rules.h"
 #include "reports/safe_text.h"
 
 namespace midiag::reports {
@@ -89,6 +90,18 @@ void route_section(std::ostringstream& o, const Report& r, const Palette& p) {
     if (rt.mtu) o << " mtu " << rt.mtu;
     if (!rt.error.empty()) o << " (" << T(rt.error) << ")";
     o << "\n";
+    // The route model's account: the rule and entry that chose it, and why.
+    const auto& ev = r.evidence;
+    if (!ev.route_table) continue;
+    for (const auto& c : ev.route_choices) {
+      if (c.address != rt.destination) continue;
+      const auto& t = *ev.route_table;
+      if (c.lookup.rule)
+        o << "    rule " << t.rules[*c.lookup.rule].priority << ": "
+          << T(t.rules[*c.lookup.rule].text) << "\n";
+      if (c.lookup.route) o << "    entry " << T(describe_route(t.routes[*c.lookup.route])) << "\n";
+      if (!c.lookup.reason.empty()) o << "    why: " << T(c.lookup.reason) << "\n";
+    }
   }
 }
 

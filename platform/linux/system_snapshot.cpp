@@ -15,6 +15,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "platform/linux/host_routes.h"
+
 extern char** environ;
 
 namespace midiag::platform {
@@ -141,6 +143,25 @@ SystemCollector proxy_env(std::vector<std::string>& secrets) {
     c.data += std::string(var) + "=" + value + "\n";
   }
   if (c.data.empty()) c.data = "(no proxy variables set)\n";
+  c.bytes = c.data.size();
+  c.duration_ms = ms_since(t0);
+  return c;
+}
+
+// A member read over netlink, bounded like the others.
+template <typename Read>
+SystemCollector netlink_member(std::string member, std::string source, std::size_t max_bytes,
+                               Read read) {
+  SystemCollector c;
+  c.member = std::move(member);
+  c.source = std::move(source);
+  const auto t0 = Clock::now();
+  auto text = read();
+  if (text) {
+    keep(c, text->data(), text->size(), max_bytes);
+  } else {
+    c.error = text.error().message;
+  }
   c.bytes = c.data.size();
   c.duration_ms = ms_since(t0);
   return c;
@@ -337,19 +358,30 @@ SystemCollector run_bounded_command(const std::vector<std::string>& argv, std::s
 
 SystemSnapshot collect_system_snapshot(const SnapshotOptions& o) {
   SystemSnapshot s;
+  // Routes and rules from the same netlink reader `check` and `routes` use, written as iproute2
+  // prints them (`routes --from-file` reads them back); no `ip` binary needed.
+  for (int af : {AF_INET, AF_INET6}) {
+    const std::string v = af == AF_INET ? "4" : "6";
+    s.collectors.push_back(netlink_member(
+        "system/routes-ipv" + v + ".txt",
+        "rtnetlink RTM_GETROUTE, every table (as `ip -" + v + " route show table all`)",
+        o.max_bytes, [af]() -> Expected<std::string> {
+          auto r = dump_routes(af);
+          if (!r) return r.error();
+          return ip_route_text(*r);
+        }));
+    s.collectors.push_back(netlink_member("system/rules-ipv" + v + ".txt",
+                                          "rtnetlink RTM_GETRULE (as `ip -" + v + " rule show`)",
+                                          o.max_bytes, [af]() -> Expected<std::string> {
+                                            auto r = dump_rules(af);
+                                            if (!r) return r.error();
+                                            return ip_rule_text(*r);
+                                          }));
+  }
   if (o.run_commands) {
-    const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
-        {"system/routes-ipv4.txt", {"ip", "-4", "route", "show", "table", "all"}},
-        {"system/routes-ipv6.txt", {"ip", "-6", "route", "show", "table", "all"}},
-        {"system/rules-ipv4.txt", {"ip", "-4", "rule", "show"}},
-        {"system/rules-ipv6.txt", {"ip", "-6", "rule", "show"}},
-        {"system/interfaces.txt", {"ip", "-d", "addr", "show"}},
-    };
-    for (const auto& [member, argv] : commands) {
-      auto c = run_bounded_command(argv, o.max_bytes, o.command_timeout);
-      c.member = member;
-      s.collectors.push_back(std::move(c));
-    }
+    auto c = run_bounded_command({"ip", "-d", "addr", "show"}, o.max_bytes, o.command_timeout);
+    c.member = "system/interfaces.txt";
+    s.collectors.push_back(std::move(c));
   }
   for (const char* f : {"resolv.conf", "hosts", "nsswitch.conf"})
     s.collectors.push_back(read_file(std::string("system/") + f,

@@ -23,10 +23,13 @@ struct SystemCollector {
   std::string data;
 };
 
+// Where the kernel shows the machine's DMI (SMBIOS) strings.
+inline constexpr const char* kDmiDir = "/sys/class/dmi/id";
+
 struct SnapshotOptions {
   std::string root = "/";                            // prefix of /etc reads (tests)
   std::string proc_sys = "/proc/sys";                // sysctls
-  std::string dmi_dir = "/sys/class/dmi/id";         // sys_vendor, chassis_asset_tag
+  std::string dmi_dir = kDmiDir;                     // sys_vendor, chassis_asset_tag
   std::string imds_base = "http://169.254.169.254";  // http://IPv4:port only
   std::size_t max_bytes = 1U << 20;                  // per collector
   std::chrono::milliseconds command_timeout{3000};

@@ -349,3 +349,53 @@ TEST(Explain, FindingsAreLinkedByAddressNotByTitleText) {
       for (const auto& a : f.addresses) about.insert(a);
   EXPECT_EQ(about, (std::set<std::string>{"10.0.0.1", "10.0.0.10"}));
 }
+
+// Issue 10: check's route step runs the routes command's rules on this host's own tables. A VPN
+// (wg0) carries 10.1.0.0/16 and 10.4.0.0/16; the instance's 10.250.2.10 leaves by the default
+// route and does not answer: ROUTE_UNEXPECTED_PATH, and the filtered probe is caused by it.
+namespace {
+Evidence vpn_host(tcp::State state, bool on_azure) {
+  Evidence ev = resolved();
+  auto table = platform::routes::parse_linux(
+      "default via 192.168.1.1 dev eth0 proto dhcp metric 100\n"
+      "10.1.0.0/16 dev wg0 scope link\n"
+      "10.4.0.0/16 dev wg0 scope link\n"
+      "192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.20\n");
+  EXPECT_TRUE(table);
+  ev.route_table = *table;
+  auto to = platform::routes::Address::parse("10.250.2.10");
+  ev.route_choices.push_back({"10.250.2.10", platform::routes::lookup(*ev.route_table, *to)});
+  platform::RouteInfo kernel;
+  kernel.destination = "10.250.2.10";
+  kernel.interface = "eth0";
+  kernel.gateway = "192.168.1.1";
+  kernel.kind = "unicast";
+  ev.routes = {kernel};
+  ev.on_azure = on_azure;
+  ev.tcp = {probe("10.250.2.10", 1433, state)};
+  return ev;
+}
+}  // namespace
+
+TEST(Explain, AVpnCarryingOtherPrivateNetworksButNotTheInstancesIsTheCause) {
+  auto findings = explain(vpn_host(tcp::State::Filtered, false));
+  ASSERT_FALSE(findings.empty());
+  EXPECT_EQ(findings[0].code, Code::RouteUnexpectedPath) << findings[0].title;
+  EXPECT_NE(findings[0].detail.find("10.1.0.0/16, 10.4.0.0/16 go through wg0"), std::string::npos)
+      << findings[0].detail;
+  auto filtered = std::find_if(findings.begin(), findings.end(),
+                               [](const Finding& f) { return f.code == Code::TcpFiltered; });
+  ASSERT_NE(filtered, findings.end());
+  EXPECT_EQ(filtered->caused_by, Code::RouteUnexpectedPath);
+}
+
+TEST(Explain, TheVpnRuleNeedsTheAddressToFailAndTheHostNotToBeAnAzureVm) {
+  auto has_route_finding = [](const Evidence& ev) {
+    auto findings = explain(ev);
+    return std::any_of(findings.begin(), findings.end(),
+                       [](const Finding& f) { return f.code == Code::RouteUnexpectedPath; });
+  };
+  EXPECT_FALSE(has_route_finding(vpn_host(tcp::State::Open, false)));     // it works: no finding
+  EXPECT_FALSE(has_route_finding(vpn_host(tcp::State::Filtered, true)));  // Azure VM: normal
+  EXPECT_TRUE(has_route_finding(vpn_host(tcp::State::Filtered, false)));
+}
