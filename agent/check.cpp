@@ -429,7 +429,9 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
       if (table)
         ev.route_table = std::move(*table);
       else
-        spdlog::warn("the route tables could not be read: {}", table.error().message);
+        ev.limitations.push_back("route tables: " + table.error().message +
+                                 ", so which rule and entry chose each route is not shown (the "
+                                 "kernel's own answer for each address stands)");
     }
     for (const auto& a : ev.addresses) {
       auto route = platform::lookup_route(a);

@@ -96,11 +96,11 @@ void route_section(std::ostringstream& o, const Report& r, const Palette& p) {
     for (const auto& c : ev.route_choices) {
       if (c.address != rt.destination) continue;
       const auto& t = *ev.route_table;
-      if (c.lookup.rule)
-        o << "    rule " << t.rules[*c.lookup.rule].priority << ": "
-          << T(t.rules[*c.lookup.rule].text) << "\n";
-      if (c.lookup.route) o << "    entry " << T(describe_route(t.routes[*c.lookup.route])) << "\n";
       if (!c.lookup.reason.empty()) o << "    why: " << T(c.lookup.reason) << "\n";
+      if (c.lookup.route && !rt.interface.empty() &&
+          t.routes[*c.lookup.route].interface != rt.interface)
+        o << "    the tables read choose " << T(describe_route(t.routes[*c.lookup.route]))
+          << "; the kernel weighs more (uid ranges, VRFs) and its answer stands\n";
     }
   }
 }

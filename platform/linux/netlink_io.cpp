@@ -14,6 +14,9 @@ namespace {
 
 constexpr int kRecvTimeoutSec = 1;  // one silent second means the kernel is not answering
 constexpr auto kDumpDeadline = std::chrono::seconds(5);  // caps huge (full BGP) tables
+// A dump past this many entries is a full Internet table (a BGP router's): not a host to read
+// whole per check; the kernel's own lookup still answers for one address.
+constexpr std::size_t kMaxDumpMessages = 200000;
 constexpr int kDumpAttempts = 3;  // dumps racing a route change are retried, then kept as is
 
 Error sys_error(const char* what) {
@@ -108,6 +111,10 @@ Expected<Outcome> transact_once(const Request& req, bool strict) {
     if (from.nl_pid != 0) continue;  // only the kernel may answer
     const Bytes data(buf.data(), static_cast<std::size_t>(got));
     if (auto err = absorb(data, seq, local.nl_pid, req.is_dump(), out)) return *err;
+    if (out.reply.messages.size() > kMaxDumpMessages)
+      return make_error("netlink: the kernel's table holds more than " +
+                        std::to_string(kMaxDumpMessages) +
+                        " entries (a full Internet table); not read whole");
   }
   return out;
 }

@@ -425,6 +425,8 @@ lab_clear_faults() {
   in_router2 iptables -w -F FORWARD
   ip -n "$LAB_NS_INSTANCE" route flush cache
   ip -n "$LAB_NS_CLIENT" route flush cache
+  ip -n "$LAB_NS_CLIENT" link del wg-corp 2>/dev/null || true
+  ip -n "$LAB_NS_CLIENT" route del default 2>/dev/null || true
   ip -n "$LAB_NS_CLIENT" route replace 10.250.2.0/24 via 10.250.1.1
   ip -n "$LAB_NS_CLIENT" route replace 10.250.200.0/24 via 10.250.1.1
 }

@@ -93,6 +93,8 @@ readonly SCENARIOS=(
   "closed-port-on-instance-unpriv | - | - | mi1.lab0001.database.windows.net --ports 1433,1444 UNPRIV | fail | CONNECTION_PATH,TCP_REFUSED | 1 | - | assert_ladder_at_target 1444 2"
   "drop-two-routers-away-paris   | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net | fail | TCP_FILTERED | 1 | 1300 | assert_trace_by paris 10.250.3.2 2"
   "drop-two-routers-away-socket  | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net UNPRIV | fail | TCP_FILTERED | 1 | 1300 | assert_trace_by socket 10.250.3.2 2"
+  "vpn-missing-vnet              | fault_vpn_without_vnet drop | fault_clear | mi1.lab0001.database.windows.net | fail | ROUTE_UNEXPECTED_PATH,TCP_FILTERED | 1 | 1300 | assert_route_unexpected_path 10.250.2.10 wg-corp"
+  "vpn-other-networks-healthy    | fault_vpn_without_vnet pass | fault_clear | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0 | - | assert_route_chosen 10.250.2.10 0.0.0.0/0 to-router"
 )
 
 MIDIAG=""
@@ -122,6 +124,21 @@ fault_reject_forged_ttl() {
 }
 # A drop at the second router: two hops from the client (tests/lab/lib.sh, "far").
 fault_far_router() { in_router2 iptables -w -A FORWARD "$@"; }
+# A VPN-like interface (wg-corp) carrying two private networks but not the instance's, and a
+# default route: the instance's address leaves by the default route. With "drop", that path
+# cannot reach the VNet (as the Internet cannot reach a private address); with "pass" it can.
+fault_vpn_without_vnet() {
+  # A veth pair inside the client (this kernel may lack the dummy and wireguard drivers; an
+  # unattached tun has no carrier): both ends up, so the routes through it are live.
+  ip -n "$LAB_NS_CLIENT" link add wg-corp type veth peer name wg-corp-end
+  ip -n "$LAB_NS_CLIENT" link set wg-corp-end up
+  ip -n "$LAB_NS_CLIENT" link set wg-corp up
+  ip -n "$LAB_NS_CLIENT" route add 10.251.0.0/16 dev wg-corp
+  ip -n "$LAB_NS_CLIENT" route add 10.252.0.0/16 dev wg-corp
+  ip -n "$LAB_NS_CLIENT" route del 10.250.2.0/24
+  ip -n "$LAB_NS_CLIENT" route add default via 10.250.1.1
+  if [[ $1 == drop ]]; then lab_router_iptables -A FORWARD -d 10.250.2.0/24 -j DROP; fi
+}
 fault_clear() { lab_clear_faults; }
 
 # ---------------------------------------------------------------- JSON assertions (stdin: report)
@@ -132,6 +149,26 @@ assert_mss_confirmed() {
     [.findings[] | select(.code == "PATH_MTU_BLACKHOLE")] | length == 1 and
     (.[0].severity == "error") and (.[0].title | test("black hole confirmed")) and
     (.[0].evidence | any(test("largest MSS that passed: " + $mss + " bytes")))' >/dev/null
+}
+
+# ROUTE_UNEXPECTED_PATH names the address and the VPN interface, the filtered probe is caused by
+# it, and the route step shows the default route chosen by the main table's rule.
+assert_route_unexpected_path() {
+  jq -e --arg addr "$1" --arg vpn "$2" '
+    ([.findings[] | select(.code == "ROUTE_UNEXPECTED_PATH")] | length == 1) and
+    ([.findings[] | select(.code == "ROUTE_UNEXPECTED_PATH")][0].detail |
+      test("go through " + $vpn) and test($addr)) and
+    ([.findings[] | select(.code == "TCP_FILTERED")][0].caused_by == "ROUTE_UNEXPECTED_PATH") and
+    ([.routes[] | select(.destination == $addr)][0] |
+      .route.destination == "0.0.0.0/0" and .rule.text == "from all lookup main")' >/dev/null
+}
+
+# The route step's model account for ADDRESS: the entry DEST on interface IFACE.
+assert_route_chosen() {
+  jq -e --arg addr "$1" --arg dest "$2" --arg dev "$3" '
+    [.routes[] | select(.destination == $addr)][0] |
+      .route.destination == $dest and .route.interface == $dev and .kind == "unicast" and
+      (has("model_differs") | not)' >/dev/null
 }
 
 # The trace names the last hop that answered (ADDRESS at TTL) and SYNs vanish after it; the
