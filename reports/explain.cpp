@@ -344,6 +344,7 @@ std::vector<Finding> explain_routes(const Evidence& ev) {
       if (t.target.address != c.address) continue;
       q.address_answered = q.address_answered.value_or(false) || t.state == tcp::State::Open;
     }
+    if (!q.address_answered) continue;  // not probed (budget, unroutable): no evidence either way
     for (auto& f : route_findings(q))
       if (f.code == Code::RouteUnexpectedPath) out.push_back(std::move(f));
   }

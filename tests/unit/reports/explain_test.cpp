@@ -398,4 +398,7 @@ TEST(Explain, TheVpnRuleNeedsTheAddressToFailAndTheHostNotToBeAnAzureVm) {
   EXPECT_FALSE(has_route_finding(vpn_host(tcp::State::Open, false)));     // it works: no finding
   EXPECT_FALSE(has_route_finding(vpn_host(tcp::State::Filtered, true)));  // Azure VM: normal
   EXPECT_TRUE(has_route_finding(vpn_host(tcp::State::Filtered, false)));
+  auto unprobed = vpn_host(tcp::State::Filtered, false);
+  unprobed.tcp.clear();  // the TCP step did not run: no evidence the path fails
+  EXPECT_FALSE(has_route_finding(unprobed));
 }
