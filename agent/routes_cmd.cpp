@@ -5,8 +5,10 @@
 #include <boost/program_options.hpp>
 
 #include "agent/cli.h"
+#include "agent/routes_bundle.h"
 #include "platform/linux/host_routes.h"
 #include "platform/linux/system_snapshot.h"
+#include "platform/text/archive_members.h"
 #include "platform/text/input_file.h"
 #include "reports/render_routes.h"
 
@@ -28,6 +30,7 @@ Expected<rt::RouteTable> read_route_file(const std::string& path,
                                          std::optional<rt::SourceFormat> format) {
   auto raw = platform::read_input_file(path, kMaxRouteFileBytes, "--from-file");
   if (!raw) return raw.error();
+  if (platform::looks_like_archive(*raw)) return read_bundle_routes(path, kMaxRouteFileBytes);
   const std::string text = rt::normalize_text(*raw);
   if (!format) format = rt::detect_format(text);
   if (!format)

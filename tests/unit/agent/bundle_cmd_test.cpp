@@ -212,6 +212,17 @@ TEST(BundleCommand, APlantedSecretIsInNoMemberAndTheToolsReadTheArchive) {
                "manifest.json")
                 .code,
             0);
+  // A support engineer reads the ticket's bundle in place: `routes --from-file ticket.tar.gz`
+  // answers for the loopback address as this host's kernel does (rule 0, table local).
+  auto routes = cli({"routes", "--from-file", out, "--to", "127.0.0.1", "--json"});
+  ASSERT_EQ(routes.code, 0) << routes.err;
+  auto rj = nlohmann::json::parse(routes.out);
+  EXPECT_EQ(rj["lookup"]["route"]["table"], "local") << routes.out;
+  EXPECT_EQ(rj["lookup"]["rule"]["priority"], 0) << routes.out;
+  EXPECT_NE(rj["source"]["note"].get<std::string>().find("system/routes-ipv4.txt"),
+            std::string::npos);
+  EXPECT_TRUE(rj["unread"].empty()) << routes.out;
+
   // The routes member is written by the same netlink reader `routes` and `check` use, as
   // iproute2 prints it: `routes --from-file` reads every line of it back.
   auto routes_back = platform::routes::parse_linux(slurp(root + "/system/routes-ipv4.txt"));
