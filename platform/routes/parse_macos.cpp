@@ -223,6 +223,10 @@ std::optional<std::string> read_row(const Layout& l, const std::vector<Token>& f
     e.gateway = *a;
   } else if (gw.text == "localhost") {
     e.gateway = loopback(e.family());  // what netstat prints for the loopback address
+  } else if (is_name(gw.text) && e.flags.find('G') != std::string::npos) {
+    // A gateway route whose router netstat printed by name (no -n): the route stands (the lookup
+    // does not need the router's address), shown by that name, as the Linux listings are.
+    ++reader.names;
   } else if (is_name(gw.text)) {
     ++reader.names;
     return "gateway is a name, not an address: run netstat -rn";
