@@ -94,7 +94,8 @@ phase "build (warnings are errors)"
 cmake -S . -B build-ci -DMIDIAG_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-ci -j"$jobs"
 phase "unit tests"
-honest_ctest build-ci unit --output-on-failure --timeout 300 -E '^lab$'
+# Two at a time: the unit tests own their ports (ephemeral) and files (temporary folders).
+honest_ctest build-ci unit --output-on-failure --timeout 300 -j"$jobs" -E '^lab$'
 phase "network-namespace lab, all scenarios (each is printed)"
 honest_ctest build-ci lab --timeout 900 -R '^lab$' -V
 phase "hostile servers and hostile input (tests/hostile, one case per line)"
@@ -107,7 +108,7 @@ cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 phase "unit tests under ASan+UBSan"
-honest_ctest build-asan unit-asan --output-on-failure --timeout 300 -E '^lab$'
+honest_ctest build-asan unit-asan --output-on-failure --timeout 300 -j"$jobs" -E '^lab$'
 # The real sanitized binary against servers that speak TDS and TLS, and against hostile ones.
 # LAB_SANITIZED drops the address-space cap (ASan reserves terabytes of virtual memory), scales
 # the duration bounds and fails a scenario whose stderr holds a sanitizer report.
