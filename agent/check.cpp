@@ -12,6 +12,7 @@
 
 #include "agent/analyze.h"
 #include "decoders/pcap/frame_view.h"
+#include "platform/azure/imds.h"
 #include "platform/capture/live_capture.h"
 #include "platform/linux/host_routes.h"
 #include "platform/linux/system_snapshot.h"
@@ -296,6 +297,110 @@ reports::PacketEvidence sessions_of(const reports::Evidence& ev, std::vector<std
   return std::move(packets);
 }
 
+// IMDS on its own thread beside DNS and the probes (spec: 1 s bound, no proxy): started before
+// DNS, collected at the end, so an IMDS that answers fast adds nothing to the check's time.
+std::future<platform::azure::ImdsAnswer> start_imds(const CheckOptions& o) {
+  platform::azure::ImdsRequest rq;
+  rq.base = o.imds_base;
+  rq.timeout = o.imds_timeout;
+  try {
+    return std::async(std::launch::async, [rq] { return platform::azure::imds_get(rq); });
+  } catch (const std::system_error& e) {
+    std::promise<platform::azure::ImdsAnswer> failed;
+    platform::azure::ImdsAnswer a;
+    a.error = std::string("no thread for the IMDS query: ") + e.what();
+    a.kind = ErrorKind::Resource;
+    failed.set_value(std::move(a));
+    return failed.get_future();
+  }
+}
+
+platform::azure::AddressScope scope_of(const CheckOptions& o, const std::string& address) {
+  auto ip = net::parse_ip(address);
+  if (!ip) return platform::azure::AddressScope::Other;
+  switch (net::classify(*ip, o.class_overrides)) {
+    case net::AddressClass::Private:
+    case net::AddressClass::Cgnat:
+    case net::AddressClass::Ula:
+      return platform::azure::AddressScope::Private;
+    case net::AddressClass::Public:
+      return platform::azure::AddressScope::Public;
+    default:
+      return platform::azure::AddressScope::Other;
+  }
+}
+
+// The "azure" collector: what DMI said, what IMDS answered (waited for here, within its bound)
+// and where each probed address lies from this VM. IMDS is not on the connection's path: its
+// silence is a limitation of this run (what cannot be said), never a finding, never health.
+void collect_azure(const CheckOptions& o, reports::Evidence& ev, const Clock& clock,
+                   reports::AzureEvidence az, std::future<platform::azure::ImdsAnswer>& job) {
+  using reports::CollectorStatus;
+  using reports::Shortfall;
+  Step step(ev, clock, "azure");
+  auto relate_all = [&](const std::string& relation, const std::string& detail) {
+    for (const auto& a : ev.addresses) az.relations.push_back({a, relation, detail});
+  };
+  if (!job.valid()) {
+    step.skip(o.azure == CheckOptions::Azure::Never ? "not asked here"
+                                                    : "not an Azure VM (DMI); --imds asks anyway",
+              Shortfall::Explained);
+    if (o.azure == CheckOptions::Azure::Auto)
+      relate_all("not on Azure",
+                 "this host is not an Azure VM by its DMI and --imds was not given: IMDS not "
+                 "asked");
+    ev.azure = std::move(az);
+    return;
+  }
+  platform::azure::ImdsAnswer answer;
+  try {
+    answer = job.get();
+  } catch (const std::exception& e) {  // no memory in the IMDS thread: an error, not a crash
+    answer.error = std::string("the IMDS query failed: ") + e.what();
+    answer.kind = ErrorKind::Resource;
+  }
+  step.took(answer.elapsed_ms);
+  az.imds_elapsed_ms = answer.elapsed_ms;
+  std::string why;
+  if (answer.ok()) {
+    auto info = platform::azure::parse_imds(answer.body);
+    if (info) {
+      az.imds_status = "answered";
+      ev.on_azure = true;
+      for (const auto& a : ev.addresses)
+        az.relations.push_back(platform::azure::relate(*info, a, scope_of(o, a)));
+      if (!info->unread.empty())
+        step.end(CollectorStatus::Partial,
+                 std::to_string(info->unread.size()) + " IMDS member(s) not read, first " +
+                     info->unread.front().where + ": " + info->unread.front().why,
+                 Shortfall::Explained);
+      az.vm = std::move(*info);
+      ev.azure = std::move(az);
+      return;
+    }
+    why = "answered, but " + info.error().message;
+    az.imds_status = "error";
+    az.imds_error = info.error().message;
+  } else {
+    az.imds_status = answer.silent() ? "silent" : "error";
+    az.imds_error = answer.error;
+    why = (answer.silent() ? "silent: " : "") + answer.error;
+  }
+  step.end(CollectorStatus::Failed, "IMDS " + why, Shortfall::Explained);
+  const std::string status = answer.silent() ? "silent" : "error";
+  relate_all("unknown (IMDS " + status + ")",
+             "IMDS " + why +
+                 ": this VM's subnets are unknown, so whether this address is in its "
+                 "VNet cannot be said");
+  ev.limitations.push_back(
+      "Azure: the instance metadata service (" + o.imds_base + ") " +
+      (answer.silent() ? "did not answer within " + platform::azure::duration_words(o.imds_timeout)
+                       : why) +
+      ", so this VM's subnets and addresses are unknown and the report cannot say whether the "
+      "target is in this VM's VNet or behind peering");
+  ev.azure = std::move(az);
+}
+
 }  // namespace
 
 Expected<std::string> parse_resolver(std::string_view text) {
@@ -358,6 +463,16 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   ev.started_at = clock.wall_iso8601 ? clock.wall_iso8601() : utc_now_iso8601();
   ev.limitations = options.notes;
   { Step target(ev, clock, "target"); }
+  // Azure: DMI now (a file read); IMDS on its own thread from here to the end of the check.
+  const bool dmi_azure = platform::on_azure(options.dmi_dir);
+  const bool azure_vm = options.azure == CheckOptions::Azure::Always ||
+                        (options.azure == CheckOptions::Azure::Auto && dmi_azure);
+  reports::AzureEvidence azure;
+  std::future<platform::azure::ImdsAnswer> imds_job;  // waited for by collect_azure (or its dtor)
+  if (azure_vm) {
+    azure.source = dmi_azure ? "dmi" : "--imds";
+    imds_job = start_imds(options);
+  }
   // The TLS client's CA store loads beside DNS, routes, the capture's start and TCP (it is most of
   // a TLS client's cost); the TDS step waits for it if it is not done. Joined before returning.
   std::jthread tls_warmup;
@@ -405,6 +520,10 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     if (!conf->nameservers.empty())
       resolvers.push_back({std::string(reports::kSystemResolver), conf->nameservers});
     for (const auto& r : options.resolvers) resolvers.push_back({r, {r}});
+    // Spec §4 step 2: on an Azure VM also Azure DNS (unless --resolver already names it).
+    if (azure_vm && std::find(options.resolvers.begin(), options.resolvers.end(),
+                              platform::azure::kAzureDns) == options.resolvers.end())
+      resolvers.push_back({std::string(reports::kAzureDnsResolver), {platform::azure::kAzureDns}});
     dns::Options dopt;
     dopt.timeout = options.timeout;
     dopt.class_overrides = options.class_overrides;
@@ -422,7 +541,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   {
     Step routes(ev, clock, "routes");
     std::string failures;
-    ev.on_azure = platform::on_azure(platform::kDmiDir);
+    ev.on_azure = dmi_azure;
     // The tables and rules once, for the model's account of each kernel answer below.
     if (!ev.addresses.empty()) {
       auto table = platform::host_route_table();
@@ -732,6 +851,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
     ev.packets = sessions_of(ev, ports, gateway_port, trace_flows);
     live.reset();  // the capture thread closed the handle meanwhile
   }
+  collect_azure(options, ev, clock, std::move(azure), imds_job);
   ev.duration_ms = std::chrono::duration<double, std::milli>(clock.now() - t0).count();
   out.ok = true;
   out.report = reports::make_report(MIDIAG_VERSION, std::move(ev));

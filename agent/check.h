@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "platform/azure/imds.h"
+#include "platform/linux/system_snapshot.h"
 #include "reports/report.h"
 
 namespace midiag::agent {
@@ -42,6 +44,13 @@ struct CheckOptions {
   std::string capture_interface = "any";
   bool resolv_conf_given = false;
   bool hosts_file_given = false;
+  // Azure (spec §3 routes, §4 step 2): IMDS and Azure DNS are asked where DMI says Azure VM
+  // (Auto), everywhere with --imds (Always), never in the demo (its names are its own).
+  enum class Azure { Auto, Always, Never };
+  Azure azure = Azure::Auto;
+  std::string dmi_dir = platform::kDmiDir;             // tests: planted DMI strings
+  std::string imds_base = platform::azure::kImdsBase;  // tests: a loopback stand-in
+  std::chrono::milliseconds imds_timeout{1000};        // spec: 1 s
 };
 
 // Injected so reports are reproducible in tests.

@@ -79,6 +79,7 @@ struct CommonOptions {
   std::string bundle;
   bool mask = false;
   bool no_capture = false;
+  bool imds = false;
   std::string capture_file;
   bool no_login = false;
   bool no_trace = false;
@@ -129,6 +130,9 @@ po::options_description check_options(CommonOptions& c) {
       ("no-trace", po::bool_switch(&c.no_trace),
        "no TCP traceroute toward an address that does not answer")
       ("no-capture", po::bool_switch(&c.no_capture), "do not capture packets (socket-level evidence only)")
+      ("imds", po::bool_switch(&c.imds),
+       "treat this host as an Azure VM even when its DMI does not say so: ask the instance metadata "
+       "service (169.254.169.254, 1 s) for the VM's subnets and Azure DNS (168.63.129.16)")
       ("capture-file", po::value(&c.capture_file)->value_name("FILE"),
        "keep the probe's packets in this pcap file (needs root or CAP_NET_RAW)")
       ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a redacted diagnostic bundle (.tar.gz) for a support ticket")
@@ -346,6 +350,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     return err << "mi-diag check: --capture-file and --no-capture contradict each other\n",
            kExitUsage;
   opt.capture = !c.no_capture;
+  if (c.imds) opt.azure = CheckOptions::Azure::Always;
   opt.capture_file = c.capture_file;
   if (!c.resolv_conf.empty()) {
     opt.resolv_conf = c.resolv_conf;

@@ -133,6 +133,7 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
     opt.target = *reports::parse_target((*inst)->fqdn());
     opt.connect_port = (*inst)->gateway_port();
     opt.system_servers = {"127.0.0.1:" + std::to_string((*inst)->dns_port())};
+    opt.azure = CheckOptions::Azure::Never;  // the demo's names are its own, not Azure DNS's
     opt.timeout = std::chrono::milliseconds(2000);
     opt.ca_file = ca.path;
     if (sc.real_credentials) opt.credentials = tdsprobe::Credentials{sc.config.user, sc.password};

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/azure/imds.h"
 #include "platform/capture/live_capture.h"
 #include "platform/linux/route_lookup.h"
 #include "platform/routes/route_table.h"
@@ -175,6 +176,18 @@ struct PacketEvidence {
   std::vector<Target> dns_targets;
 };
 
+// This host as an Azure VM (spec §3 routes, last paragraph): who said so and what IMDS told.
+struct AzureEvidence {
+  std::string source;                     // dmi | --imds | "" (IMDS not asked)
+  std::string imds_status = "not_asked";  // answered | silent | error | not_asked
+  double imds_elapsed_ms = 0;
+  std::string imds_error;
+  std::optional<platform::azure::ImdsInfo> vm;  // when IMDS answered with a document
+  // Each probed address as seen from this VM: same subnet | another network | public address |
+  // not a VNet address | not on Azure | unknown (IMDS silent) | unknown (IMDS error).
+  std::vector<platform::azure::ImdsRelation> relations;
+};
+
 struct Evidence {
   Target target;
   Mode mode = Mode::Client;
@@ -198,6 +211,7 @@ struct Evidence {
   };
   std::vector<RouteChoice> route_choices;
   bool on_azure = false;  // this host is an Azure VM (DMI): peered VNets by the default route
+  std::optional<AzureEvidence> azure;   // check only: DMI, IMDS and the relation per address
   std::vector<tcp::Result> tcp;         // every probe (renderers summarise sweeps)
   std::optional<tdsprobe::Result> tds;  // the login at the gateway (first address that answered)
   std::optional<RedirectEvidence> redirect;  // when the gateway routed the login to a node
@@ -217,5 +231,6 @@ struct Evidence {
 // The resolver label applications use (the system's).
 inline constexpr std::string_view kSystemResolver = "system";
 inline constexpr std::string_view kHostsFileResolver = "hosts-file";
+inline constexpr std::string_view kAzureDnsResolver = "azure-dns";  // 168.63.129.16 on Azure
 
 }  // namespace midiag::reports

@@ -710,6 +710,38 @@ void add_route_choice(json& j, const Evidence& ev, const platform::RouteInfo& ke
                          "; the kernel chose dev " + kernel.interface;
 }
 
+// This host as an Azure VM: who said so, what IMDS answered and where each address lies.
+json azure_json(const AzureEvidence& az, bool on_azure) {
+  json imds = {
+      {"status", az.imds_status},
+      {"elapsed_ms", az.imds_status == "not_asked" ? json(nullptr) : json(az.imds_elapsed_ms)},
+      {"error", az.imds_error.empty() ? json(nullptr) : json(az.imds_error)}};
+  json interfaces = json::array(), unread = json::array(), vm = nullptr;
+  if (az.vm) {
+    vm = {{"name", az.vm->name}, {"location", az.vm->location}, {"vm_id", az.vm->vm_id}};
+    for (const auto& nic : az.vm->interfaces) {
+      json subnets = json::array();
+      for (const auto& sn : nic.subnets) subnets.push_back(sn.parsed.text());
+      interfaces.push_back({{"mac", nic.mac.empty() ? json(nullptr) : json(nic.mac)},
+                            {"private", nic.private_addresses},
+                            {"public", nic.public_addresses},
+                            {"subnets", std::move(subnets)}});
+    }
+    for (const auto& u : az.vm->unread) unread.push_back({{"where", u.where}, {"why", u.why}});
+  }
+  json relation = json::array();
+  for (const auto& rel : az.relations)
+    relation.push_back(
+        {{"address", rel.address}, {"relation", rel.relation}, {"detail", rel.detail}});
+  return {{"on_azure", on_azure},
+          {"source", az.source.empty() ? json(nullptr) : json(az.source)},
+          {"imds", std::move(imds)},
+          {"vm", std::move(vm)},
+          {"interfaces", std::move(interfaces)},
+          {"relation", std::move(relation)},
+          {"unread", std::move(unread)}};
+}
+
 json document(const Report& r, bool sessions_too) {
   const auto& ev = r.evidence;
   json findings = json::array();
@@ -763,6 +795,7 @@ json document(const Report& r, bool sessions_too) {
     routes.push_back(std::move(j));
   }
   doc["routes"] = routes;
+  if (ev.azure) doc["azure"] = azure_json(*ev.azure, ev.on_azure);
 
   auto [rows, sweeps] = tcp_rows_and_sweeps(ev.tcp);
   doc["tcp"] = rows;

@@ -105,6 +105,29 @@ void route_section(std::ostringstream& o, const Report& r, const Palette& p) {
   }
 }
 
+// One line: whether this host is an Azure VM, what IMDS said and where the addresses lie.
+void azure_line(std::ostringstream& o, const Report& r, const Palette& p) {
+  if (!r.evidence.azure) return;
+  const auto& az = *r.evidence.azure;
+  std::string line;
+  if (az.imds_status == "not_asked") {
+    line = "not an Azure VM by its DMI; IMDS not asked (--imds asks it)";
+  } else if (az.vm) {
+    line = "IMDS answered in " + fixed(az.imds_elapsed_ms, 0) + " ms (" + az.source + ")";
+    if (!az.vm->name.empty()) line += ": VM " + az.vm->name;
+    if (!az.vm->location.empty()) line += " in " + az.vm->location;
+    std::string subnets;
+    for (const auto& nic : az.vm->interfaces)
+      for (const auto& sn : nic.subnets)
+        subnets += (subnets.empty() ? "" : ", ") + sn.parsed.text();
+    line += "; subnets " + (subnets.empty() ? std::string("none listed") : subnets);
+  } else {
+    line = "IMDS " + az.imds_status + " (" + az.source + "): " + az.imds_error;
+  }
+  for (const auto& rel : az.relations) line += "; " + rel.address + ": " + rel.relation;
+  o << "\n" << p.bold("Azure") << "  " << T(line) << "\n";
+}
+
 void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
   const auto& tcp = r.evidence.tcp;
   if (tcp.empty()) return;
@@ -275,6 +298,7 @@ std::string text_report(const Report& r, const TextOptions& opt) {
   if (opt.verbose) {
     dns_section(o, r, p);
     route_section(o, r, p);
+    azure_line(o, r, p);
     tcp_section(o, r, p);
     tds_section(o, r, p);
     auto hops = [&](const trace::Result& t) {

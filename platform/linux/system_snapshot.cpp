@@ -1,8 +1,6 @@
 #include "platform/linux/system_snapshot.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "platform/azure/imds.h"
 #include "platform/linux/host_routes.h"
 
 extern char** environ;
@@ -167,94 +166,24 @@ SystemCollector netlink_member(std::string member, std::string source, std::size
   return c;
 }
 
-// GET base/path over plain HTTP/1.0 (IMDS is http on a link-local IPv4 address).
+// The IMDS network document, through the one IMDS client (platform/azure): no proxy, bounded.
 SystemCollector imds_network(const SnapshotOptions& o) {
   SystemCollector c;
   c.member = "system/azure-imds-network.json";
-  const std::string path = "/metadata/instance/network?api-version=2021-02-01";
-  c.source = o.imds_base + path;
-  const auto t0 = Clock::now();
-  const auto deadline = t0 + o.imds_timeout;
-  auto done = [&](std::string err) {
-    c.error = std::move(err);
-    c.bytes = c.data.size();
-    c.duration_ms = ms_since(t0);
-    return c;
-  };
-  std::string hostport = o.imds_base;
-  if (!hostport.starts_with("http://")) return done("only http:// IMDS addresses are supported");
-  hostport = hostport.substr(7);
-  if (auto slash = hostport.find('/'); slash != std::string::npos) hostport.resize(slash);
-  std::string host = hostport;
-  int port = 80;
-  if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
-    host = hostport.substr(0, colon);
-    port = std::atoi(hostport.c_str() + colon + 1);
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (port <= 0 || port > 65535 || inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1)
-    return done("bad IMDS address " + o.imds_base);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return done(std::string("socket: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS)
-    return done(std::string("connect: ") + std::strerror(errno));
-  pollfd p{fd, POLLOUT, 0};
-  if (::poll(&p, 1, ms_left(deadline)) <= 0) return done("no answer within the time bound");
-  int soerr = 0;
-  socklen_t len = sizeof soerr;
-  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-  if (soerr != 0) return done(std::string("connect: ") + std::strerror(soerr));
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + hostport +
-                          "\r\nMetadata: true\r\nConnection: close\r\n\r\n";
-  std::size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      pollfd w{fd, POLLOUT, 0};
-      if (::poll(&w, 1, ms_left(deadline)) <= 0) return done("no answer within the time bound");
-      continue;
-    }
-    if (n < 0) return done(std::string("send: ") + std::strerror(errno));
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string resp;
-  const std::size_t cap = o.max_bytes + 8192;  // headers on top of the body bound
-  std::array<char, 8192> buf{};
-  for (;;) {
-    pollfd r{fd, POLLIN, 0};
-    if (::poll(&r, 1, ms_left(deadline)) <= 0)
-      return done("no complete answer within the time bound");
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) return done(std::string("recv: ") + std::strerror(errno));
-    if (n == 0) break;
-    resp.append(buf.data(), static_cast<std::size_t>(n));
-    if (resp.size() >= cap) {
-      c.cut = true;
-      break;
-    }
-  }
-  auto hdr_end = resp.find("\r\n\r\n");
-  if (hdr_end == std::string::npos) return done("not an HTTP answer");
-  const std::string status_line = resp.substr(0, resp.find("\r\n"));
-  int status = 0;
-  if (auto sp = status_line.find(' '); sp != std::string::npos)
-    status = std::atoi(status_line.c_str() + sp + 1);
-  c.exit_status = status;
-  std::string body = resp.substr(hdr_end + 4);
-  if (body.size() > o.max_bytes) {
-    body.resize(o.max_bytes);
-    c.cut = true;
-  }
-  c.data = std::move(body);
-  if (status != 200) return done("HTTP status " + std::to_string(status));
-  return done("");
+  c.source = o.imds_base + azure::kNetworkPath;
+  azure::ImdsRequest rq;
+  rq.base = o.imds_base;
+  rq.path = azure::kNetworkPath;
+  rq.timeout = o.imds_timeout;
+  rq.max_body = o.max_bytes;
+  auto a = azure::imds_get(rq);
+  if (a.status != 0) c.exit_status = a.status;
+  c.data = std::move(a.body);
+  c.cut = a.cut;
+  c.bytes = c.data.size();
+  c.duration_ms = a.elapsed_ms;
+  c.error = std::move(a.error);
+  return c;
 }
 
 }  // namespace
@@ -393,7 +322,7 @@ SystemSnapshot collect_system_snapshot(const SnapshotOptions& o) {
   } else {
     SystemCollector c;
     c.member = "system/azure-imds-network.json";
-    c.source = o.imds_base + "/metadata/instance/network?api-version=2021-02-01";
+    c.source = o.imds_base + azure::kNetworkPath;
     c.skipped = true;
     c.error = "not on Azure (DMI " + o.dmi_dir + ")";
     s.collectors.push_back(std::move(c));

@@ -194,21 +194,25 @@ lab_start_dnsmasq() {
   lab_allow_signals
 }
 
+# The primary resolver's records (also served by the Azure DNS stand-in, lab_start_azure).
+LAB_DNS_RECORDS=(
+  "mi1.${LAB_DOMAIN}=10.250.2.10"
+  "mi2.${LAB_DOMAIN}=10.250.2.11"
+  "mi1.public.${LAB_DOMAIN}=10.250.200.10"
+  "mipub.${LAB_DOMAIN}=10.250.200.10"
+  "mipriv.public.${LAB_DOMAIN}=10.250.2.10"
+  "mioff.${LAB_DOMAIN}=10.250.2.40"
+  "mibadcert.${LAB_DOMAIN}=10.250.2.12"
+  "minottds.${LAB_DOMAIN}=10.250.2.13"
+  "misilent.${LAB_DOMAIN}=10.250.2.14"
+  "migarbage.${LAB_DOMAIN}=10.250.2.15"
+  "mihuge.${LAB_DOMAIN}=10.250.2.16"
+  "mislow.${LAB_DOMAIN}=10.250.2.17"
+  "mifar.${LAB_DOMAIN}=10.250.4.10"
+)
+
 lab_start_dns() {
-  lab_start_dnsmasq dns-primary 10.250.1.1 \
-    "mi1.${LAB_DOMAIN}=10.250.2.10" \
-    "mi2.${LAB_DOMAIN}=10.250.2.11" \
-    "mi1.public.${LAB_DOMAIN}=10.250.200.10" \
-    "mipub.${LAB_DOMAIN}=10.250.200.10" \
-    "mipriv.public.${LAB_DOMAIN}=10.250.2.10" \
-    "mioff.${LAB_DOMAIN}=10.250.2.40" \
-    "mibadcert.${LAB_DOMAIN}=10.250.2.12" \
-    "minottds.${LAB_DOMAIN}=10.250.2.13" \
-    "misilent.${LAB_DOMAIN}=10.250.2.14" \
-    "migarbage.${LAB_DOMAIN}=10.250.2.15" \
-    "mihuge.${LAB_DOMAIN}=10.250.2.16" \
-    "mislow.${LAB_DOMAIN}=10.250.2.17" \
-    "mifar.${LAB_DOMAIN}=10.250.4.10"
+  lab_start_dnsmasq dns-primary 10.250.1.1 "${LAB_DNS_RECORDS[@]}"
   # A second resolver that disagrees about mi1.
   lab_start_dnsmasq dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}=10.250.2.11"
 }
@@ -273,6 +277,54 @@ lab_start_simulators() {
 }
 
 lab_file_starts_with() { [[ -s "$1" ]] && grep -q "^$2" "$1"; }
+
+# ---------------------------------------------------------------- Azure stand-ins
+
+# What the lab's IMDS says: a VM whose one NIC is the client's, in subnet 10.250.1.0/24, no
+# public address (IMDS writes every value as a string and an empty public field means none).
+readonly LAB_IMDS_DOCUMENT='{"compute":{"location":"labregion","name":"lab-vm","vmId":"5f1c0de0-0000-4000-8000-00000000a2e1","osType":"Linux"},"network":{"interface":[{"macAddress":"000D3AFAB001","ipv4":{"ipAddress":[{"privateIpAddress":"10.250.1.2","publicIpAddress":""}],"subnet":[{"address":"10.250.1.0","prefix":"24"}]},"ipv6":{"ipAddress":[]}}]}}'
+
+# lab_imds_status_here ADDRESS WITH_HEADER(0|1): from inside the client, the status line IMDS
+# gives to a GET of the instance document, with or without `Metadata: true`.
+lab_imds_status_here() {
+  local line header=""
+  [[ "$2" == 1 ]] && header=$'Metadata: true\r\n'
+  exec 3<>"/dev/tcp/$1/80"
+  printf 'GET /metadata/instance?api-version=2021-02-01 HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$1" "$header" >&3
+  IFS= read -r line <&3
+  exec 3>&-
+  printf '%s\n' "${line%$'\r'}"
+}
+
+lab_imds_status() { # lab_imds_status WITH_HEADER: bounded to 3 s
+  in_client "${LAB_TIMEOUT[@]}" 3 bash -c "$(declare -f lab_imds_status_here); lab_imds_status_here 169.254.169.254 \"\$1\"" _ "$1"
+}
+
+lab_imds_says() { [[ "$(lab_imds_status "$1")" == "$2" ]]; }
+
+# lab_start_azure IMDS_STANDIN: Azure's own addresses inside the lab. The router holds
+# 169.254.169.254 (IMDS, lab_imds_standin on port 80) and 168.63.129.16 (Azure DNS: a dnsmasq
+# with the primary's records) on its loopback; the client reaches each by a /32 through the
+# router, as a VM reaches them through its host. Nothing is sent outside the namespaces.
+lab_start_azure() {
+  ip -n "$LAB_NS_ROUTER" addr add 169.254.169.254/32 dev lo
+  ip -n "$LAB_NS_ROUTER" addr add 168.63.129.16/32 dev lo
+  ip -n "$LAB_NS_CLIENT" route add 169.254.169.254/32 via 10.250.1.1
+  ip -n "$LAB_NS_CLIENT" route add 168.63.129.16/32 via 10.250.1.1
+  printf '%s\n' "$LAB_IMDS_DOCUMENT" >"${LAB_TMP}/imds-instance.json"
+  : >"${LAB_TMP}/imds-requests.log"
+  lab_defer_signals
+  ip netns exec "$LAB_NS_ROUTER" "$1" 169.254.169.254 80 "${LAB_TMP}/imds-instance.json" \
+    "${LAB_TMP}/imds-requests.log" >"${LAB_TMP}/imds.out" 2>&1 &
+  LAB_PIDS+=("$!")
+  lab_allow_signals
+  lab_start_dnsmasq azure-dns 168.63.129.16 "${LAB_DNS_RECORDS[@]}"
+  lab_poll "IMDS stand-in ready" lab_file_has_line "${LAB_TMP}/imds.out" ready
+  lab_poll "Azure DNS stand-in" lab_dns_ready azure-dns 168.63.129.16 "mi1.${LAB_DOMAIN}" \
+    $'rcode=0\n10.250.2.10'
+  lab_check "IMDS: 200 with Metadata: true" lab_imds_says 1 "HTTP/1.1 200 OK"
+  lab_check "IMDS: 400 without it" lab_imds_says 0 "HTTP/1.1 400 Bad Request"
+}
 
 # ---------------------------------------------------------------- DNS over TCP, by hand
 

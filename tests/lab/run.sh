@@ -95,6 +95,8 @@ readonly SCENARIOS=(
   "drop-two-routers-away-socket  | fault_far_router -p tcp --dport 1433 -j DROP | fault_clear | mifar.lab0001.database.windows.net UNPRIV | fail | TCP_FILTERED | 1 | 1300 | assert_trace_by socket 10.250.3.2 2"
   "vpn-missing-vnet              | fault_vpn_without_vnet drop | fault_clear | mi1.lab0001.database.windows.net | fail | ROUTE_UNEXPECTED_PATH,TCP_FILTERED | 1 | 1300 | assert_route_unexpected_path 10.250.2.10 wg-corp"
   "vpn-other-networks-healthy    | fault_vpn_without_vnet pass | fault_clear | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0 | - | assert_route_chosen 10.250.2.10 0.0.0.0/0 to-router"
+  "azure-imds                    | fault_mark_azure_logs | - | mi1.lab0001.database.windows.net --imds | ok | CONNECTION_PATH | 0 | - | assert_azure_imds"
+  "azure-imds-silent             | fault_drop_imds | fault_clear | mi1.lab0001.database.windows.net --imds | ok | CONNECTION_PATH | 0 | - | assert_azure_imds_silent"
 )
 
 MIDIAG=""
@@ -140,6 +142,19 @@ fault_vpn_without_vnet() {
   if [[ $1 == drop ]]; then lab_router_iptables -A FORWARD -d 10.250.2.0/24 -j DROP; fi
 }
 fault_clear() { lab_clear_faults; }
+# Not a fault: notes how long the IMDS and Azure DNS stand-ins' logs are, so the assertion can
+# tell what this check asked them (the lab's own readiness queries came before).
+AZURE_IMDS_LINES=0
+AZURE_DNS_LINES=0
+fault_mark_azure_logs() {
+  AZURE_IMDS_LINES=$(wc -l <"${LAB_TMP}/imds-requests.log")
+  AZURE_DNS_LINES=$(wc -l <"${LAB_TMP}/azure-dns.log")
+}
+# IMDS silent: the router drops every packet to 169.254.169.254:80 (no RST, no ICMP).
+fault_drop_imds() {
+  fault_mark_azure_logs
+  lab_router_iptables -A INPUT -d 169.254.169.254 -p tcp --dport 80 -j DROP
+}
 
 # ---------------------------------------------------------------- JSON assertions (stdin: report)
 
@@ -260,6 +275,65 @@ assert_ladder_at_target() {
       .[0].placement == "at_target" and .[0].reset_ttl == $ttl and .[0].target_ttl == $ttl) and
     ([.findings[] | select(.code == "TCP_REFUSED")][0].evidence
       | any(test("consistent with the target")))' >/dev/null
+}
+
+# --imds with IMDS answering: the VM's NIC and subnet from the stand-in's document, the target's
+# address in another network (private, outside 10.250.1.0/24), Azure DNS asked and answering as
+# the primary does, no limitation about IMDS; the stand-in saw one GET with the header (200).
+assert_azure_imds() {
+  local report
+  report=$(cat)
+  jq -e --arg name "mi1.${LAB_DOMAIN}" '
+    (.azure.on_azure == true) and (.azure.source == "--imds") and
+    (.azure.imds.status == "answered") and (.azure.imds.error == null) and
+    (.azure.imds.elapsed_ms < 1000) and
+    (.azure.vm.name == "lab-vm") and (.azure.vm.location == "labregion") and
+    (.azure.interfaces == [{"mac": "00:0d:3a:fa:b0:01", "private": ["10.250.1.2"], "public": [],
+      "subnets": ["10.250.1.0/24"]}]) and
+    (.azure.unread == []) and
+    (.azure.relation | length == 1 and .[0].address == "10.250.2.10" and
+      .[0].relation == "another network" and (.[0].detail | test("10.250.1.0/24"))) and
+    ([.collectors[] | select(.name == "azure")] | length == 1 and .[0].status == "ok") and
+    (.dns.lookups | any(.resolver == "azure-dns" and .name == $name and .type == "A" and
+      .status == "ok" and ([.addresses[].address] == ["10.250.2.10"]))) and
+    (.limitations | all(test("metadata|IMDS") | not))' <<<"$report" >/dev/null || return 1
+  local imds_new dns_new
+  imds_new=$(tail -n +"$((AZURE_IMDS_LINES + 1))" "${LAB_TMP}/imds-requests.log")
+  dns_new=$(tail -n +"$((AZURE_DNS_LINES + 1))" "${LAB_TMP}/azure-dns.log")
+  [[ "$imds_new" == "200 GET /metadata/instance?api-version=2021-02-01 HTTP/1.0" ]] || {
+    echo "  IMDS stand-in saw: ${imds_new:-nothing}"
+    return 1
+  }
+  grep -q "query\[A\] mi1.${LAB_DOMAIN} from 10.250.1.2" <<<"$dns_new" || {
+    echo "  Azure DNS stand-in saw no A query for mi1 from the client"
+    return 1
+  }
+}
+
+# --imds with IMDS dropped: the check finishes, the azure collector says silent after its 1 s
+# bound (not more), a limitation says what cannot be known, nothing claims Azure, and the
+# stand-in never saw the request.
+assert_azure_imds_silent() {
+  local report bound
+  report=$(cat)
+  bound=$(awk -v s="$DURATION_SCALE" 'BEGIN { printf "%d", 1200 * s }')
+  jq -e --argjson bound "$bound" '
+    (.azure.on_azure == false) and (.azure.source == "--imds") and
+    (.azure.imds.status == "silent") and (.azure.imds.error == "no answer within 1 s") and
+    (.azure.imds.elapsed_ms >= 990 and .azure.imds.elapsed_ms <= $bound) and
+    (.azure.vm == null) and (.azure.interfaces == []) and
+    (.azure.relation | length == 1 and .[0].address == "10.250.2.10" and
+      .[0].relation == "unknown (IMDS silent)") and
+    ([.collectors[] | select(.name == "azure")] | length == 1 and .[0].status == "failed" and
+      .[0].error == "IMDS silent: no answer within 1 s" and .[0].duration_ms <= $bound) and
+    (.limitations | any(test("instance metadata service \\(http://169.254.169.254\\) did not answer within 1 s"))) and
+    (.duration_ms >= 990)' <<<"$report" >/dev/null || return 1
+  local imds_new
+  imds_new=$(tail -n +"$((AZURE_IMDS_LINES + 1))" "${LAB_TMP}/imds-requests.log")
+  [[ -z "$imds_new" ]] || {
+    echo "  IMDS stand-in answered despite the drop: ${imds_new}"
+    return 1
+  }
 }
 
 # run_fault "FIELD": '-' or a fault_* function with its arguments.
@@ -457,6 +531,13 @@ main() {
   local listener
   listener=$(realpath -- "$2")
   [[ -x "$MIDIAG" && -x "$listener" ]] || usage
+  # The IMDS stand-in is built beside the listener (tests/lab/CMakeLists.txt).
+  local imds_standin
+  imds_standin="$(dirname -- "$listener")/lab_imds_standin"
+  if [[ ! -x "$imds_standin" ]]; then
+    echo "lab: ${imds_standin} not found: build the lab_imds_standin target" >&2
+    exit 2
+  fi
   check_lab_only_names
   LAB_REPEAT=${LAB_REPEAT:-1}
   if [[ ! "$LAB_REPEAT" =~ ^[0-9]+$ ]] || ((LAB_REPEAT < 1 || LAB_REPEAT > 50)); then
@@ -468,6 +549,7 @@ main() {
   lab_init
   lab_can_create_namespaces || cannot_run "cannot create network namespaces"
   lab_setup "$listener" "$MIDIAG"
+  lab_start_azure "$imds_standin"
 
   local line round
   for ((round = 1; round <= LAB_REPEAT; round++)); do
