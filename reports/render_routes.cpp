@@ -41,7 +41,16 @@ std::string metric_text(const rt::RouteEntry& e) {
 }  // namespace
 
 std::vector<Finding> explain_routes(const RoutesReport& r) {
-  if (!r.to || !r.lookup) return {};
+  std::vector<Finding> out;
+  if (r.to && r.nsg) {
+    NsgQuestion n;
+    n.where = r.nsg->file;
+    n.to = *r.to;
+    n.from = r.nsg->from;
+    n.flows = r.nsg->flows;
+    out = nsg_findings(n);
+  }
+  if (!r.to || !r.lookup || !r.table_read) return out;
   RouteQuestion q;
   q.table = &r.table;
   q.to = *r.to;
@@ -49,8 +58,57 @@ std::vector<Finding> explain_routes(const RoutesReport& r) {
   q.where = source_name(r);
   q.own_host = r.file.empty();
   q.on_azure = r.on_azure;
-  return route_findings(q);
+  for (auto& f : route_findings(q)) out.push_back(std::move(f));
+  return out;
 }
+
+namespace {
+
+json step_json(const rt::NsgStep& s) {
+  return {{"nsg", s.nsg},
+          {"association", s.association},
+          {"allow", s.allow},
+          {"rule", s.rule.empty() ? json(nullptr) : json(s.rule)},
+          {"priority", s.rule.empty() ? json(nullptr) : json(s.priority)}};
+}
+
+json spans_json(const std::vector<rt::PortSpan>& spans) {
+  json a = json::array();
+  for (const auto& p : spans) a.push_back(p.text());
+  return a;
+}
+
+json nsg_json(const RoutesReport& r) {
+  if (!r.nsg) return nullptr;
+  const auto& n = *r.nsg;
+  json flows = json::array();
+  for (const auto& f : n.flows) {
+    json steps = json::array();
+    for (const auto& s : f.verdict.steps) steps.push_back(step_json(s));
+    json one = {{"protocol", "Tcp"},
+                {"direction", "Outbound"},
+                {"source", n.from ? json(n.from->text()) : json(nullptr)},
+                {"destination", r.to ? json(r.to->text()) : json(nullptr)}};
+    if (f.ports.low == f.ports.high)
+      one["destination_port"] = f.ports.low;
+    else
+      one["destination_ports"] = f.ports.text();
+    one["allow"] = f.allow;
+    one["determined"] = f.determined;
+    one["verdict"] = f.text();
+    one["rule"] = f.verdict.rule.empty() ? json(nullptr) : json(f.verdict.rule);
+    one["denied_ports"] = spans_json(f.denied);
+    one["undetermined_ports"] = spans_json(f.undetermined);
+    one["steps"] = std::move(steps);
+    one["notes"] = f.verdict.notes;
+    flows.push_back(std::move(one));
+  }
+  json unread = json::array();
+  for (const auto& u : n.unread) unread.push_back({{"text", u.text}, {"reason", u.reason}});
+  return {{"file", n.file}, {"flows", std::move(flows)}, {"unread", std::move(unread)}};
+}
+
+}  // namespace
 
 namespace {
 
@@ -94,7 +152,7 @@ json document(const RoutesReport& r, bool routes_too) {
   json doc = {{"schema", kRoutesSchema},
               {"source",
                {{"file", r.file.empty() ? json(nullptr) : json(r.file)},
-                {"format", rt::format_name(r.table.format)},
+                {"format", r.table_read ? json(rt::format_name(r.table.format)) : json(nullptr)},
                 {"note", r.table.note}}},
               {"verdict", to_string(verdict_of(r.findings))},
               {"routes", std::move(routes)},
@@ -102,6 +160,7 @@ json document(const RoutesReport& r, bool routes_too) {
               {"lookup", std::move(lookup)},
               {"findings", std::move(findings)},
               {"unread", std::move(unread)}};
+  if (r.nsg) doc["nsg"] = nsg_json(r);
   make_strings_valid(doc);
   return doc;
 }
@@ -112,29 +171,51 @@ json routes_to_json(const RoutesReport& r) {
   return document(r, true);
 }
 
-std::string render_routes_json(const RoutesReport& r) {
-  // A table read from a file may hold a million routes: each is dumped on its own line instead of
-  // as one document tree (the tree cost ~2 KB per route: 486 MB for 200,000 routes).
+void render_routes_json(const RoutesReport& r, std::ostream& out) {
+  // A table read from a file may hold a million routes: each is dumped on its own line, straight
+  // to the stream, instead of as one document tree or one string (the tree cost ~2 KB per route:
+  // 486 MB for 200,000 routes).
   const std::string text = document(r, false).dump(2);
   const std::string empty = "\"routes\": []";
   const auto at = text.find(empty);
-  if (at == std::string::npos || r.table.routes.empty()) return text + "\n";
-  std::string out = text.substr(0, at) + "\"routes\": [";
+  if (at == std::string::npos || r.table.routes.empty()) {
+    out << text << "\n";
+    return;
+  }
+  out << std::string_view(text).substr(0, at) << "\"routes\": [";
   for (std::size_t i = 0; i < r.table.routes.size(); ++i) {
     json one = route_json(r.table.routes[i], i);
     make_strings_valid(one);
-    out += i == 0 ? "\n    " : ",\n    ";
-    out += one.dump();
+    out << (i == 0 ? "\n    " : ",\n    ") << one.dump();
   }
-  out += "\n  ]";
-  out += text.substr(at + empty.size());
-  return out + "\n";
+  out << "\n  ]" << std::string_view(text).substr(at + empty.size()) << "\n";
 }
 
-std::string render_routes_text(const RoutesReport& r) {
+std::string render_routes_json(const RoutesReport& r) {
   std::ostringstream o;
+  render_routes_json(r, o);
+  return o.str();
+}
+
+void render_routes_text(const RoutesReport& r, std::ostream& o) {
   const auto& t = r.table;
-  // The verdict first: a finding with its cause and fix, then the lookup's answer.
+  // The NSG's verdicts first, as IP flow verify words them.
+  if (r.nsg) {
+    const auto from = r.nsg->from ? r.nsg->from->text() : std::string("any source");
+    for (const auto& f : r.nsg->flows)
+      o << "nsg: TCP " << from << " -> " << (r.to ? r.to->text() : std::string("?")) << ":"
+        << f.ports.text() << " outbound: " << safe_text(f.text()) << "\n";
+    for (const auto& f : r.nsg->flows)
+      for (const auto& s : f.verdict.steps)
+        if (!s.rule.empty())
+          o << "  " << f.ports.text() << ": NSG " << safe_text(s.nsg) << " on the " << s.association
+            << ": " << (s.allow ? "Allow" : "Deny") << " by " << safe_text(s.rule) << " (priority "
+            << s.priority << ")\n";
+    for (const auto& u : r.nsg->unread)
+      o << "  not read from " << safe_text(r.nsg->file) << ": " << safe_text(u.text) << " ("
+        << safe_text(u.reason) << ")\n";
+  }
+  // Then the findings, each with its cause and fix, then the lookup's answer.
   for (const auto& f : r.findings) {
     o << to_string(f.severity) << " " << code_name(f.code) << ": " << safe_text(f.title) << "\n";
     if (!f.detail.empty()) o << "  why: " << safe_text(f.detail) << "\n";
@@ -153,6 +234,7 @@ std::string render_routes_text(const RoutesReport& r) {
     }
     o << "  why: " << safe_text(l.reason) << "\n";
   }
+  if (!r.table_read) return;
   o << t.routes.size() << (t.routes.size() == 1 ? " route" : " routes");
   if (!t.rules.empty()) o << ", " << t.rules.size() << (t.rules.size() == 1 ? " rule" : " rules");
   o << " from " << safe_text(source_name(r)) << " (" << rt::format_name(t.format) << ")";
@@ -161,41 +243,43 @@ std::string render_routes_text(const RoutesReport& r) {
   if (!t.note.empty()) o << "; " << safe_text(t.note);
   o << "\n";
 
-  // One line per route, in columns.
-  struct Row {
-    std::string mark, dest, gw, iface, metric, table, kind, flags;
+  // One line per route, in columns: widths in a first pass, then each line written as it is made
+  // (a million rows held as strings cost more than the table itself).
+  std::array<std::size_t, 7> width{};
+  const std::array<std::string, 7> header = {"destination", "gateway", "interface", "metric",
+                                             "table",       "kind",    "flags"};
+  auto cells = [&](const rt::RouteEntry& e) {
+    return std::array<std::string, 7>{
+        e.destination.text(),   safe_text(gateway_text(e)),
+        safe_text(e.interface), metric_text(e),
+        safe_text(e.table),     safe_text(e.kind) + (e.active ? "" : " (inactive)"),
+        safe_text(e.flags)};
   };
-  std::vector<Row> rows;
-  rows.push_back({" ", "destination", "gateway", "interface", "metric", "table", "kind", "flags"});
+  for (std::size_t c = 0; c < 7; ++c) width[c] = header[c].size();
+  for (const auto& e : t.routes) {
+    const auto row = cells(e);
+    for (std::size_t c = 0; c < 7; ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string line;
+  auto put = [&](std::string_view mark, const std::array<std::string, 7>& row) {
+    line.assign(mark);
+    for (std::size_t c = 0; c < 7; ++c) {
+      line += ' ';
+      line += row[c];
+      if (c + 1 < 7) line.append(width[c] - row[c].size(), ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    o << line << "\n";
+  };
+  put(" ", header);
   for (std::size_t i = 0; i < t.routes.size(); ++i) {
-    const auto& e = t.routes[i];
-    std::string mark = " ";
+    std::string_view mark = " ";
     if (r.lookup && r.lookup->route == i)
       mark = ">";
     else if (r.lookup && std::find(r.lookup->beaten.begin(), r.lookup->beaten.end(), i) !=
                              r.lookup->beaten.end())
       mark = "~";
-    rows.push_back({mark, e.destination.text(), safe_text(gateway_text(e)), safe_text(e.interface),
-                    metric_text(e), safe_text(e.table),
-                    safe_text(e.kind) + (e.active ? "" : " (inactive)"), safe_text(e.flags)});
-  }
-  std::array<std::size_t, 7> width{};
-  for (const auto& row : rows) {
-    const std::array<const std::string*, 7> cells = {&row.dest,  &row.gw,   &row.iface, &row.metric,
-                                                     &row.table, &row.kind, &row.flags};
-    for (std::size_t c = 0; c < 7; ++c) width[c] = std::max(width[c], cells[c]->size());
-  }
-  for (const auto& row : rows) {
-    const std::array<const std::string*, 7> cells = {&row.dest,  &row.gw,   &row.iface, &row.metric,
-                                                     &row.table, &row.kind, &row.flags};
-    std::string line = row.mark;
-    for (std::size_t c = 0; c < 7; ++c) {
-      line += ' ';
-      line += *cells[c];
-      if (c + 1 < 7) line.append(width[c] - cells[c]->size(), ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    o << line << "\n";
+    put(mark, cells(t.routes[i]));
   }
   if (r.lookup) o << "(> the chosen route, ~ other routes that match)\n";
   if (!t.rules.empty()) {
@@ -216,6 +300,11 @@ std::string render_routes_text(const RoutesReport& r) {
       o << "  line " << u.line << ": " << safe_text(u.text) << "  (" << safe_text(u.reason)
         << ")\n";
   }
+}
+
+std::string render_routes_text(const RoutesReport& r) {
+  std::ostringstream o;
+  render_routes_text(r, o);
   return o.str();
 }
 

@@ -140,4 +140,64 @@ std::vector<Finding> route_findings(const RouteQuestion& q) {
   return out;
 }
 
+std::vector<rt::PortsVerdict> instance_flows(const rt::EffectiveNsgs& nsgs, const rt::Address& to,
+                                             const std::optional<rt::Address>& from) {
+  rt::Flow flow;
+  flow.destination = to;
+  flow.source_given = from.has_value();
+  if (from) flow.source = *from;
+  flow.protocol = "Tcp";
+  flow.direction = rt::NsgDirection::Outbound;
+  return {rt::evaluate_ports(nsgs, flow, {1433, 1433}),
+          rt::evaluate_ports(nsgs, flow, {11000, 11999})};
+}
+
+std::vector<Finding> nsg_findings(const NsgQuestion& q) {
+  std::vector<Finding> out;
+  const std::string from = q.from ? q.from->text() : std::string("any source");
+  for (const auto& f : q.flows) {
+    const std::string flow =
+        "TCP " + from + " -> " + q.to.text() + ":" + f.ports.text() + " outbound";
+    std::vector<std::string> evidence = {"nsg: " + flow + ": " + f.text()};
+    for (const auto& s : f.verdict.steps)
+      evidence.push_back("nsg: NSG " + s.nsg + " on the " + s.association + ": " +
+                         (s.rule.empty()
+                              ? std::string("no rule matched")
+                              : std::string(s.allow ? "Allow" : "Deny") + " by " + s.rule +
+                                    " (priority " + std::to_string(s.priority) + ")"));
+    for (std::size_t i = 0; i < f.verdict.notes.size() && i < 6; ++i)
+      evidence.push_back("nsg: " + f.verdict.notes[i]);
+    if (!f.denied.empty()) {
+      std::string ports =
+          f.denied.size() == 1 && f.denied[0].low == f.ports.low && f.denied[0].high == f.ports.high
+              ? f.ports.text()
+              : "";
+      if (ports.empty())
+        for (std::size_t i = 0; i < f.denied.size() && i < 8; ++i)
+          ports += (i ? ", " : "") + f.denied[i].text();
+      out.push_back(with_address(
+          make_finding(Code::RouteUnexpectedPath,
+                       "The NSG denies TCP " + ports + " to " + q.to.text() + ": " +
+                           f.verdict.text() + " (" + q.where + ")",
+                       "IP flow verify's answer for " + flow + " is " + f.text() +
+                           ": the NSG drops the connection" +
+                           (f.ports.low == 11000 ? " to the node's redirect ports" : ""),
+                       std::move(evidence)),
+          q.to));
+    } else if (!f.determined) {
+      out.push_back(with_address(
+          make_finding(Code::CheckIncomplete,
+                       "The NSG verdict for TCP " + f.ports.text() + " to " + q.to.text() +
+                           " is undetermined (" + q.where + ")",
+                       flow + ": " + f.text() +
+                           (q.from ? std::string()
+                                   : " (give the client's address with --from when a rule "
+                                     "depends on the source)"),
+                       std::move(evidence)),
+          q.to));
+    }
+  }
+  return out;
+}
+
 }  // namespace midiag::reports

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/routes/nsg.h"
 #include "platform/routes/route_table.h"
 #include "reports/finding.h"
 
@@ -29,6 +30,25 @@ struct RouteQuestion {
 // to None or a virtual appliance. Otherwise ROUTE_MISSING when nothing routes it or the chosen
 // route or rule ends the lookup (unreachable, prohibit, blackhole). Empty when the route is fine.
 std::vector<Finding> route_findings(const RouteQuestion& q);
+
+// An effective NSG export's verdict for the instance's ports: outbound TCP from `from` (none: not
+// known) to `to` on 1433, and on every port of the redirect range 11000-11999 (one verdict).
+struct NsgQuestion {
+  std::string where;  // how findings name the export: its file name
+  platform::routes::Address to;
+  std::optional<platform::routes::Address> from;
+  std::vector<platform::routes::PortsVerdict> flows;  // instance_flows()
+};
+
+// The two verdicts (1433, then 11000-11999) the NSG rule reads.
+std::vector<platform::routes::PortsVerdict> instance_flows(
+    const platform::routes::EffectiveNsgs& nsgs, const platform::routes::Address& to,
+    const std::optional<platform::routes::Address>& from);
+
+// ROUTE_UNEXPECTED_PATH (error) for each span an NSG denies, its title naming the verdict as IP
+// flow verify does and the ports; CHECK_INCOMPLETE (warning) for a span whose verdict could not be
+// determined (a tag the export did not expand, the source not given): unknown, not healthy.
+std::vector<Finding> nsg_findings(const NsgQuestion& q);
 
 // The gateway as reports show it: the address, a name the source printed for a gateway route
 // (`route` without -n), or "on-link".

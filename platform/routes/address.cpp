@@ -206,30 +206,32 @@ std::string Prefix::text() const {
   return network.text() + "/" + std::to_string(length);
 }
 
-std::string normalize_text(std::string_view raw) {
-  std::string text;
-  if (raw.size() >= 2 && static_cast<unsigned char>(raw[0]) == 0xFF &&
-      static_cast<unsigned char>(raw[1]) == 0xFE) {
-    text = from_utf16(raw.substr(2), true);
-  } else if (raw.size() >= 2 && static_cast<unsigned char>(raw[0]) == 0xFE &&
-             static_cast<unsigned char>(raw[1]) == 0xFF) {
-    text = from_utf16(raw.substr(2), false);
-  } else if (raw.size() >= 3 && raw.substr(0, 3) == "\xEF\xBB\xBF") {
-    text = std::string(raw.substr(3));
-  } else {
-    text = std::string(raw);
+void normalize_text_in_place(std::string& text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  if (text.size() >= 2 && byte(0) == 0xFF && byte(1) == 0xFE) {
+    text = from_utf16(std::string_view(text).substr(2), true);
+  } else if (text.size() >= 2 && byte(0) == 0xFE && byte(1) == 0xFF) {
+    text = from_utf16(std::string_view(text).substr(2), false);
+  } else if (text.size() >= 3 && std::string_view(text).substr(0, 3) == "\xEF\xBB\xBF") {
+    text.erase(0, 3);
   }
-  std::string out;
-  out.reserve(text.size());
+  // CRLF and lone CR to LF, in place: the text only shrinks.
+  std::size_t w = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\r') {
-      out += '\n';
+      text[w++] = '\n';
       if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
     } else {
-      out += text[i];
+      text[w++] = text[i];
     }
   }
-  return out;
+  text.resize(w);
+}
+
+std::string normalize_text(std::string_view raw) {
+  std::string text(raw);
+  normalize_text_in_place(text);
+  return text;
 }
 
 }  // namespace midiag::platform::routes

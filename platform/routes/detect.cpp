@@ -65,6 +65,16 @@ std::optional<Vote> vote(std::string_view line) {
   // route print's section rules: a line of '=' only.
   if (w.size() == 1 && w[0].size() >= 20 && w[0].find_first_not_of('=') == std::string_view::npos)
     return kWindows;
+  // netsh interface ipv4|ipv6 show route: a rule of six dash runs under the (translated) header,
+  // then rows "publish type metric prefix/len idx gateway-or-name" (the first two words are
+  // translated too: only the numbers and the prefix place it).
+  if (w.size() == 6 && std::all_of(w.begin(), w.end(), [](std::string_view x) {
+        return x.size() >= 3 && x.find_first_not_of('-') == std::string_view::npos;
+      }))
+    return kWindows;
+  if (w.size() >= 6 && is_digits(w[2]) && w[3].find('/') != std::string_view::npos &&
+      Prefix::parse(w[3]) && is_digits(w[4]))
+    return kWindows;
   // routes.txt: "ADD 10.1.0.0 MASK 255.255.0.0 default METRIC default IF default"
   if (w.size() >= 4 && lower(w[0]) == "add" && lower(w[2]) == "mask" && is_address(w[1]))
     return kP2s;

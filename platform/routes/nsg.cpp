@@ -99,6 +99,15 @@ Match address_match(const std::vector<std::string>& written,
   return unknown ? Match::Unknown : Match::No;
 }
 
+// The source side when the flow's source is not known: only "any" surely matches.
+Match any_address(const std::vector<std::string>& written,
+                  const std::vector<std::string>& expanded) {
+  for (const auto* list : {&written, &expanded})
+    for (const auto& p : *list)
+      if (is_any(p)) return Match::Yes;
+  return Match::Unknown;
+}
+
 Match combine(std::initializer_list<Match> parts) {
   bool unknown = false;
   for (const Match m : parts) {
@@ -290,11 +299,13 @@ FlowVerdict evaluate_flow(const EffectiveNsgs& nsgs, const Flow& flow) {
                                    ports_match(rule.source_ports, flow.source_port)});
       if (ports == Match::No) continue;
       std::vector<std::string> tags;
-      const Match m = combine(
-          {ports,
-           address_match(rule.source_prefixes, rule.expanded_source, *group, flow.source, tags),
-           address_match(rule.destination_prefixes, rule.expanded_destination, *group,
-                         flow.destination, tags)});
+      const Match source =
+          flow.source_given
+              ? address_match(rule.source_prefixes, rule.expanded_source, *group, flow.source, tags)
+              : any_address(rule.source_prefixes, rule.expanded_source);
+      const Match m = combine({ports, source,
+                               address_match(rule.destination_prefixes, rule.expanded_destination,
+                                             *group, flow.destination, tags)});
       if (m == Match::Unknown)
         for (auto& t : tags)
           if (std::find(unexpanded.begin(), unexpanded.end(), t) == unexpanded.end())
@@ -318,9 +329,14 @@ FlowVerdict evaluate_flow(const EffectiveNsgs& nsgs, const Flow& flow) {
     for (const NsgRule* u : unsure)
       if (u->allow != decided->allow) {
         v.determined = false;
-        v.notes.push_back("NSG " + step.nsg + ": rule " + u->name + " (priority " +
-                          std::to_string(u->priority) + ", " + (u->allow ? "Allow" : "Deny") +
-                          ") comes first and may match: the verdict depends on it");
+        const bool on_source =
+            !flow.source_given &&
+            any_address(u->source_prefixes, u->expanded_source) == Match::Unknown;
+        v.notes.push_back(
+            "NSG " + step.nsg + ": rule " + u->name + " (priority " + std::to_string(u->priority) +
+            ", " + (u->allow ? "Allow" : "Deny") +
+            ") comes first and may match: the verdict depends on it" +
+            (on_source ? " and on the flow's source address, which was not given" : ""));
       }
     step.allow = decided->allow;
     // A rule the export left unnamed is still named in the verdict, by its priority.
@@ -351,6 +367,88 @@ std::string FlowVerdict::text() const {
   if (!determined)
     s += "; undetermined: " + (notes.empty() ? std::string("see notes") : notes.back());
   return s;
+}
+
+std::string PortSpan::text() const {
+  return low == high ? std::to_string(low) : std::to_string(low) + "-" + std::to_string(high);
+}
+
+namespace {
+
+void add_port(std::vector<PortSpan>& spans, std::uint16_t port) {
+  if (!spans.empty() && static_cast<std::uint32_t>(spans.back().high) + 1U == port) {
+    spans.back().high = port;
+  } else {
+    spans.push_back({port, port});
+  }
+}
+
+std::string spans_text(const std::vector<PortSpan>& spans) {
+  std::string s;
+  for (std::size_t i = 0; i < spans.size() && i < 8; ++i) s += (i ? ", " : "") + spans[i].text();
+  if (spans.size() > 8) s += " and " + std::to_string(spans.size() - 8) + " more spans";
+  return s;
+}
+
+std::size_t port_count(const std::vector<PortSpan>& spans) {
+  std::size_t n = 0;
+  for (const auto& p : spans) n += p.high - p.low + 1U;
+  return n;
+}
+
+}  // namespace
+
+PortsVerdict evaluate_ports(const EffectiveNsgs& nsgs, Flow flow, PortSpan ports) {
+  PortsVerdict out;
+  out.ports = ports;
+  std::optional<FlowVerdict> first_denied, first_unsure, first;
+  for (std::uint32_t p = ports.low; p <= ports.high; ++p) {
+    flow.destination_port = static_cast<std::uint16_t>(p);
+    FlowVerdict v = evaluate_flow(nsgs, flow);
+    if (!v.determined) {
+      add_port(out.undetermined, flow.destination_port);
+      if (!first_unsure) first_unsure = v;
+    } else if (!v.allow) {
+      add_port(out.denied, flow.destination_port);
+      if (!first_denied) first_denied = v;
+    }
+    if (!first) first = std::move(v);
+  }
+  out.allow = out.denied.empty();
+  out.determined = out.undetermined.empty();
+  if (first_denied) {
+    out.verdict = std::move(*first_denied);
+  } else if (first_unsure) {
+    out.verdict = std::move(*first_unsure);
+  } else if (first) {
+    out.verdict = std::move(*first);
+  }
+  return out;
+}
+
+std::string PortsVerdict::text() const {
+  const std::size_t all = ports.high - ports.low + 1U;
+  if (!denied.empty()) {
+    std::string s = verdict.text();
+    if (port_count(denied) < all) s += " for ports " + spans_text(denied) + " of " + ports.text();
+    if (!undetermined.empty()) s += "; undetermined for ports " + spans_text(undetermined);
+    return s;
+  }
+  if (!undetermined.empty() && port_count(undetermined) < all)
+    return verdict.text() + " (ports " + spans_text(undetermined) + " of " + ports.text() + ")";
+  return verdict.text();
+}
+
+bool looks_like_effective_nsgs(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || (text[first] != '{' && text[first] != '[')) return false;
+  const auto head = text.substr(first, 64 * 1024);
+  constexpr std::string_view kKey = "effectivesecurityrules";
+  const auto it =
+      std::search(head.begin(), head.end(), kKey.begin(), kKey.end(), [](char a, char b) {
+        return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+      });
+  return it != head.end();
 }
 
 }  // namespace midiag::platform::routes

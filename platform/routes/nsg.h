@@ -49,6 +49,9 @@ Expected<EffectiveNsgs> parse_effective_nsgs(std::string_view text);
 
 struct Flow {
   Address source, destination;
+  // false: the source address is not known (`routes --nsg` without --from); a rule on specific
+  // source prefixes then may or may not match, and a verdict that depends on one is undetermined.
+  bool source_given = true;
   std::uint16_t destination_port = 1433;
   std::optional<std::uint16_t> source_port;  // none: any (rules on a source port then match)
   std::string protocol = "Tcp";
@@ -77,5 +80,31 @@ struct FlowVerdict {
 };
 
 FlowVerdict evaluate_flow(const EffectiveNsgs& nsgs, const Flow& flow);
+
+struct PortSpan {
+  std::uint16_t low = 0, high = 0;
+  [[nodiscard]] std::string text() const;  // "1433", "11000-11099"
+};
+
+// One verdict for every destination port of a span (1433, or the redirect range 11000-11999).
+struct PortsVerdict {
+  PortSpan ports;
+  bool allow = true;                   // no port of the span is denied (as far as determined)
+  bool determined = true;              // every port's verdict was determined
+  std::vector<PortSpan> denied;        // the ports denied (determined), merged into spans
+  std::vector<PortSpan> undetermined;  // the ports whose verdict could not be determined
+  FlowVerdict verdict;  // the first denied port's, else the first undetermined port's, else the
+                        // first port's verdict: the rule and steps the report names
+  // "Access Deny, rule ... (NSG ... on the subnet)" for the span, naming the ports denied when
+  // only some are.
+  [[nodiscard]] std::string text() const;
+};
+
+// `flow` for each port of [low, high] (its destination_port is replaced).
+PortsVerdict evaluate_ports(const EffectiveNsgs& nsgs, Flow flow, PortSpan ports);
+
+// Whether `text` (normalised) looks like an effective NSG export: a JSON document whose first
+// 64 KB name effectiveSecurityRules. Shape only; parse_effective_nsgs decides.
+bool looks_like_effective_nsgs(std::string_view text);
 
 }  // namespace midiag::platform::routes

@@ -94,6 +94,7 @@ class WindowsParser {
 
   void run(std::string_view input) {
     const auto all = text::lines(input);
+    t_.routes.reserve(all.size());  // at most one route a line: no doubling copies
     for (std::size_t n = 0; n < all.size(); ++n) line(n + 1, all[n]);
     if (pending6_) unread_.add(pending6_line_, pending6_text_, "IPv6 row cut short: no gateway");
     finish();

@@ -143,5 +143,7 @@ Expected<RouteTable> parse_azure_effective(std::string_view text);
 // Text as read from a file: a UTF-16LE/BE file with a BOM (PowerShell's `>`) becomes UTF-8, a UTF-8
 // BOM is dropped, CRLF and lone CR become LF. Invalid UTF-16 is replaced, never a crash.
 std::string normalize_text(std::string_view raw);
+// The same on a buffer the caller owns (a file's bytes): no copy unless it was UTF-16.
+void normalize_text_in_place(std::string& text);
 
 }  // namespace midiag::platform::routes

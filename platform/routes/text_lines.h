@@ -24,8 +24,16 @@ inline std::string_view trim(std::string_view s) {
 }
 
 // The text split on '\n', a trailing '\r' kept off each line; no empty last line for a final '\n'.
+// The lines of `text`, a last one without '\n' included.
+inline std::size_t line_count(std::string_view text) {
+  std::size_t n = 0;
+  for (const char c : text) n += c == '\n' ? 1U : 0U;
+  return n + (text.empty() || text.back() == '\n' ? 0U : 1U);
+}
+
 inline std::vector<std::string_view> lines(std::string_view text) {
   std::vector<std::string_view> out;
+  out.reserve(line_count(text));
   std::size_t start = 0;
   while (start < text.size()) {
     auto end = text.find('\n', start);

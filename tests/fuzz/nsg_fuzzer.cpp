@@ -1,5 +1,7 @@
 // Fuzzes the effective-NSG JSON parser and the flow verdict over whatever it reads: the
-// verdict names the deny that decided it, stops at the first deny, and never throws.
+// verdict names the deny that decided it, stops at the first deny, and never throws; the one
+// verdict for the redirect range (source known or not, as `routes --nsg` asks it) names exactly
+// the ports denied and undetermined, in order, inside the range.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -42,5 +44,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         FUZZ_CHECK(v.text().starts_with(v.allow ? "Access Allow" : "Access Deny"));
       }
+  // The redirect range as `routes --nsg --to` asks it, with and without --from.
+  for (const bool source_given : {true, false}) {
+    routes::Flow f;
+    f.source = *routes::Address::parse("10.1.0.4");
+    f.source_given = source_given;
+    f.destination = *routes::Address::parse("10.5.0.10");
+    const auto r = routes::evaluate_ports(*n, f, {11000, 11999});
+    FUZZ_CHECK(r.allow == r.denied.empty());
+    FUZZ_CHECK(r.determined == r.undetermined.empty());
+    std::size_t ports = 0;
+    for (const auto* spans : {&r.denied, &r.undetermined}) {
+      std::uint32_t next = 11000;
+      for (const auto& s : *spans) {
+        FUZZ_CHECK(s.low >= next && s.low <= s.high && s.high <= 11999);
+        next = s.high + 2U;  // merged: two spans never touch
+        ports += s.high - s.low + 1U;
+      }
+    }
+    FUZZ_CHECK(ports <= 1000);
+    if (!r.allow) FUZZ_CHECK(!r.verdict.allow && r.verdict.determined && !r.verdict.rule.empty());
+    if (!r.allow || r.determined)
+      FUZZ_CHECK(r.text().starts_with(r.allow ? "Access Allow" : "Access Deny"));
+  }
   return 0;
 }

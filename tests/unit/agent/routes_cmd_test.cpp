@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -220,3 +222,245 @@ TEST(RoutesCmd, ThisHostsTableOverNetlinkAnswersForLoopback) {
 }
 
 }  // namespace
+
+// --- routes --nsg: an effective NSG export's verdict for the instance's ports ---
+
+namespace {
+
+const std::string kOwnRoutes = MIDIAG_SOURCE_DIR "/tests/fixtures/routes/";
+
+// One NSG on the NIC: `rules` (JSON objects) before the default outbound rules.
+std::string nic_nsg(const std::string& rules) {
+  const std::string tail =
+      R"({"name":"defaultSecurityRules/AllowVnetOutBound","protocol":"All","sourcePortRange":"*",
+          "destinationPortRange":"*","sourceAddressPrefix":"VirtualNetwork",
+          "expandedSourceAddressPrefix":["10.1.0.0/16","10.5.0.0/16"],
+          "destinationAddressPrefix":"VirtualNetwork",
+          "expandedDestinationAddressPrefix":["10.1.0.0/16","10.5.0.0/16"],
+          "access":"Allow","priority":65000,"direction":"Outbound"},
+         {"name":"defaultSecurityRules/DenyAllOutBound","protocol":"All","sourcePortRange":"*",
+          "destinationPortRange":"*","sourceAddressPrefix":"*","destinationAddressPrefix":"*",
+          "access":"Deny","priority":65500,"direction":"Outbound"})";
+  return R"({"value":[{"networkSecurityGroup":{"id":"/s/networkSecurityGroups/mi-nsg"},
+    "association":{"networkInterface":{"id":"/s/networkInterfaces/vm-nic"}},
+    "effectiveSecurityRules":[)" +
+         rules + (rules.empty() ? "" : ",") + tail + "]}]}";
+}
+
+std::string rule(const std::string& name, const std::string& source, const std::string& ports,
+                 const std::string& access, int priority) {
+  return R"({"name":"securityRules/)" + name +
+         R"(","protocol":"Tcp","sourcePortRange":"*","destinationPortRange":")" + ports +
+         R"(","sourceAddressPrefix":")" + source +
+         R"(","destinationAddressPrefix":"*","access":")" + access + R"(","priority":)" +
+         std::to_string(priority) + R"(,"direction":"Outbound"})";
+}
+
+}  // namespace
+
+TEST(RoutesCmdNsg, DenyOf1433AndTheRedirectRangeIsRouteUnexpectedPathExitOne) {
+  const auto file = kOwnRoutes + "nsg_effective_deny_sql.json";
+  auto r = run_stdout("--nsg '" + file + "' --to 10.5.0.10 --from 10.1.0.4 --json");
+  ASSERT_EQ(r.code, 1) << r.out;
+  const auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["verdict"], "fail");
+  EXPECT_TRUE(doc["source"]["format"].is_null());  // no route table read: only the export
+  EXPECT_TRUE(doc["routes"].empty());
+  EXPECT_TRUE(doc["lookup"].is_null());
+  const auto& nsg = doc["nsg"];
+  EXPECT_EQ(nsg["file"], file);
+  ASSERT_EQ(nsg["flows"].size(), 2u);
+  const auto& sql = nsg["flows"][0];
+  EXPECT_EQ(sql["destination_port"], 1433);
+  EXPECT_EQ(sql["source"], "10.1.0.4");
+  EXPECT_FALSE(sql["allow"].get<bool>());
+  EXPECT_TRUE(sql["determined"].get<bool>());
+  EXPECT_EQ(sql["rule"], "securityRules/deny-sql-to-mi");
+  // Outbound: the NIC's NSG allowed it, then the subnet's denied it.
+  ASSERT_EQ(sql["steps"].size(), 2u);
+  EXPECT_EQ(sql["steps"][0]["association"], "network interface");
+  EXPECT_TRUE(sql["steps"][0]["allow"].get<bool>());
+  EXPECT_EQ(sql["steps"][1]["nsg"], "nsg-snet-app");
+  EXPECT_EQ(sql["steps"][1]["rule"], "securityRules/deny-sql-to-mi");
+  const auto& range = nsg["flows"][1];
+  EXPECT_EQ(range["destination_ports"], "11000-11999");
+  EXPECT_FALSE(range.contains("destination_port"));
+  EXPECT_FALSE(range["allow"].get<bool>());
+  EXPECT_EQ(range["denied_ports"], json::array({"11000-11999"}));
+  EXPECT_EQ(range["rule"], "securityRules/deny-redirect-range");
+  ASSERT_EQ(doc["findings"].size(), 2u);
+  for (const auto& f : doc["findings"]) {
+    EXPECT_EQ(f["code"], "ROUTE_UNEXPECTED_PATH");
+    EXPECT_EQ(f["severity"], "error");
+    EXPECT_EQ(f["addresses"], json::array({"10.5.0.10"}));
+  }
+  EXPECT_NE(doc["findings"][0]["title"].get<std::string>().find(
+                "TCP 1433 to 10.5.0.10: Access Deny, rule securityRules/deny-sql-to-mi (NSG "
+                "nsg-snet-app on the subnet)"),
+            std::string::npos)
+      << doc["findings"][0]["title"];
+  EXPECT_NE(doc["findings"][1]["title"].get<std::string>().find(
+                "TCP 11000-11999 to 10.5.0.10: Access Deny, rule "
+                "securityRules/deny-redirect-range"),
+            std::string::npos)
+      << doc["findings"][1]["title"];
+}
+
+TEST(RoutesCmdNsg, TextSaysTheVerdictLinesFirst) {
+  auto r = run_stdout("--nsg '" + kOwnRoutes + "nsg_effective_deny_sql.json' --to 10.5.1.10 " +
+                      "--from 10.1.0.4");
+  ASSERT_EQ(r.code, 1) << r.out;
+  // 10.5.1.10 is outside the /24 the 1433 deny names: allowed; the redirect range is denied.
+  EXPECT_EQ(r.out.rfind("nsg: TCP 10.1.0.4 -> 10.5.1.10:1433 outbound: Access Allow, rule "
+                        "defaultSecurityRules/AllowVnetOutBound (NSG nsg-snet-app on the subnet)\n",
+                        0),
+            0u)
+      << r.out;
+  EXPECT_NE(r.out.find("nsg: TCP 10.1.0.4 -> 10.5.1.10:11000-11999 outbound: Access Deny, rule "
+                       "securityRules/deny-redirect-range"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("error ROUTE_UNEXPECTED_PATH: The NSG denies TCP 11000-11999"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("routes from"), std::string::npos) << r.out;  // no table was read
+}
+
+TEST(RoutesCmdNsg, PartOfTheRedirectRangeDeniedNamesThosePorts) {
+  TempDir dir;
+  const auto file =
+      dir.file("nsg.json", nic_nsg(rule("deny-low-redirect", "*", "11000-11099", "Deny", 300) +
+                                   "," + rule("deny-one", "*", "11500", "Deny", 310)));
+  auto r = run_stdout("--nsg " + file + " --to 10.5.0.10 --from 10.1.0.4 --json");
+  ASSERT_EQ(r.code, 1) << r.out;
+  const auto doc = json::parse(r.out);
+  const auto& sql = doc["nsg"]["flows"][0];
+  EXPECT_TRUE(sql["allow"].get<bool>());
+  EXPECT_EQ(sql["rule"], "defaultSecurityRules/AllowVnetOutBound");
+  const auto& range = doc["nsg"]["flows"][1];
+  EXPECT_FALSE(range["allow"].get<bool>());
+  EXPECT_EQ(range["denied_ports"], json::array({"11000-11099", "11500"}));
+  EXPECT_EQ(range["rule"], "securityRules/deny-low-redirect");
+  EXPECT_NE(range["verdict"].get<std::string>().find(
+                "Access Deny, rule securityRules/deny-low-redirect (NSG mi-nsg on the network "
+                "interface) for ports 11000-11099, 11500 of 11000-11999"),
+            std::string::npos)
+      << range["verdict"];
+  ASSERT_EQ(doc["findings"].size(), 1u);
+  EXPECT_NE(doc["findings"][0]["title"].get<std::string>().find(
+                "denies TCP 11000-11099, 11500 to 10.5.0.10"),
+            std::string::npos)
+      << doc["findings"][0]["title"];
+}
+
+TEST(RoutesCmdNsg, WithoutTheSourceARuleOnItLeavesTheVerdictUndetermined) {
+  TempDir dir;
+  // Only the app subnet may reach SQL; everything else falls to DenyAllOutBound... unless the
+  // VNet rule lets it: which one applies depends on where the flow comes from.
+  const auto file =
+      dir.file("nsg.json", nic_nsg(rule("allow-sql-from-app", "10.1.0.0/24", "1433", "Allow", 100) +
+                                   "," + rule("deny-sql", "*", "1433", "Deny", 200)));
+  auto r = run_stdout("--nsg " + file + " --to 10.5.0.10 --json");
+  ASSERT_EQ(r.code, 0) << r.out;  // unknown is not a problem found; it is not health either
+  auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["verdict"], "warn");
+  const auto& sql = doc["nsg"]["flows"][0];
+  EXPECT_FALSE(sql["determined"].get<bool>());
+  EXPECT_TRUE(sql["source"].is_null());
+  bool said = false;
+  for (const auto& n : sql["notes"])
+    said |= n.get<std::string>().find("source address, which was not given") != std::string::npos;
+  EXPECT_TRUE(said) << sql["notes"];
+  ASSERT_GE(doc["findings"].size(), 1u);
+  EXPECT_EQ(doc["findings"][0]["code"], "CHECK_INCOMPLETE");
+  EXPECT_NE(doc["findings"][0]["title"].get<std::string>().find("TCP 1433"), std::string::npos);
+  EXPECT_NE(doc["findings"][0]["detail"].get<std::string>().find("--from"), std::string::npos);
+
+  // From the app subnet: allowed. From elsewhere: the deny decides, even before the VNet rule.
+  r = run_stdout("--nsg " + file + " --to 10.5.0.10 --from 10.1.0.4 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  doc = json::parse(r.out);
+  EXPECT_EQ(doc["verdict"], "ok");
+  EXPECT_EQ(doc["nsg"]["flows"][0]["rule"], "securityRules/allow-sql-from-app");
+  r = run_stdout("--nsg " + file + " --to 10.5.0.10 --from 10.1.7.4 --json");
+  ASSERT_EQ(r.code, 1) << r.out;
+  doc = json::parse(r.out);
+  EXPECT_EQ(doc["nsg"]["flows"][0]["rule"], "securityRules/deny-sql");
+}
+
+TEST(RoutesCmdNsg, TheExportGivenAsFromFileIsPlacedAndBothCanBeGiven) {
+  const auto nsg = kOwnRoutes + "nsg_effective_deny_sql.json";
+  auto r = run_stdout("--from-file '" + nsg + "' --to 10.5.0.10 --from 10.1.0.4 --json");
+  ASSERT_EQ(r.code, 1) << r.out;
+  auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["nsg"]["file"], nsg);
+  EXPECT_EQ(doc["nsg"]["flows"][0]["rule"], "securityRules/deny-sql-to-mi");
+
+  // A route table and the NSG of the same question: both answers, both findings' sources.
+  const auto table = kOwnRoutes + "azure_effective_routes_cli.json";
+  r = run_stdout("--from-file '" + table + "' --nsg '" + nsg +
+                 "' --to 10.5.1.10 --from 10.1.0.4 --json");
+  ASSERT_EQ(r.code, 1) << r.out;
+  doc = json::parse(r.out);
+  EXPECT_EQ(doc["source"]["format"], "azure-effective");
+  EXPECT_FALSE(doc["routes"].empty());
+  EXPECT_FALSE(doc["lookup"].is_null());
+  EXPECT_TRUE(doc["nsg"]["flows"][0]["allow"].get<bool>());
+  EXPECT_FALSE(doc["nsg"]["flows"][1]["allow"].get<bool>());
+}
+
+TEST(RoutesCmdNsg, UsageErrorsAreExitTwo) {
+  const auto nsg = kOwnRoutes + "nsg_effective_deny_sql.json";
+  auto r = sh(mi_diag("--nsg '" + nsg + "'"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--to"), std::string::npos) << r.out;
+  r = sh(mi_diag("--from 10.1.0.4 --to 10.5.0.10 --from-file '" + kOwnRoutes + "p2s_routes.txt'"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--nsg"), std::string::npos) << r.out;
+  r = sh(mi_diag("--nsg '" + nsg + "' --to 10.5.0.10 --from nowhere"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = sh(mi_diag("--nsg '" + kOwnRoutes + "p2s_routes.txt' --to 10.5.0.10"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("list-effective-nsg"), std::string::npos) << r.out;
+  r = sh(mi_diag("--help"));
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--nsg FILE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--from ADDR"), std::string::npos) << r.out;
+}
+
+// --- netsh show route, placed by its shape ---
+
+TEST(RoutesCmd, NetshShowRouteIsPlacedWithoutFormat) {
+  for (const auto& [name, routes, to, chosen] :
+       {std::tuple{"getmac_windows_10__netsh_int_ipv4_show_route.out", 47u, "10.0.0.77",
+                   "10.0.0.0/24"},
+        std::tuple{"getmac_windows_10__netsh_int_ipv6_show_route.out", 32u, "fe80::1",
+                   "fe80::/64"}}) {
+    const auto file = kRealWorld + name;
+    FIXTURE_OR_SKIP(file);
+    auto r = run_stdout("--from-file '" + file + "' --to " + to + " --json");
+    ASSERT_EQ(r.code, 0) << name << r.out;
+    const auto doc = json::parse(r.out);
+    EXPECT_EQ(doc["source"]["format"], "windows") << name;
+    EXPECT_EQ(doc["routes"].size(), routes) << name;
+    EXPECT_TRUE(doc["unread"].empty()) << name;
+    EXPECT_EQ(doc["lookup"]["route"]["destination"], chosen) << name;
+    EXPECT_NE(doc["source"]["note"].get<std::string>().find("netsh"), std::string::npos);
+  }
+}
+
+// A file over the bound is refused before it is read, saying what a real table needs.
+TEST(RoutesCmd, AFileOverTheBoundIsExitTwoBeforeItIsRead) {
+  TempDir dir;
+  const auto path = dir.track("huge_ip_route.txt");
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "10.0.0.0/8 dev eth0\n";
+  }
+  // Sparse: 65 MiB of size, no disk and no reading.
+  std::filesystem::resize_file(path, 65U * 1024U * 1024U);
+  const auto r = sh(mi_diag("--from-file " + path + " --to 10.1.2.3"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("over the 64 MB this tool reads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("60 MB"), std::string::npos) << r.out;
+}

@@ -1,10 +1,9 @@
 // Effective NSG exports and the verdict for one flow, named as IP flow verify names it.
 #include "platform/routes/nsg.h"
+#include "tests/unit/support/own_fixture.h"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
 #include <string>
 
 using namespace midiag::platform::routes;
@@ -12,10 +11,7 @@ using namespace midiag::platform::routes;
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(MIDIAG_SOURCE_DIR "/tests/fixtures/routes/") + name,
-                   std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return midiag::test_support::own_fixture("routes", name);
 }
 
 EffectiveNsgs load(const std::string& name) {
@@ -181,4 +177,67 @@ TEST(Nsg, BadRulesAreListedAndEmptyIsAUsageError) {
     EXPECT_EQ(e.error().kind, midiag::ErrorKind::Usage);
     EXPECT_NE(e.error().message.find("list-effective-nsg"), std::string::npos);
   }
+}
+
+TEST(Nsg, OneVerdictForAPortRangeNamesThePortsDenied) {
+  auto n = parse_effective_nsgs(R"({"value":[{"association":{"networkInterface":{"id":"/n/nic"}},
+    "networkSecurityGroup":{"id":"/g/networkSecurityGroups/nic-nsg"},
+    "effectiveSecurityRules":[
+      {"name":"securityRules/deny-some","protocol":"Tcp","sourcePortRange":"*",
+       "destinationPortRanges":["11010-11019","11999"],"sourceAddressPrefix":"*",
+       "destinationAddressPrefix":"*","access":"Deny","priority":100,"direction":"Outbound"},
+      {"name":"securityRules/allow-all","protocol":"*","sourcePortRange":"*",
+       "destinationPortRange":"*","sourceAddressPrefix":"*","destinationAddressPrefix":"*",
+       "access":"Allow","priority":200,"direction":"Outbound"}]}]})");
+  ASSERT_TRUE(n) << n.error().message;
+  const auto v = evaluate_ports(*n, flow("10.1.0.4", "10.5.0.10", 1), {11000, 11999});
+  EXPECT_FALSE(v.allow);
+  EXPECT_TRUE(v.determined);
+  ASSERT_EQ(v.denied.size(), 2U);
+  EXPECT_EQ(v.denied[0].text(), "11010-11019");
+  EXPECT_EQ(v.denied[1].text(), "11999");
+  EXPECT_EQ(v.verdict.rule, "securityRules/deny-some");
+  EXPECT_EQ(v.text(),
+            "Access Deny, rule securityRules/deny-some (NSG nic-nsg on the network interface) for "
+            "ports 11010-11019, 11999 of 11000-11999");
+  const auto sql = evaluate_ports(*n, flow("10.1.0.4", "10.5.0.10", 1), {1433, 1433});
+  EXPECT_TRUE(sql.allow);
+  EXPECT_TRUE(sql.denied.empty());
+  EXPECT_EQ(sql.text(),
+            "Access Allow, rule securityRules/allow-all (NSG nic-nsg on the network interface)");
+}
+
+TEST(Nsg, AnUnknownSourceDecidesOnlyWhenNoEarlierRuleDependsOnIt) {
+  const auto n = load("nsg_effective_deny_sql.json");
+  auto f = flow("0.0.0.0", "10.5.0.10", 1433);
+  f.source_given = false;
+  // On the NIC, AllowVnetOutBound (source VirtualNetwork) allows only a source in the VNet, else
+  // DenyAllOutBound denies: which one decides depends on the source.
+  const auto v = evaluate_flow(n, f);
+  EXPECT_FALSE(v.determined);
+  bool said = false;
+  for (const auto& note : v.notes) said |= note.find("not given") != std::string::npos;
+  EXPECT_TRUE(said);
+  // A source-independent deny first decides alone.
+  auto any = parse_effective_nsgs(R"({"value":[{"association":{"subnet":{"id":"/s"}},
+    "effectiveSecurityRules":[
+      {"name":"securityRules/deny-sql","protocol":"Tcp","sourcePortRange":"*",
+       "destinationPortRange":"1433","sourceAddressPrefix":"*","destinationAddressPrefix":"*",
+       "access":"Deny","priority":100,"direction":"Outbound"},
+      {"name":"securityRules/allow-app","protocol":"Tcp","sourcePortRange":"*",
+       "destinationPortRange":"*","sourceAddressPrefix":"10.1.0.0/24",
+       "destinationAddressPrefix":"*","access":"Allow","priority":200,"direction":"Outbound"}]}]})");
+  ASSERT_TRUE(any) << any.error().message;
+  const auto d = evaluate_flow(*any, f);
+  EXPECT_TRUE(d.determined);
+  EXPECT_FALSE(d.allow);
+  EXPECT_EQ(d.rule, "securityRules/deny-sql");
+}
+
+TEST(Nsg, LooksLikeAnExportByItsKey) {
+  EXPECT_TRUE(looks_like_effective_nsgs(" {\"value\":[{\"effectiveSecurityRules\":[]}]}"));
+  EXPECT_TRUE(looks_like_effective_nsgs("[{\"EffectiveSecurityRules\":[]}]"));
+  EXPECT_FALSE(looks_like_effective_nsgs("{\"value\":[{\"nextHopType\":\"None\"}]}"));
+  EXPECT_FALSE(looks_like_effective_nsgs("effectiveSecurityRules"));
+  EXPECT_FALSE(looks_like_effective_nsgs(""));
 }

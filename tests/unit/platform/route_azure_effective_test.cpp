@@ -1,21 +1,17 @@
 // Azure effective routes (az CLI and PowerShell JSON) into the shared RouteTable.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "platform/routes/route_table.h"
+#include "tests/unit/support/own_fixture.h"
 
 using namespace midiag::platform::routes;
 
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(MIDIAG_SOURCE_DIR "/tests/fixtures/routes/") + name,
-                   std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return midiag::test_support::own_fixture("routes", name);
 }
 
 const RouteEntry* find(const RouteTable& t, const std::string& dest, const std::string& kind) {

@@ -3,20 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "platform/routes/route_table.h"
+#include "tests/unit/support/own_fixture.h"
 
 using namespace midiag::platform::routes;
 
 namespace {
 std::string own(const std::string& name) {
-  std::ifstream in(MIDIAG_SOURCE_DIR "/tests/fixtures/routes/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::stringstream s;
-  s << in.rdbuf();
-  return normalize_text(s.str());
+  return normalize_text(midiag::test_support::own_fixture("routes", name));
 }
 }  // namespace
 

@@ -399,3 +399,23 @@ TEST(RouteParseWindows, AHugeFileOfGarbageRowsListsABoundedNumber) {
       << t.unread.back().reason;
   EXPECT_EQ(t.unread.back().line, 1002U);
 }
+
+// netsh's header and its Publish/Type words are translated: the dash rule, the metric, the
+// prefix and the index place it (a German listing, written in netsh's layout).
+TEST(RouteParseWindows, NetshIsDetectedByItsShapeInAnyLanguage) {
+  const std::string de =
+      "\n"
+      "Veröffentlichen  Typ       Met  Präfix                    Idx  Gateway/Schnittstelle\n"
+      "---------------  --------  ---  ------------------------  ---  ------------------------\n"
+      "Nein             Manuell   0    0.0.0.0/0                   5  10.0.0.1\n"
+      "Nein             System    256  10.0.0.0/24                 5  Ethernet 4\n"
+      "Nein             System    256  10.0.0.185/32               5  Ethernet 4\n";
+  ASSERT_EQ(detect_format(de), SourceFormat::Windows);
+  const RouteTable t = parse_ok(de);
+  ASSERT_EQ(t.routes.size(), 3U);
+  EXPECT_EQ(t.routes[0].gateway->text(), "10.0.0.1");
+  EXPECT_EQ(t.routes[1].interface_name, "Ethernet 4");
+  // The same rows are not mistaken for Linux `ip route` or macOS netstat.
+  EXPECT_NE(detect_format("10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.5\n"),
+            SourceFormat::Windows);
+}
