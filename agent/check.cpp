@@ -342,7 +342,7 @@ void collect_azure(const CheckOptions& o, reports::Evidence& ev, const Clock& cl
     for (const auto& a : ev.addresses) az.relations.push_back({a, relation, detail});
   };
   if (!job.valid()) {
-    step.skip(o.azure == CheckOptions::Azure::Never ? "not asked here"
+    step.skip(o.azure == CheckOptions::Azure::Never ? "not asked (--no-imds, or the demo)"
                                                     : "not an Azure VM (DMI); --imds asks anyway",
               Shortfall::Explained);
     if (o.azure == CheckOptions::Azure::Auto)

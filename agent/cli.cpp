@@ -80,6 +80,7 @@ struct CommonOptions {
   bool mask = false;
   bool no_capture = false;
   bool imds = false;
+  bool no_imds = false;
   std::string capture_file;
   bool no_login = false;
   bool no_trace = false;
@@ -133,6 +134,8 @@ po::options_description check_options(CommonOptions& c) {
       ("imds", po::bool_switch(&c.imds),
        "treat this host as an Azure VM even when its DMI does not say so: ask the instance metadata "
        "service (169.254.169.254, 1 s) for the VM's subnets and Azure DNS (168.63.129.16)")
+      ("no-imds", po::bool_switch(&c.no_imds),
+       "never ask the instance metadata service or Azure DNS, even on an Azure VM")
       ("capture-file", po::value(&c.capture_file)->value_name("FILE"),
        "keep the probe's packets in this pcap file (needs root or CAP_NET_RAW)")
       ("bundle", po::value(&c.bundle)->value_name("FILE"), "also write a redacted diagnostic bundle (.tar.gz) for a support ticket")
@@ -350,7 +353,10 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     return err << "mi-diag check: --capture-file and --no-capture contradict each other\n",
            kExitUsage;
   opt.capture = !c.no_capture;
+  if (c.imds && c.no_imds)
+    return err << "mi-diag check: --imds and --no-imds contradict each other\n", kExitUsage;
   if (c.imds) opt.azure = CheckOptions::Azure::Always;
+  if (c.no_imds) opt.azure = CheckOptions::Azure::Never;
   opt.capture_file = c.capture_file;
   if (!c.resolv_conf.empty()) {
     opt.resolv_conf = c.resolv_conf;

@@ -125,6 +125,7 @@ TEST(Cli, BadInputIsExit2NamingTheValue) {
       {{"--bogus"}, "--bogus"},
       {{"analyze", "/nonexistent/x.pcap"}, "/nonexistent/x.pcap"},
       {{"demo", "--bogus"}, "bogus"},
+      {{"check", "x.example.com", "--imds", "--no-imds"}, "contradict"},
   };
   for (const auto& c : cases) {
     auto r = cli(c.args);
