@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli.h"
+#include "tests/unit/support/shared_fixture.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -23,11 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kRoutes = MIDIAG_SOURCE_DIR "/../shared/fixtures/realworld/routes/";
-
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
 
 struct Answer {
   int code = -1;
@@ -179,7 +175,8 @@ bool ipv6_file(const std::string& name) {
 
 TEST(RoutesEveryFixture, TheRouteTheSourceOsWouldUse) {
   if (!fs::is_directory(kRoutes)) {
-    if (in_ci()) FAIL() << "fixtures missing (CI has ../shared): " << kRoutes;
+    if (midiag::test_support::running_in_ci())
+      FAIL() << "fixtures missing (CI has ../shared): " << kRoutes;
     GTEST_SKIP() << "fixtures missing: " << kRoutes;
   }
   std::size_t checked = 0, by_key = 0;

@@ -14,6 +14,7 @@
 
 #include "decoders/pcap/flows.h"
 #include "decoders/tls/records.h"
+#include "tests/unit/support/capture_builder.h"
 
 using namespace midiag::pcap;
 
@@ -21,23 +22,8 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-const std::string kFixtures = MIDIAG_SOURCE_DIR "/../shared/fixtures/pcap/";
-
 // The test reads the file; the decoder only ever sees bytes.
-std::optional<Bytes> load(const std::string& name) {
-  std::ifstream in(kFixtures + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-#define LOAD_OR_SKIP(var, name)                                                         \
-  const auto var##_opt = load(name);                                                    \
-  if (!var##_opt) {                                                                     \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
-      FAIL() << "fixture missing (CI has ../shared): " << name;                         \
-    GTEST_SKIP() << "fixture missing: " << name;                                        \
-  }                                                                                     \
-  const Bytes& var = *var##_opt
+#define LOAD_OR_SKIP(var, name) FIXTURE_OR_SKIP(var, "pcap/" + std::string(name))
 
 // What any reassembly must satisfy, whatever the frames held: every frame is accounted for at
 // most once, malformed frames name an offset inside themselves, no stream holds bytes it did

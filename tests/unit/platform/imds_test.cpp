@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tests/unit/support/imds_responder.h"
+#include "tests/unit/support/shared_fixture.h"
 
 using namespace midiag::platform::azure;
 using midiag::ErrorKind;
@@ -23,20 +24,7 @@ namespace {
 
 const std::string kOther = MIDIAG_SOURCE_DIR "/../shared/fixtures/realworld/other/";
 
-std::optional<std::string> load(const std::string& name) {
-  std::ifstream in(kOther + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-#define LOAD_OR_SKIP(var, name)                                                         \
-  const auto var##_opt = load(name);                                                    \
-  if (!var##_opt) {                                                                     \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
-      FAIL() << "fixture missing (CI has ../shared): " << name;                         \
-    GTEST_SKIP() << "fixture missing: " << name;                                        \
-  }                                                                                     \
-  const std::string& var = *var##_opt
+#define LOAD_OR_SKIP(var, name) TEXT_OR_SKIP(var, kOther + (name))
 
 ImdsInfo parse_ok(std::string_view text) {
   auto info = parse_imds(text);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "platform/routes/route_table.h"
+#include "tests/unit/support/shared_fixture.h"
 
 using namespace midiag::platform::routes;
 
@@ -20,20 +21,7 @@ namespace {
 
 const std::string kRoutes = MIDIAG_SOURCE_DIR "/../shared/fixtures/realworld/routes/";
 
-std::optional<std::string> load(const std::string& name) {
-  std::ifstream in(kRoutes + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-#define LOAD_OR_SKIP(var, name)                                                         \
-  const auto var##_opt = load(name);                                                    \
-  if (!var##_opt) {                                                                     \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
-      FAIL() << "fixture missing (CI has ../shared): " << name;                         \
-    GTEST_SKIP() << "fixture missing: " << name;                                        \
-  }                                                                                     \
-  const std::string& var = *var##_opt
+#define LOAD_OR_SKIP(var, name) TEXT_OR_SKIP(var, kRoutes + (name))
 
 RouteTable parse_ok(const std::string& text) {
   auto t = parse_macos(text);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "platform/routes/route_table.h"
+#include "tests/unit/support/shared_fixture.h"
 
 using namespace midiag::platform::routes;
 
@@ -19,26 +20,13 @@ namespace {
 const std::string kShared = MIDIAG_SOURCE_DIR "/../shared/fixtures/realworld/routes/";
 const std::string kOwn = MIDIAG_SOURCE_DIR "/tests/fixtures/routes/";
 
-std::optional<std::string> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // As the CLI reads a file: bytes, then normalize_text (UTF-16, BOM, CRLF).
-#define LOAD_OR_SKIP(var, name)                                                         \
-  const auto var##_raw = slurp(kShared + (name));                                       \
-  if (!var##_raw) {                                                                     \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
-      FAIL() << "fixture missing (CI has ../shared): " << (name);                       \
-    GTEST_SKIP() << "fixture missing: " << (name);                                      \
-  }                                                                                     \
-  const std::string var = normalize_text(*var##_raw)
+#define LOAD_OR_SKIP(var, name)              \
+  TEXT_OR_SKIP(var##_raw, kShared + (name)); \
+  const std::string var = normalize_text(var##_raw)
 
 std::string own(const std::string& name) {
-  auto raw = slurp(kOwn + name);
+  auto raw = midiag::test_support::read_text_file(kOwn + name);
   EXPECT_TRUE(raw) << kOwn + name;
   return normalize_text(raw.value_or(""));
 }
@@ -162,7 +150,8 @@ TEST(RouteParseWindows, GermanWithIpv6AndPersistentSections) {
 }
 
 TEST(RouteParseWindows, Utf16LeWithBomAndCrlfAsPowerShellWritesIt) {
-  const auto raw = slurp(kOwn + "windows_route_print_utf16le_crlf.txt");
+  const auto raw =
+      midiag::test_support::read_text_file(kOwn + "windows_route_print_utf16le_crlf.txt");
   ASSERT_TRUE(raw);
   ASSERT_EQ(static_cast<unsigned char>((*raw)[0]), 0xFF);  // really UTF-16LE with a BOM
   EXPECT_FALSE(parse_windows(*raw));                       // undecoded UTF-16 is not a table
@@ -309,7 +298,8 @@ TEST(RouteParseWindows, NetshShowRouteIpv4AndIpv6) {
 // jc (an independent parser) read the same file: every route it found, in its order, must be ours.
 TEST(RouteParseWindows, Windows10MatchesJcAnswerKey) {
   LOAD_OR_SKIP(text, "jc_windows-10_route.out");
-  const auto key_text = slurp(kShared + "jc_windows-10_route.expected.json");
+  const auto key_text =
+      midiag::test_support::read_text_file(kShared + "jc_windows-10_route.expected.json");
   ASSERT_TRUE(key_text);
   const auto key = nlohmann::json::parse(*key_text);
   const RouteTable t = parse_ok(text);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/routes/route_table.h"
+#include "tests/unit/support/shared_fixture.h"
 
 namespace rt = midiag::platform::routes;
 using nlohmann::json;
@@ -25,20 +26,7 @@ namespace {
 const std::string kRealWorld = MIDIAG_SOURCE_DIR "/../shared/fixtures/realworld/routes/";
 const std::string kData = MIDIAG_SOURCE_DIR "/tests/unit/platform/routes_data/";
 
-std::optional<std::string> load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-#define LOAD_OR_SKIP(var, path)                                                         \
-  const auto var##_opt = load(path);                                                    \
-  if (!var##_opt) {                                                                     \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") \
-      FAIL() << "fixture missing (CI has ../shared): " << (path);                       \
-    GTEST_SKIP() << "fixture missing: " << (path);                                      \
-  }                                                                                     \
-  const std::string& var = *var##_opt
+#define LOAD_OR_SKIP(var, path) TEXT_OR_SKIP(var, path)
 
 // One route as both parsers should see it.
 struct Key {
