@@ -15,6 +15,7 @@
 #include "platform/azure/imds.h"
 #include "platform/capture/live_capture.h"
 #include "platform/linux/host_routes.h"
+#include "platform/linux/listening.h"
 #include "platform/linux/system_snapshot.h"
 #include "probes/tds/tls_client.h"
 
@@ -618,9 +619,26 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
   std::vector<std::uint16_t> ports = options.ports;
   const std::uint16_t gateway_port = options.connect_port.value_or(ev.target.port);
   if (ports.empty()) ports.push_back(gateway_port);
-  if (options.mode == reports::Mode::Link &&
-      std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
-    ports.push_back(kMirroringPort);
+  if (options.mode == reports::Mode::Link) {
+    // The MI link: the instance's mirroring endpoint (CLI: an explicit --ports must hold 5022;
+    // the 11000-11999 range is swept on the node the login is redirected to, as for clients),
+    // and this host's own endpoint, which the instance connects back to.
+    if (std::find(ports.begin(), ports.end(), kMirroringPort) == ports.end())
+      ports.push_back(kMirroringPort);
+    reports::Evidence::LinkEvidence link;
+    link.endpoint_port = options.link_endpoint_port;
+    auto listening = platform::tcp_port_listening(options.link_endpoint_port);
+    if (listening)
+      link.listening = *listening;
+    else
+      link.error = listening.error().message;
+    ev.link = link;
+    ev.limitations.push_back(
+        "MI link: the instance must also reach this host's mirroring endpoint (port " +
+        std::to_string(options.link_endpoint_port) +
+        ") inbound, through the instance's NSG, any firewall between and this host's firewall; "
+        "that direction cannot be tested from here");
+  }
   std::future<TraceJob> trace_job;  // waited for (joined) on every path out of run_check
   // The trace's sockets (local port, traced port): their SYNs are left out of the sessions.
   std::set<std::pair<std::uint16_t, std::uint16_t>> trace_flows;

@@ -72,6 +72,7 @@ struct CommonOptions {
   std::vector<std::string> resolvers;
   std::string ports;
   std::string mode = "client";
+  int link_endpoint_port = 5022;
   std::string log_level = "warn";
   std::vector<std::string> classify_as;
   std::string resolv_conf;
@@ -106,7 +107,10 @@ po::options_description check_options(CommonOptions& c) {
       ("ports", po::value(&c.ports)->value_name("LIST"),
        "ports to probe, e.g. 1433,5022,11000-11999 (default: the endpoint's)")
       ("mode", po::value(&c.mode)->value_name("client|link|failover-group"),
-       "what the connection is for; link adds 5022")
+       "what the connection is for; link (run on the SQL Server host) also probes the instance's "
+       "5022 and checks this host's own mirroring endpoint")
+      ("link-endpoint-port", po::value(&c.link_endpoint_port)->value_name("PORT"),
+       "--mode link: this SQL Server's database mirroring endpoint port (default 5022)")
       ("classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
        "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space privately")
       ("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"),
@@ -289,7 +293,28 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     auto ports = tcp::parse_port_list(c.ports);
     if (!ports) return usage_error(err, "check", "bad --ports: " + ports.error().message);
     opt.ports = *ports;
+    if (opt.mode == reports::Mode::Link &&
+        std::find(opt.ports.begin(), opt.ports.end(), 5022) == opt.ports.end())
+      return usage_error(
+          err, "check",
+          "--mode link probes the instance's mirroring endpoint, 5022, which --ports " + c.ports +
+              " leaves out: add it (or leave --ports out)");
   }
+  if (vm.count("link-endpoint-port")) {
+    if (opt.mode != reports::Mode::Link)
+      return usage_error(err, "check", "--link-endpoint-port is for --mode link");
+    if (c.link_endpoint_port < 1 || c.link_endpoint_port > 65535)
+      return usage_error(
+          err, "check",
+          "bad --link-endpoint-port " + std::to_string(c.link_endpoint_port) + " (1-65535)");
+    opt.link_endpoint_port = static_cast<std::uint16_t>(c.link_endpoint_port);
+  }
+  if (opt.mode == reports::Mode::FailoverGroup &&
+      opt.target.kind == reports::EndpointKind::IpLiteral)
+    return usage_error(err, "check",
+                       "--mode failover-group needs a listener's or a partner's DNS name (the "
+                       "listeners are CNAMEs to the instances), not the address " +
+                           opt.target.host);
   for (const auto& s : c.classify_as) {
     auto o = net::parse_class_override(s);
     if (!o) return usage_error(err, "check", "bad --classify-as: " + o.error().message);

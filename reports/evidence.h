@@ -224,6 +224,14 @@ struct Evidence {
   // TTL ladders placing resets: at most a few refused (address, port) pairs of the TCP step.
   std::vector<trace::ResetLadder> ladders;
 
+  // --mode link: this host's own mirroring endpoint, which the instance connects back to.
+  struct LinkEvidence {
+    std::uint16_t endpoint_port = 5022;
+    std::optional<bool> listening;  // none: the socket tables could not be read
+    std::string error;
+  };
+  std::optional<LinkEvidence> link;
+
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
   std::vector<std::string> limitations;     // what this run could not see, in words
 };

@@ -532,6 +532,12 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     if (find_earlier(Code::WrongPortForEndpoint) &&
         std::find(ports.begin(), ports.end(), ev.target.port) != ports.end())
       f.caused_by = Code::WrongPortForEndpoint;
+    const bool link_ports_only = std::all_of(ports.begin(), ports.end(), [](std::uint16_t p) {
+      return p == 5022 || (p >= 11000 && p <= 11999);
+    });
+    for (const auto& e : earlier)
+      if (!f.caused_by && e.code == Code::MiLinkPortUnreachable && about(e) && link_ports_only)
+        f.caused_by = Code::MiLinkPortUnreachable;
     for (auto c : {Code::RouteUnexpectedPath, Code::DnsPublicAddressForVnetLocal,
                    Code::DnsPrivateAddressForPublicEndpoint, Code::DnsResolversDisagree,
                    Code::DnsHostsFileOverride})
@@ -544,6 +550,65 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
       f.detail += " Another address of the target answers on the same port.";
     }
     out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<Finding> explain_link(const Evidence& ev) {
+  std::vector<Finding> out;
+  if (ev.mode != Mode::Link) return out;
+  const auto& t = ev.target;
+  // Replication runs over the VNet-local endpoint only (not public, not a private endpoint).
+  std::string wrong;
+  if (t.kind == EndpointKind::Public)
+    wrong = "the instance's public endpoint (" + t.host + ")";
+  else if (t.kind == EndpointKind::PrivateEndpoint)
+    wrong = "a private endpoint (" + t.host + ")";
+  else
+    for (const auto& a : ev.addresses)
+      if (auto ip = net::parse_ip(a);
+          ip && net::classify(*ip, ev.class_overrides) == net::AddressClass::Public) {
+        wrong = "a public address (" + t.host + " resolves to " + a + ")";
+        break;
+      }
+  if (!wrong.empty())
+    out.push_back(
+        make_finding(Code::MiLinkNeedsVnetLocal, "The MI link cannot run over " + wrong,
+                     "The link's replication (database mirroring endpoint, 5022 and "
+                     "11000-11999) is reachable only over the VNet-local endpoint.",
+                     {"target: " + t.input + " (" + std::string(to_string(t.kind)) + ")"}));
+  // The instance's mirroring endpoint, per address: 5022 must connect. (The 11000-11999 range is
+  // swept on the redirect node: REDIRECT_PORTS_FILTERED says when it is dropped.)
+  for (const auto& r : ev.tcp) {
+    if (r.target.port != 5022 || r.target.role != tcp::Role::Link || r.state == tcp::State::Open)
+      continue;
+    std::vector<std::string> evidence = {"tcp " + r.target.address + ":5022 [link] -> " +
+                                         std::string(tcp::to_string(r.state)) +
+                                         (r.detail.empty() ? "" : ": " + r.detail)};
+    for (const auto& p : ev.paths)
+      if (p.target.address == r.target.address)
+        evidence.push_back("trace to " + r.target.address + ":" + std::to_string(p.target.port) +
+                           ": " + p.summary());
+    auto f = make_finding(Code::MiLinkPortUnreachable,
+                          r.target.address +
+                              ": the instance's mirroring endpoint (5022) cannot "
+                              "be reached",
+                          "The instance's database mirroring endpoint did not accept the "
+                          "connection: the link cannot replicate.",
+                          evidence);
+    f.addresses = {r.target.address};
+    out.push_back(std::move(f));
+  }
+  // This host's own mirroring endpoint, which the instance connects back to.
+  if (ev.link && ev.link->listening && !*ev.link->listening) {
+    const std::string port = std::to_string(ev.link->endpoint_port);
+    out.push_back(make_finding(
+        Code::MiLinkPortUnreachable,
+        "Nothing on this host listens on " + port +
+            ": the instance cannot connect back to its endpoint",
+        "The link needs this SQL Server's database mirroring endpoint listening on port " + port +
+            " (a named instance may use another: --link-endpoint-port).",
+        {"socket tables (/proc/net/tcp, tcp6): no listener on port " + port}));
   }
   return out;
 }
@@ -573,6 +638,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   std::vector<Finding> all = explain_target(ev);
   for (auto& f : explain_dns(ev)) all.push_back(std::move(f));
   for (auto& f : explain_routes(ev)) all.push_back(std::move(f));
+  for (auto& f : explain_link(ev)) all.push_back(std::move(f));
   for (auto& f : explain_tcp(ev, all)) all.push_back(std::move(f));
   for (auto& f : explain_tds(ev)) all.push_back(std::move(f));
   for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));

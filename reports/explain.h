@@ -11,6 +11,9 @@ namespace midiag::reports {
 std::vector<Finding> explain_target(const Evidence& ev);
 std::vector<Finding> explain_dns(const Evidence& ev);
 std::vector<Finding> explain_routes(const Evidence& ev);
+// --mode link: MI_LINK_NEEDS_VNET_LOCAL, MI_LINK_PORT_UNREACHABLE (5022, the range, this host's
+// own endpoint).
+std::vector<Finding> explain_link(const Evidence& ev);
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
 std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redirect
 // CHECK_INCOMPLETE for every step on the path that failed or was skipped for want of time or

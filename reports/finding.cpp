@@ -25,6 +25,10 @@ constexpr std::string_view kDocTls =
 constexpr std::string_view kDocFog =
     "Failover groups: enable geo-replication between instances — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/failover-group-sql-mi";
+constexpr std::string_view kDocLink =
+    "Prepare your environment for a link: network connectivity — "
+    "https://learn.microsoft.com/azure/azure-sql/managed-instance/"
+    "managed-instance-link-preparation";
 constexpr std::string_view kDocTroubleshoot =
     "Troubleshoot transient connection errors — "
     "https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-connectivity-issues";
@@ -109,6 +113,19 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "Something answered the SYN with a reset: the port is closed on that address or a firewall "
      "rejects it. Check the address is the instance's and the port fits the endpoint.",
      kDocConnTypes, 41},
+    {Code::MiLinkNeedsVnetLocal, "MI_LINK_NEEDS_VNET_LOCAL", Severity::Error,
+     "The MI link and failover-group replication need the VNet-local endpoint",
+     "Point the link at the instance's VNet-local name (<mi>.<zone>.database.windows.net) from a "
+     "network that reaches its VNet (VPN, ExpressRoute or peering): replication does not run "
+     "over the public endpoint or a private endpoint.",
+     kDocLink, 12},
+    {Code::MiLinkPortUnreachable, "MI_LINK_PORT_UNREACHABLE", Severity::Error,
+     "The mirroring endpoint or the 11000-11999 range is blocked for the MI link",
+     "Allow TCP 5022 and 11000-11999 both ways between the SQL Server host and the instance's "
+     "subnet: outbound here and inbound on the instance's NSG, and inbound to this host's "
+     "mirroring endpoint from the instance's subnet (host firewall, NSG or on-premises "
+     "firewall); the endpoint must be listening.",
+     kDocLink, 41},
     {Code::TcpFiltered, "TCP_FILTERED", Severity::Error, "No answer to the connection attempt",
      "The SYN was silently dropped on the way. Allow the port outbound from this host and inbound "
      "on the instance's NSG (1433 VNet-local, 3342 public, 11000-11999 for redirect) and check "

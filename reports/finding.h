@@ -43,6 +43,8 @@ enum class Code {
   TcpSynRetransmitted,
   LoginSlow,
   RouteUnexpectedPath,
+  MiLinkNeedsVnetLocal,
+  MiLinkPortUnreachable,
 };
 
 struct CatalogueEntry {

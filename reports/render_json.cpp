@@ -795,6 +795,10 @@ json document(const Report& r, bool sessions_too) {
     routes.push_back(std::move(j));
   }
   doc["routes"] = routes;
+  if (ev.link)
+    doc["link"] = {{"endpoint_port", ev.link->endpoint_port},
+                   {"listening", ev.link->listening ? json(*ev.link->listening) : json(nullptr)},
+                   {"error", ev.link->error.empty() ? json(nullptr) : json(ev.link->error)}};
   if (ev.azure) doc["azure"] = azure_json(*ev.azure, ev.on_azure);
 
   auto [rows, sweeps] = tcp_rows_and_sweeps(ev.tcp);

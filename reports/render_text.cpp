@@ -128,6 +128,17 @@ void azure_line(std::ostringstream& o, const Report& r, const Palette& p) {
   o << "\n" << p.bold("Azure") << "  " << T(line) << "\n";
 }
 
+void link_section(std::ostringstream& o, const Report& r, const Palette& p) {
+  const auto& link = r.evidence.link;
+  if (!link) return;
+  o << "\n"
+    << p.bold("MI link") << "\n  this host's mirroring endpoint, port " << link->endpoint_port
+    << ": "
+    << (link->listening ? (*link->listening ? "listening" : "nothing listening")
+                        : "unknown (" + T(link->error) + ")")
+    << "\n";
+}
+
 void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
   const auto& tcp = r.evidence.tcp;
   if (tcp.empty()) return;
@@ -298,6 +309,7 @@ std::string text_report(const Report& r, const TextOptions& opt) {
   if (opt.verbose) {
     dns_section(o, r, p);
     route_section(o, r, p);
+    link_section(o, r, p);
     azure_line(o, r, p);
     tcp_section(o, r, p);
     tds_section(o, r, p);

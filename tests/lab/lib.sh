@@ -225,6 +225,18 @@ lab_start_listener() {
   lab_allow_signals
 }
 
+# lab_start_link_listeners LISTENER_BINARY: the MI link's database mirroring endpoints, 5022 on
+# the instance and 5022 on the client (the SQL Server host's own endpoint, which the instance
+# connects back to).
+lab_start_link_listeners() {
+  lab_defer_signals
+  ip netns exec "$LAB_NS_INSTANCE" "$1" 5022 >"${LAB_TMP}/link-listener.out" 2>&1 &
+  LAB_PIDS+=("$!")
+  ip netns exec "$LAB_NS_CLIENT" "$1" 5022 >"${LAB_TMP}/client-listener.out" 2>&1 &
+  LAB_PIDS+=("$!")
+  lab_allow_signals
+}
+
 # lab_start_far_listener LISTENER_BINARY: 1433 and 3342 on the host behind the second router
 # (3342 is the working port a TTL ladder measures the host's distance with).
 lab_start_far_listener() {
@@ -435,6 +447,7 @@ lab_setup() {
   lab_configure_far
   lab_start_dns
   lab_start_far_listener "$1"
+  lab_start_link_listeners "$1"
   if (($# > 1)); then
     lab_start_simulators "$2"
   else
@@ -442,6 +455,8 @@ lab_setup() {
     lab_poll "lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/listener.out" ready
   fi
   lab_poll "far lab_tcp_listener ready" lab_file_has_line "${LAB_TMP}/far-listener.out" ready
+  lab_poll "instance 5022 listener ready" lab_file_has_line "${LAB_TMP}/link-listener.out" ready
+  lab_poll "client 5022 listener ready" lab_file_has_line "${LAB_TMP}/client-listener.out" ready
   lab_poll "primary dnsmasq" lab_dns_ready dns-primary 10.250.1.1 "mi1.${LAB_DOMAIN}" \
     $'rcode=0\n10.250.2.10'
   lab_poll "second dnsmasq" lab_dns_ready dns-second 10.250.1.53 "mi1.${LAB_DOMAIN}" \

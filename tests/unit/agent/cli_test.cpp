@@ -126,6 +126,13 @@ TEST(Cli, BadInputIsExit2NamingTheValue) {
       {{"analyze", "/nonexistent/x.pcap"}, "/nonexistent/x.pcap"},
       {{"demo", "--bogus"}, "bogus"},
       {{"check", "x.example.com", "--imds", "--no-imds"}, "contradict"},
+      {{"check", "mi1.zone1.database.windows.net", "--mode", "link", "--ports", "1433,11000"},
+       "5022"},
+      {{"check", "mi1.zone1.database.windows.net", "--link-endpoint-port", "5023"}, "--mode link"},
+      {{"check", "mi1.zone1.database.windows.net", "--mode", "link", "--link-endpoint-port",
+        "70000"},
+       "70000"},
+      {{"check", "10.0.0.4", "--mode", "failover-group"}, "DNS name"},
   };
   for (const auto& c : cases) {
     auto r = cli(c.args);

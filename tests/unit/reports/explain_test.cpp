@@ -402,3 +402,58 @@ TEST(Explain, TheVpnRuleNeedsTheAddressToFailAndTheHostNotToBeAnAzureVm) {
   unprobed.tcp.clear();  // the TCP step did not run: no evidence the path fails
   EXPECT_FALSE(has_route_finding(unprobed));
 }
+
+// Issue 11, MI link: the instance's 5022 and range, the VNet-local endpoint, this host's endpoint.
+namespace {
+Evidence link_evidence(tcp::State mirror, tcp::State range, std::optional<bool> listening) {
+  Evidence ev = resolved();
+  ev.mode = Mode::Link;
+  ev.tcp = {probe("10.250.2.10", 1433, tcp::State::Open),
+            probe("10.250.2.10", 5022, mirror, tcp::Role::Link)};
+  for (std::uint16_t p = 11000; p <= 11999; ++p)
+    ev.tcp.push_back(probe("10.250.2.10", p, range, tcp::Role::Sweep));
+  Evidence::LinkEvidence link;
+  link.listening = listening;
+  ev.link = link;
+  return ev;
+}
+std::vector<Code> link_codes(const std::vector<Finding>& findings) {
+  std::vector<Code> out;
+  for (const auto& f : findings) out.push_back(f.code);
+  return out;
+}
+}  // namespace
+
+TEST(ExplainLink, MirroringPortDroppedIsTheCauseOfTheFilteredProbe) {
+  auto findings = explain(link_evidence(tcp::State::Filtered, tcp::State::Refused, true));
+  ASSERT_FALSE(findings.empty());
+  EXPECT_EQ(findings[0].code, Code::MiLinkPortUnreachable);
+  EXPECT_NE(findings[0].title.find("5022"), std::string::npos) << findings[0].title;
+  for (const auto& f : findings) {
+    if (f.code == Code::TcpFiltered) {
+      EXPECT_EQ(f.caused_by, Code::MiLinkPortUnreachable);
+    }
+  }
+}
+
+TEST(ExplainLink, AClosedLocalEndpointIsSaidAndAHealthyLinkIsNot) {
+  auto local = link_codes(explain(link_evidence(tcp::State::Open, tcp::State::Refused, false)));
+  EXPECT_EQ(std::count(local.begin(), local.end(), Code::MiLinkPortUnreachable), 1);
+
+  auto healthy = link_codes(explain(link_evidence(tcp::State::Open, tcp::State::Refused, true)));
+  EXPECT_EQ(std::count(healthy.begin(), healthy.end(), Code::MiLinkPortUnreachable), 0);
+  auto unknown = link_codes(explain(link_evidence(tcp::State::Open, tcp::State::Refused, {})));
+  EXPECT_EQ(std::count(unknown.begin(), unknown.end(), Code::MiLinkPortUnreachable), 0);
+}
+
+TEST(ExplainLink, ThePublicEndpointOrAPrivateEndpointCannotCarryTheLink) {
+  auto pub = resolved("20.1.2.3", Pub, "mi1.public.lab0001.database.windows.net");
+  pub.mode = Mode::Link;
+  auto codes = link_codes(explain(pub));
+  EXPECT_NE(std::find(codes.begin(), codes.end(), Code::MiLinkNeedsVnetLocal), codes.end());
+
+  auto vnet = resolved();
+  vnet.mode = Mode::Link;
+  codes = link_codes(explain(vnet));
+  EXPECT_EQ(std::find(codes.begin(), codes.end(), Code::MiLinkNeedsVnetLocal), codes.end());
+}
