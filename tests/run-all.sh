@@ -8,7 +8,7 @@
 # With CI=true nothing may skip: a test ctest reports as skipped or not run (a GTEST_SKIP, the
 # lab's exit 77) fails the run, named. Outside CI skips are listed and tolerated.
 #   FORMAT_CHECK=0   skip the clang-format check (outside CI only)
-#   FUZZ_SECONDS     seconds per fuzz target (default 15: 18 targets must fit CI's 45 minutes)
+#   FUZZ_SECONDS     seconds per fuzz target (default 10: 19 targets must fit CI's 45 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -127,4 +127,4 @@ phase "hostile servers under ASan+UBSan (a sanitizer report fails its case)"
 hostile build-asan/mi-diag
 
 phase "fuzz targets (libFuzzer + ASan + UBSan; new coverage merged into tests/fuzz/corpus)"
-FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_MERGE=1 bash tests/fuzz/run.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} FUZZ_MERGE=1 bash tests/fuzz/run.sh
