@@ -532,11 +532,11 @@ std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>&
     if (find_earlier(Code::WrongPortForEndpoint) &&
         std::find(ports.begin(), ports.end(), ev.target.port) != ports.end())
       f.caused_by = Code::WrongPortForEndpoint;
-    const bool link_ports_only = std::all_of(ports.begin(), ports.end(), [](std::uint16_t p) {
-      return p == 5022 || (p >= 11000 && p <= 11999);
-    });
+    // MI_LINK_PORT_UNREACHABLE is about the instance's 5022 only: it explains no other port.
+    const bool mirroring_only =
+        std::all_of(ports.begin(), ports.end(), [](std::uint16_t p) { return p == 5022; });
     for (const auto& e : earlier)
-      if (!f.caused_by && e.code == Code::MiLinkPortUnreachable && about(e) && link_ports_only)
+      if (!f.caused_by && e.code == Code::MiLinkPortUnreachable && about(e) && mirroring_only)
         f.caused_by = Code::MiLinkPortUnreachable;
     for (auto c : {Code::RouteUnexpectedPath, Code::DnsPublicAddressForVnetLocal,
                    Code::DnsPrivateAddressForPublicEndpoint, Code::DnsResolversDisagree,
