@@ -29,6 +29,9 @@ constexpr std::string_view kDocLink =
     "Prepare your environment for a link: network connectivity — "
     "https://learn.microsoft.com/azure/azure-sql/managed-instance/"
     "managed-instance-link-preparation";
+constexpr std::string_view kDocEntra =
+    "Microsoft Entra authentication with Azure SQL — "
+    "https://learn.microsoft.com/azure/azure-sql/database/authentication-aad-overview";
 constexpr std::string_view kDocTroubleshoot =
     "Troubleshoot transient connection errors — "
     "https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-connectivity-issues";
@@ -126,6 +129,35 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "mirroring endpoint from the instance's subnet (host firewall, NSG or on-premises "
      "firewall); the endpoint must be listening.",
      kDocLink, 41},
+    {Code::FogListenerNotOnPublicEndpoint, "FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT", Severity::Error,
+     "A failover-group listener was tried over the public endpoint",
+     "Failover-group listeners resolve over the VNet-local endpoint only: connect to "
+     "<fog>.<zone>.database.windows.net (or <fog>.secondary.<zone>... with "
+     "ApplicationIntent=ReadOnly) from a network that reaches the instances' VNet (VPN, "
+     "ExpressRoute, peering). From outside it, use an instance's own public endpoint "
+     "(<mi>.public.<zone>.database.windows.net,3342), which does not follow a failover.",
+     kDocFog, 13},
+    {Code::FogDnsZoneMismatch, "FOG_DNS_ZONE_MISMATCH", Severity::Error,
+     "The failover-group partners are in different DNS zones",
+     "Each instance's certificate covers only *.<its zone>.database.windows.net, so after a "
+     "failover clients of the listener fail certificate validation. A secondary must be created "
+     "with the primary as its DNS zone partner; the zone cannot be changed later, so recreate the "
+     "secondary in the primary's zone and the failover group with it.",
+     kDocFog, 14},
+    {Code::EntraEndpointUnreachable, "ENTRA_ENDPOINT_UNREACHABLE", Severity::Error,
+     "The Microsoft Entra ID authority cannot be reached",
+     "Token-based logins (Authentication=Active Directory ...) get their token from the "
+     "authority before the first TDS byte: allow outbound HTTPS (443) to it (the "
+     "AzureActiveDirectory service tag on NSGs and firewalls), resolve its name, and if a proxy "
+     "inspects TLS, trust its root or exempt the authority.",
+     kDocEntra, 47},
+    {Code::FogSecondaryUnreachable, "FOG_SECONDARY_UNREACHABLE", Severity::Warning,
+     "The failover group's read-only listener cannot be reached",
+     "The primary answers, but the secondary does not: read scale-out through the read-only "
+     "listener fails now, and after a failover the read-write listener would lead here. Open the "
+     "same path (DNS, 1433, 11000-11999 for redirect) to the secondary's subnet as to the "
+     "primary's; with global VNet peering between the partners' VNets.",
+     kDocFog, 77},
     {Code::TcpFiltered, "TCP_FILTERED", Severity::Error, "No answer to the connection attempt",
      "The SYN was silently dropped on the way. Allow the port outbound from this host and inbound "
      "on the instance's NSG (1433 VNet-local, 3342 public, 11000-11999 for redirect) and check "

@@ -45,6 +45,10 @@ enum class Code {
   RouteUnexpectedPath,
   MiLinkNeedsVnetLocal,
   MiLinkPortUnreachable,
+  FogDnsZoneMismatch,
+  FogListenerNotOnPublicEndpoint,
+  FogSecondaryUnreachable,
+  EntraEndpointUnreachable,
 };
 
 struct CatalogueEntry {
