@@ -16,6 +16,9 @@ std::vector<Finding> explain_routes(const Evidence& ev);
 std::vector<Finding> explain_link(const Evidence& ev);
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
 std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redirect
+// Failover groups: FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT, FOG_DNS_ZONE_MISMATCH,
+// FOG_SECONDARY_UNREACHABLE; marks the findings they explain in `all` (the other rules' output).
+std::vector<Finding> explain_failover_group(const Evidence& ev, std::vector<Finding>& all);
 // CHECK_INCOMPLETE for every step on the path that failed or was skipped for want of time or
 // resources: what it would have seen is unknown, never healthy.
 std::vector<Finding> explain_collectors(const Evidence& ev);

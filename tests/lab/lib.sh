@@ -149,7 +149,9 @@ lab_configure_instance() {
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.11/24 dev to-router
   # One address per misbehaving simulated gateway (bad certificate, not TDS, hostile servers).
   local host
-  for host in 12 13 14 15 16 17; do
+  # 18: an instance in another DNS zone (lab0002), a failover-group partner that does not share
+  # the listeners' zone.
+  for host in 12 13 14 15 16 17 18; do
     ip -n "$LAB_NS_INSTANCE" addr add "10.250.2.${host}/24" dev to-router
   done
   # The real drivers' gateway with encryption off (tests/lab/drivers.sh): tsql follows a
@@ -163,7 +165,7 @@ lab_configure_instance() {
 
 # ---------------------------------------------------------------- processes
 
-# lab_start_dnsmasq NAME LISTEN_ADDRESS NAME=ADDRESS...
+# lab_start_dnsmasq NAME LISTEN_ADDRESS RECORD...: NAME=ADDRESS, or cname:ALIAS,TARGET,TTL
 lab_start_dnsmasq() {
   local name=$1 address=$2 record
   shift 2
@@ -179,7 +181,11 @@ lab_start_dnsmasq() {
     --servers-file="${LAB_TMP}/${name}.servers"
   )
   for record in "$@"; do
-    args+=(--host-record="${record%%=*},${record#*=}")
+    if [[ "$record" == cname:* ]]; then
+      args+=(--cname="${record#cname:}")
+    else
+      args+=(--host-record="${record%%=*},${record#*=}")
+    fi
   done
   # dnsmasq drops privileges; it must still be able to write its pid and log files.
   chmod 0755 "$LAB_TMP"
@@ -209,6 +215,13 @@ LAB_DNS_RECORDS=(
   "mihuge.${LAB_DOMAIN}=10.250.2.16"
   "mislow.${LAB_DOMAIN}=10.250.2.17"
   "mifar.${LAB_DOMAIN}=10.250.4.10"
+  # Failover groups: fog1's partners share the zone (mi1 primary, mi2 secondary); fog2's
+  # secondary, mi3, is in another zone. The listeners are CNAMEs with a 30 s TTL.
+  "mi3.lab0002.database.windows.net=10.250.2.18"
+  "cname:fog1.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
+  "cname:fog1.secondary.${LAB_DOMAIN},mi2.${LAB_DOMAIN},30"
+  "cname:fog2.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
+  "cname:fog2.secondary.${LAB_DOMAIN},mi3.lab0002.database.windows.net,30"
 )
 
 lab_start_dns() {
@@ -250,9 +263,10 @@ lab_start_far_listener() {
 # every gateway binds a specific address (a wildcard listener would collide with the others).
 #   name | bind address | simulate arguments
 readonly LAB_SIMULATORS=(
-  "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042"
+  "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042 --extra-cert-name *.secondary.lab0001.database.windows.net"
   "vnet-public   | 10.250.2.10   | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
-  "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042"
+  "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042 --extra-cert-name *.secondary.lab0001.database.windows.net"
+  "zone2         | 10.250.2.18   | --gateway-port 1433 --node-port 11042 --zone lab0002 --instance mi3 --extra-cert-name *.secondary.lab0002.database.windows.net"
   "vnet-enc-off  | 10.250.2.40   | --gateway-port 1433 --node-port 11042 --encryption off"
   "public        | 10.250.200.10 | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
   "public-1433   | 10.250.200.10 | --gateway-port 1433 --node-port 11042"
@@ -273,8 +287,11 @@ lab_start_simulators() {
     name=${name//[[:space:]]/}
     bind=${bind//[[:space:]]/}
     read -r -a extra <<<"$rest"
+    # The lab's zone and instance unless the row names its own.
+    [[ " ${extra[*]} " == *" --zone "* ]] || extra+=(--zone lab0001)
+    [[ " ${extra[*]} " == *" --instance "* ]] || extra+=(--instance mi1)
     lab_defer_signals
-    ip netns exec "$LAB_NS_INSTANCE" "$1" simulate --bind "$bind" --zone lab0001 --instance mi1 \
+    ip netns exec "$LAB_NS_INSTANCE" "$1" simulate --bind "$bind" \
       --routed-host "$bind" --ca-out "${LAB_TMP}/ca-${name}.pem" --max-seconds 900 "${extra[@]}" \
       >"${LAB_TMP}/sim-${name}.out" 2>&1 &
     LAB_PIDS+=("$!")
