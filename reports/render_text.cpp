@@ -305,14 +305,16 @@ std::string text_report(const Report& r, const TextOptions& opt) {
   const auto verdict = r.verdict == Verdict::Ok     ? p.green("OK  ")
                        : r.verdict == Verdict::Warn ? p.yellow("WARN")
                                                     : p.red("FAIL");
-  if (r.evidence.packets) {
+  // analyze reads a capture; check's own live capture is evidence, shown under -v.
+  const bool offline = r.evidence.packets && r.evidence.packets->format != "live";
+  if (offline) {
     const auto& c = *r.evidence.packets;
     o << verdict << "  capture " << T(c.file) << "  (" << c.format << ", " << c.packets
       << " packets" << (c.truncated ? ", truncated" : "") << ")\n";
   } else {
     o << verdict << "  " << target_line(r) << "\n";
   }
-  if (r.findings.empty() && r.evidence.packets) {
+  if (r.findings.empty() && offline) {
     o << "  no problem found\n";
   } else if (r.findings.empty()) {
     std::string reached;
@@ -340,7 +342,7 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     o << "\n" << p.bold("Fix: ") << T(r.findings.front().remediation) << "\n";
     o << p.dim("(-v shows the evidence; --json for machines)") << "\n";
   }
-  if (r.evidence.packets) capture_section(o, r, p, opt.verbose);
+  if (r.evidence.packets && (offline || opt.verbose)) capture_section(o, r, p, opt.verbose);
   failover_section(o, r, p, opt.verbose);
   if (opt.verbose) {
     dns_section(o, r, p);

@@ -263,10 +263,10 @@ lab_start_far_listener() {
 # every gateway binds a specific address (a wildcard listener would collide with the others).
 #   name | bind address | simulate arguments
 readonly LAB_SIMULATORS=(
-  "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042 --extra-cert-name *.secondary.lab0001.database.windows.net"
+  "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042"
   "vnet-public   | 10.250.2.10   | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
-  "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042 --extra-cert-name *.secondary.lab0001.database.windows.net"
-  "zone2         | 10.250.2.18   | --gateway-port 1433 --node-port 11042 --zone lab0002 --instance mi3 --extra-cert-name *.secondary.lab0002.database.windows.net"
+  "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042"
+  "zone2         | 10.250.2.18   | --gateway-port 1433 --node-port 11042 --zone lab0002 --instance mi3"
   "vnet-enc-off  | 10.250.2.40   | --gateway-port 1433 --node-port 11042 --encryption off"
   "public        | 10.250.200.10 | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
   "public-1433   | 10.250.200.10 | --gateway-port 1433 --node-port 11042"
