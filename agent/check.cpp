@@ -654,6 +654,10 @@ CheckOutcome run_single_check(const CheckOptions& options, const Clock& clock) {
       ports.push_back(kMirroringPort);
     reports::Evidence::LinkEvidence link;
     link.endpoint_port = options.link_endpoint_port;
+    if (options.sql_version) {
+      link.sql_version = options.sql_version;
+      link.version_fact = reports::link_version_fact(*options.sql_version);
+    }
     auto listening = platform::tcp_port_listening(options.link_endpoint_port);
     if (listening)
       link.listening = *listening;

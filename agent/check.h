@@ -16,7 +16,8 @@ namespace midiag::agent {
 struct CheckOptions {
   reports::Target target;  // already parsed and classified
   reports::Mode mode = reports::Mode::Client;
-  std::uint16_t link_endpoint_port = 5022;  // --mode link: this host's mirroring endpoint
+  std::uint16_t link_endpoint_port = 5022;         // --mode link: this host's mirroring endpoint
+  std::optional<reports::SqlVersion> sql_version;  // --mode link --sql-version
   std::chrono::milliseconds timeout{3000};  // per phase; the whole check gets five times this
   std::vector<std::string> resolvers;       // --resolver, validated "IP[:port]"
   std::vector<std::uint16_t> ports;         // --ports; empty = the endpoint's port

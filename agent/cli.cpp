@@ -74,6 +74,7 @@ struct CommonOptions {
   std::string mode = "client";
   int link_endpoint_port = 5022;
   std::string fog;
+  std::string sql_version;
   std::string log_level = "warn";
   std::vector<std::string> classify_as;
   std::string resolv_conf;
@@ -112,6 +113,9 @@ po::options_description check_options(CommonOptions& c) {
        "5022 and checks this host's own mirroring endpoint")
       ("link-endpoint-port", po::value(&c.link_endpoint_port)->value_name("PORT"),
        "--mode link: this SQL Server's database mirroring endpoint port (default 5022)")
+      ("sql-version", po::value(&c.sql_version)->value_name("BUILD"),
+       "--mode link: this SQL Server's build (SERVERPROPERTY('ProductVersion'), e.g. 15.0.4312.2), "
+       "checked against the link's documented minimum")
       ("fog", po::value(&c.fog)->value_name("NAME"),
        "--mode failover-group with a partner instance's name: the failover group's name (its "
        "listeners are NAME.<zone>... and NAME.secondary.<zone>...)")
@@ -319,6 +323,13 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
                        "--mode failover-group needs a listener's or a partner's DNS name (the "
                        "listeners are CNAMEs to the instances), not the address " +
                            opt.target.host);
+  if (vm.count("sql-version")) {
+    if (opt.mode != reports::Mode::Link)
+      return usage_error(err, "check", "--sql-version is for --mode link");
+    auto v = reports::parse_sql_version(c.sql_version);
+    if (!v) return usage_error(err, "check", v.error().message);
+    opt.sql_version = *v;
+  }
   if (vm.count("fog")) {
     if (opt.mode != reports::Mode::FailoverGroup)
       return usage_error(err, "check", "--fog is for --mode failover-group");

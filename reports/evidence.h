@@ -15,6 +15,7 @@
 #include "probes/tds/tds_probe.h"
 #include "probes/trace/tcp_trace.h"
 #include "probes/trace/ttl_ladder.h"
+#include "reports/sql_versions.h"
 #include "reports/target.h"
 
 namespace midiag::reports {
@@ -229,6 +230,9 @@ struct Evidence {
     std::uint16_t endpoint_port = 5022;
     std::optional<bool> listening;  // none: the socket tables could not be read
     std::string error;
+    // --sql-version: the local SQL Server's build and what the link documentation says of it.
+    std::optional<SqlVersion> sql_version;
+    std::optional<LinkVersionFact> version_fact;
   };
   std::optional<LinkEvidence> link;
 

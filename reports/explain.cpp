@@ -599,6 +599,14 @@ std::vector<Finding> explain_link(const Evidence& ev) {
     f.addresses = {r.target.address};
     out.push_back(std::move(f));
   }
+  // The local SQL Server's build against the link's documented minimum (--sql-version).
+  if (ev.link && ev.link->version_fact && ev.link->version_fact->known &&
+      !ev.link->version_fact->meets)
+    out.push_back(make_finding(Code::MiLinkSqlVersionUnsupported,
+                               ev.link->version_fact->release + " " + ev.link->sql_version->text +
+                                   " is older than the MI link supports",
+                               ev.link->version_fact->words,
+                               {"--sql-version " + ev.link->sql_version->text}));
   // This host's own mirroring endpoint, which the instance connects back to.
   if (ev.link && ev.link->listening && !*ev.link->listening) {
     const std::string port = std::to_string(ev.link->endpoint_port);

@@ -129,6 +129,12 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "mirroring endpoint from the instance's subnet (host firewall, NSG or on-premises "
      "firewall); the endpoint must be listening.",
      kDocLink, 41},
+    {Code::MiLinkSqlVersionUnsupported, "MI_LINK_SQL_VERSION_UNSUPPORTED", Severity::Error,
+     "This SQL Server build is older than the MI link supports",
+     "Install the servicing update the link documentation lists for this release (and the Azure "
+     "Connect build where it names one), restart SQL Server, then create the link; releases "
+     "before SQL Server 2016 cannot use the link.",
+     kDocLink, 15},
     {Code::FogListenerNotOnPublicEndpoint, "FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT", Severity::Error,
      "A failover-group listener was tried over the public endpoint",
      "Failover-group listeners resolve over the VNet-local endpoint only: connect to "

@@ -49,6 +49,7 @@ enum class Code {
   FogListenerNotOnPublicEndpoint,
   FogSecondaryUnreachable,
   EntraEndpointUnreachable,
+  MiLinkSqlVersionUnsupported,
 };
 
 struct CatalogueEntry {

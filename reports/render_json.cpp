@@ -856,10 +856,20 @@ json document(const Report& r, bool sessions_too) {
     routes.push_back(std::move(j));
   }
   doc["routes"] = routes;
-  if (ev.link)
+  if (ev.link) {
     doc["link"] = {{"endpoint_port", ev.link->endpoint_port},
                    {"listening", ev.link->listening ? json(*ev.link->listening) : json(nullptr)},
                    {"error", ev.link->error.empty() ? json(nullptr) : json(ev.link->error)}};
+    if (ev.link->sql_version && ev.link->version_fact) {
+      const auto& f = *ev.link->version_fact;
+      doc["link"]["sql_server"] = {{"version", ev.link->sql_version->text},
+                                   {"release", f.release},
+                                   {"known", f.known},
+                                   {"minimum", f.minimum.empty() ? json(nullptr) : json(f.minimum)},
+                                   {"meets_minimum", f.known ? json(f.meets) : json(nullptr)},
+                                   {"fact", f.words}};
+    }
+  }
   if (ev.azure) doc["azure"] = azure_json(*ev.azure, ev.on_azure);
   if (ev.failover_group) doc["failover_group"] = failover_json(*ev.failover_group, r.findings);
 

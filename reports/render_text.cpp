@@ -137,6 +137,7 @@ void link_section(std::ostringstream& o, const Report& r, const Palette& p) {
     << (link->listening ? (*link->listening ? "listening" : "nothing listening")
                         : "unknown (" + T(link->error) + ")")
     << "\n";
+  if (link->version_fact) o << "  " << T(link->version_fact->words) << "\n";
 }
 
 // Both sides of a failover group, shown without -v: which partner each listener leads to, for how

@@ -215,13 +215,13 @@ LAB_DNS_RECORDS=(
   "mihuge.${LAB_DOMAIN}=10.250.2.16"
   "mislow.${LAB_DOMAIN}=10.250.2.17"
   "mifar.${LAB_DOMAIN}=10.250.4.10"
-  # Failover groups: fog1's partners share the zone (mi1 primary, mi2 secondary); fog2's
-  # secondary, mi3, is in another zone. The listeners are CNAMEs with a 30 s TTL.
+  # Failover groups: grp1's partners share the zone (mi1 primary, mi2 secondary); grp2's
+  # secondary, mi3, is in another zone (fog1 is the watch lab's own listener, tests/lab/watch.sh). The listeners are CNAMEs with a 30 s TTL.
   "mi3.lab0002.database.windows.net=10.250.2.18"
-  "cname:fog1.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
-  "cname:fog1.secondary.${LAB_DOMAIN},mi2.${LAB_DOMAIN},30"
-  "cname:fog2.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
-  "cname:fog2.secondary.${LAB_DOMAIN},mi3.lab0002.database.windows.net,30"
+  "cname:grp1.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
+  "cname:grp1.secondary.${LAB_DOMAIN},mi2.${LAB_DOMAIN},30"
+  "cname:grp2.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
+  "cname:grp2.secondary.${LAB_DOMAIN},mi3.lab0002.database.windows.net,30"
 )
 
 lab_start_dns() {

@@ -18,7 +18,8 @@
 #                   the old targets keep running; SIGTERM: exit 0 within a bound
 #
 # The listener's DNS: the primary dnsmasq forwards fog1 to one of two small dnsmasq in the router
-# namespace (127.0.0.1#5354: CNAME to mi1, #5355: CNAME to mi2), named in its --servers-file and
+# namespace (127.0.0.1#5354: CNAME to mi1, #5355: CNAME to mi2; the read-only listener
+# fog1.secondary to the other one), named in its --servers-file and
 # re-read at SIGHUP -- the move has no gap where the name does not resolve.
 
 readonly WATCH_SCENARIOS=(watch-fault watch-failover watch-reload)
@@ -30,6 +31,7 @@ readonly WATCH_POLL_STEP=0.05        # most whatever a poll costs (bounds, not t
 readonly WATCH_POLL_SECONDS=20
 readonly WATCH_STOP_TRIES=200        # 10 s for SIGTERM to end the process (rounds in flight)
 readonly WATCH_FOG_HOST="fog1.${LAB_DOMAIN}"
+readonly WATCH_FOG_RO_HOST="fog1.secondary.${LAB_DOMAIN}"
 readonly WATCH_FOG_PORTS=(5354 5355) # the listener's DNS when it points at mi1, at mi2
 
 WATCH_NAME=""     # the scenario running
@@ -236,15 +238,17 @@ watch_event_matches() {
 
 # ---------------------------------------------------------------- the listener's DNS
 
-# watch_listener_dns PORT INSTANCE ADDRESS: a dnsmasq on the router's 127.0.0.1#PORT answering
-# the listener as a CNAME to INSTANCE (whose A record is ADDRESS).
+# watch_listener_dns PORT INSTANCE ADDRESS PARTNER PARTNER_ADDRESS: a dnsmasq on the router's
+# 127.0.0.1#PORT answering the read-write listener as a CNAME to INSTANCE and the read-only one
+# (<fog>.secondary.<zone>) as a CNAME to PARTNER, with their A records.
 watch_listener_dns() {
   lab_defer_signals
   ip netns exec "$LAB_NS_ROUTER" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
     --no-hosts --listen-address=127.0.0.1 --port="$1" --bind-interfaces \
     --pid-file="${LAB_TMP}/dns-fog-$1.pid" --log-facility="${LAB_TMP}/dns-fog-$1.log" \
     --log-queries --local="/${LAB_DOMAIN}/" --host-record="$2.${LAB_DOMAIN},$3" \
-    --cname="${WATCH_FOG_HOST},$2.${LAB_DOMAIN}" &
+    --host-record="$4.${LAB_DOMAIN},$5" --cname="${WATCH_FOG_HOST},$2.${LAB_DOMAIN}" \
+    --cname="${WATCH_FOG_RO_HOST},$4.${LAB_DOMAIN}" &
   WATCH_DNS_PIDS+=("$!")
   LAB_PIDS+=("$!")
   lab_allow_signals
@@ -257,7 +261,8 @@ watch_point_listener_at() {
   if [[ "$1" == - ]]; then
     : >"${servers}.tmp"
   else
-    printf 'server=/%s/127.0.0.1#%s\n' "$WATCH_FOG_HOST" "$1" >"${servers}.tmp"
+    printf 'server=/%s/127.0.0.1#%s\n' "$WATCH_FOG_HOST" "$1" "$WATCH_FOG_RO_HOST" "$1" \
+      >"${servers}.tmp"
   fi
   chmod 0644 "${servers}.tmp"
   mv -f -- "${servers}.tmp" "$servers"
@@ -310,8 +315,8 @@ watch_scenario_fault() {
 }
 
 watch_scenario_failover() {
-  watch_listener_dns "${WATCH_FOG_PORTS[0]}" mi1 10.250.2.10
-  watch_listener_dns "${WATCH_FOG_PORTS[1]}" mi2 10.250.2.11
+  watch_listener_dns "${WATCH_FOG_PORTS[0]}" mi1 10.250.2.10 mi2 10.250.2.11
+  watch_listener_dns "${WATCH_FOG_PORTS[1]}" mi2 10.250.2.11 mi1 10.250.2.10
   watch_point_listener_at "${WATCH_FOG_PORTS[0]}"
   watch_require "DNS: the listener resolves to mi1's address" \
     watch_until lab_dns_answers 10.250.1.1 "$WATCH_FOG_HOST" $'rcode=0\n10.250.2.10' || return 0
