@@ -46,10 +46,12 @@ std::vector<std::string> certificate_lines(const Evidence::FailoverGroupEvidence
     std::vector<std::string> covered, not_covered;
     for (const auto& name : listeners)
       (certificate_covers(s->certificate_names, name) ? covered : not_covered).push_back(name);
+    const bool own = certificate_covers(s->certificate_names, s->instance);
     out.push_back(s->instance + "'s certificate names " + join(s->certificate_names) +
                   (not_covered.empty() ? ": it covers both listeners"
                    : covered.empty()   ? ": it covers neither " + join(not_covered)
-                                       : ": it does not cover " + join(not_covered)));
+                                       : ": it does not cover " + join(not_covered)) +
+                  (own ? "" : ", nor its own name"));
   }
   return out;
 }
@@ -63,6 +65,23 @@ std::vector<Finding> explain_failover_group(const Evidence& ev, std::vector<Find
   // tried over the public endpoint.
   if (ev.public_sibling) {
     const auto& sib = *ev.public_sibling;
+    bool listener = false;
+    for (const auto& l : sib.lookups) listener = listener || cname_instance(l.cname_chain);
+    // The sibling is an instance's own name (addresses, no CNAME): the instance exists, its
+    // public endpoint's name does not.
+    const bool instance_exists =
+        !listener && std::any_of(sib.lookups.begin(), sib.lookups.end(), [](const dns::Lookup& l) {
+          return l.cname_chain.empty() && !l.addresses.empty();
+        });
+    if (instance_exists)
+      for (auto& e : all)
+        if (e.code == Code::DnsNameNotFound && e.detail.find(sib.name) == std::string::npos) {
+          e.detail += " " + sib.name +
+                      " exists (the instance's VNet-local name): its public endpoint is probably "
+                      "not enabled. Enable it on the instance (and allow 3342 inbound on its NSG), "
+                      "or connect over the VNet-local endpoint.";
+          e.evidence.push_back("system resolver: " + sib.name + " resolves, without a CNAME");
+        }
     for (const auto& l : sib.lookups) {
       auto inst = cname_instance(l.cname_chain);
       if (!inst) continue;

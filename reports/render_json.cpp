@@ -735,8 +735,8 @@ json failover_json(const Evidence::FailoverGroupEvidence& fg, const std::vector<
     }
     json covers = json::object();
     if (s->certificate_seen)
-      for (const auto* name : {&fg.read_write.listener, &fg.read_only.listener})
-        covers[*name] = certificate_covers(s->certificate_names, *name);
+      for (const auto* name : {&fg.read_write.listener, &fg.read_only.listener, &s->instance})
+        if (!name->empty()) covers[*name] = certificate_covers(s->certificate_names, *name);
     sides.push_back({{"role", s->read_only ? "read-only" : "read-write"},
                      {"listener", s->listener},
                      {"is_target", s->is_target},

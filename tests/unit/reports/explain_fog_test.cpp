@@ -185,9 +185,19 @@ TEST(ExplainFailoverGroup, APublicNameForAListenerExplainsTheNxdomain) {
                                                        "FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT"}));
   EXPECT_EQ(findings[0].code, Code::FogListenerNotOnPublicEndpoint);
   EXPECT_EQ(findings[1].caused_by, Code::FogListenerNotOnPublicEndpoint);
-  // A sibling that is an instance's own name (no CNAME) is a plain NXDOMAIN.
+  // A sibling that is an instance's own name (no CNAME): the NXDOMAIN stands, and says the public
+  // endpoint is probably not enabled.
   ev.public_sibling->lookups[0].cname_chain.clear();
-  EXPECT_EQ(codes(explain(ev)), (std::vector<std::string>{"DNS_NAME_NOT_FOUND"}));
+  ev.public_sibling->lookups[0].addresses = {{"10.0.0.4", 5, net::AddressClass::Private}};
+  const auto plain = explain(ev);
+  EXPECT_EQ(codes(plain), (std::vector<std::string>{"DNS_NAME_NOT_FOUND"}));
+  EXPECT_NE(plain[0].detail.find("public endpoint is probably not enabled"), std::string::npos)
+      << plain[0].detail;
+  EXPECT_FALSE(plain[0].caused_by);
+  // Nothing at all under the sibling's name either: a plain NXDOMAIN.
+  ev.public_sibling->lookups[0].addresses.clear();
+  const auto bare = explain(ev);
+  EXPECT_EQ(bare[0].detail.find("public endpoint"), std::string::npos) << bare[0].detail;
 }
 
 TEST(ExplainFailoverGroup, JsonHasTheSpecBlockAndEachSide) {
