@@ -146,6 +146,12 @@ CheckOutcome run_failover_group_check(const CheckOptions& options, const Clock& 
       }
       side = failover_side(other.report.evidence, read_only, &other.report);
     }
+    if (!fg.read_write.instance.empty() && fg.read_write.instance == fg.read_only.instance)
+      ev.limitations.push_back(
+          "failover group: both listeners lead to " + fg.read_write.instance +
+          ", so the read-only listener points at the primary (read-only failover to the primary "
+          "after the secondary became unavailable, or a CNAME not yet updated); the secondary "
+          "itself was not reached and is not known to be healthy");
     ev.failover_group = std::move(fg);
     reports::CollectorRecord rec;
     rec.name = "failover_group";

@@ -149,6 +149,28 @@ TEST(FailoverGroupCheck, APartnerWithTheGroupNameChecksBothListeners) {
   EXPECT_EQ(fg->read_write.verdict, "ok");
 }
 
+TEST(FailoverGroupCheck, BothListenersOnThePrimaryIsSaidNotCalledHealthy) {
+  sim::InstanceConfig p;
+  p.dns_aliases = {
+      {"fog1.sim0001.database.windows.net", "mi1.sim0001.database.windows.net", 30},
+      {"fog1.secondary.sim0001.database.windows.net", "mi1.sim0001.database.windows.net", 30}};
+  auto primary = sim::SimulatedInstance::start(p);
+  ASSERT_TRUE(primary) << primary.error().message;
+  Group g;
+  g.primary = std::move(*primary);
+  g.ca = write_temp(g.primary->ca_pem());
+  const auto out = run_check(options(g, "fog1.sim0001.database.windows.net"));
+  ASSERT_TRUE(out.ok) << out.failure.message;
+  EXPECT_EQ(codes(out.report), std::vector<std::string>{"CONNECTION_PATH"});
+  const auto& lim = out.report.evidence.limitations;
+  EXPECT_TRUE(std::any_of(lim.begin(), lim.end(), [](const std::string& l) {
+    return l.find("both listeners lead to mi1.sim0001") != std::string::npos &&
+           l.find("not known to be healthy") != std::string::npos;
+  }));
+  // The read-only side logged in at the primary, with the read-only intent.
+  EXPECT_EQ(g.primary->stats().gateway.read_only_login7s, 1u);
+}
+
 TEST(FailoverGroupCheck, AnInstanceNameWithoutTheGroupNameSaysWhatIsMissing) {
   Group g;
   ASSERT_NO_FATAL_FAILURE(start_group(g, "sim0001"));
