@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -14,25 +13,15 @@
 #include "agent/check.h"
 #include "agent/simulator/instance.h"
 #include "reports/report.h"
+#include "tests/unit/support/temp_dir.h"
 
 namespace midiag::agent {
 namespace {
 
-std::string write_temp(const std::string& text) {
-  char tmpl[] = "/tmp/mi-diag-fog-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  EXPECT_GE(fd, 0);
-  EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  close(fd);
-  return tmpl;
-}
-
 struct Group {
   std::unique_ptr<sim::SimulatedInstance> primary, secondary;
+  test_support::TempDir dir;
   std::string ca;
-  ~Group() {
-    if (!ca.empty()) std::filesystem::remove(ca);
-  }
 };
 
 // fog1.sim0001 -> mi1.sim0001 (127.0.0.1); fog1.secondary.sim0001 -> mi2.<secondary_zone>
@@ -57,7 +46,7 @@ void start_group(Group& g, const std::string& secondary_zone) {
   auto secondary = sim::SimulatedInstance::start(s);
   ASSERT_TRUE(secondary) << secondary.error().message;
   g.secondary = std::move(*secondary);
-  g.ca = write_temp(g.primary->ca_pem() + g.secondary->ca_pem());
+  g.ca = g.dir.file("ca.pem", g.primary->ca_pem() + g.secondary->ca_pem());
 }
 
 CheckOptions options(const Group& g, const std::string& target) {
@@ -158,7 +147,7 @@ TEST(FailoverGroupCheck, BothListenersOnThePrimaryIsSaidNotCalledHealthy) {
   ASSERT_TRUE(primary) << primary.error().message;
   Group g;
   g.primary = std::move(*primary);
-  g.ca = write_temp(g.primary->ca_pem());
+  g.ca = g.dir.file("ca.pem", g.primary->ca_pem());
   const auto out = run_check(options(g, "fog1.sim0001.database.windows.net"));
   ASSERT_TRUE(out.ok) << out.failure.message;
   EXPECT_EQ(codes(out.report), std::vector<std::string>{"CONNECTION_PATH"});
