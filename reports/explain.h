@@ -16,6 +16,9 @@ std::vector<Finding> explain_routes(const Evidence& ev);
 std::vector<Finding> explain_link(const Evidence& ev);
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
 std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redirect
+// --auth entra: ENTRA_ENDPOINT_UNREACHABLE when the authority failed at DNS, TCP, TLS or its
+// certificate (reports/explain_entra.cpp).
+std::vector<Finding> explain_entra(const Evidence& ev, const std::vector<Finding>& earlier);
 // CHECK_INCOMPLETE for every step on the path that failed or was skipped for want of time or
 // resources: what it would have seen is unknown, never healthy.
 std::vector<Finding> explain_collectors(const Evidence& ev);

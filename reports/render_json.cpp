@@ -9,6 +9,7 @@
 
 #include "decoders/common/utf8.h"
 #include "reports/explain.h"
+#include "reports/render_entra.h"
 #include "reports/report.h"
 #include "reports/route_rules.h"
 #include "reports/safe_text.h"
@@ -800,6 +801,7 @@ json document(const Report& r, bool sessions_too) {
                    {"listening", ev.link->listening ? json(*ev.link->listening) : json(nullptr)},
                    {"error", ev.link->error.empty() ? json(nullptr) : json(ev.link->error)}};
   if (ev.azure) doc["azure"] = azure_json(*ev.azure, ev.on_azure);
+  if (ev.entra) doc["entra"] = entra_json(ev);
 
   auto [rows, sweeps] = tcp_rows_and_sweeps(ev.tcp);
   doc["tcp"] = rows;
