@@ -376,7 +376,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     if (!authority) return usage_error(err, "check", authority.error().message);
     opt.entra_authority = *authority;
   }
-  if (opt.entra && !c.password_env.empty())
+  if (opt.entra && (!c.user.empty() || !c.password_env.empty()))
     return usage_error(err, "check",
                        "--auth entra never sends a password (no token is requested; LOGIN7 uses "
                        "dummy SQL credentials): leave out --user and --password-env");

@@ -60,6 +60,7 @@ TEST(CliEntra, BadValuesAreExit2BeforeAnyTraffic) {
       {{"check", "10.0.0.1", "--auth", "entra", "--user", "app", "--password-env",
         "MIDIAG_TEST_ENTRA_PW"},
        "never sends a password"},
+      {{"check", "10.0.0.1", "--auth", "entra", "--user", "app"}, "never sends a password"},
       // The connection string's Authentication means entra: the authority is validated...
       {{"check", "--connection-string-env", "MIDIAG_TEST_CS_AD", "--entra-authority", "bad_name"},
        "bad --entra-authority 'bad_name'"},
