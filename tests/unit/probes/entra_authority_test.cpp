@@ -210,6 +210,20 @@ TEST(EntraAuthority, SilentPeerEndsWithinTheTimeout) {
   EXPECT_NE(r.failure.find("no TLS answer within 300 ms"), std::string::npos) << r.failure;
 }
 
+TEST(EntraAuthority, TricklingPeerEndsWithinTheTimeout) {
+  auto c = authority_config();
+  c.gateway_behaviour = Behaviour::Slowloris;  // one byte a second, never a whole TLS record
+  Authority auth(c);
+  ASSERT_TRUE(auth.inst);
+  auto o = auth.options();
+  o.timeout = 400ms;
+  auto r = entra::probe_authority(o);
+  EXPECT_EQ(r.failed, entra::Step::Tls) << r.failure;
+  EXPECT_TRUE(r.tls_timed_out);
+  EXPECT_LT(r.tls_ms, 700.0);
+  EXPECT_NE(r.failure.find("stopped after 1 bytes"), std::string::npos) << r.failure;
+}
+
 TEST(EntraAuthority, ServerThatIsNotTlsFailsTheHandshake) {
   auto c = authority_config();
   c.gateway_behaviour = Behaviour::NotTds;  // an HTTP 400 to the ClientHello
