@@ -137,6 +137,18 @@ std::string entra_summary(const Evidence& ev) {
     if (const auto* t = r.chosen_tcp()) s += ", TCP " + fixed1(t->rtt_ms) + " ms";
     s += ", " + r.tls->version + ", certificate verified";
     if (!r.tls->chain.empty()) s += " (" + r.tls->chain.front().subject + ")";
+    // Some of its addresses closed: a client that tries one of them first waits or fails there.
+    std::string closed;
+    std::size_t n = 0;
+    for (const auto& t : r.tcp)
+      if (t.state != tcp::State::Open) {
+        ++n;
+        closed += (closed.empty() ? "" : ", ") + t.target.address + " " +
+                  std::string(tcp::to_string(t.state));
+      }
+    if (n > 0)
+      s += "; but " + std::to_string(n) + " of " + std::to_string(r.tcp.size()) +
+           " addresses did not accept (" + closed + ")";
   } else {
     s += " NOT reached (" + std::string(entra::to_string(r.failed)) + "): " + r.failure;
   }

@@ -92,6 +92,24 @@ TEST(ExplainEntra, ReachedAuthorityIsNoFinding) {
   EXPECT_EQ(report.verdict, Verdict::Ok);
 }
 
+TEST(RenderEntra, SummarySaysWhenSomeAddressesDidNotAccept) {
+  auto r = base();
+  r.addresses = {"10.250.2.30", "10.250.2.31"};
+  auto closed = tcp_result(tcp::State::Filtered, 1000.0);
+  closed.target.address = "10.250.2.31";
+  r.tcp = {tcp_result(tcp::State::Open, 1.5), closed};
+  r.tls_address = "10.250.2.30";
+  r.tls = facts(true, true);
+  auto ev = with_entra(r);
+  EXPECT_TRUE(entra_findings(ev).empty());
+  const auto line = entra_summary(ev);
+  EXPECT_NE(line.find("login.microsoftonline.com:443 reached in "), std::string::npos) << line;
+  EXPECT_NE(line.find("but 1 of 2 addresses did not accept (10.250.2.31 filtered)"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find("PRELOGIN: no PRELOGIN was sent"), std::string::npos) << line;
+}
+
 TEST(ExplainEntra, FilteredTcpNamesTheAddressStateAndResolvers) {
   auto r = base();
   r.tcp = {tcp_result(tcp::State::Filtered, 1000.2)};
