@@ -12,6 +12,7 @@
 
 #include "agent/analyze.h"
 #include "agent/check_entra.h"
+#include "agent/failover_group.h"
 #include "decoders/pcap/frame_view.h"
 #include "platform/azure/imds.h"
 #include "platform/capture/live_capture.h"
@@ -77,6 +78,7 @@ tdsprobe::Options tds_options(const CheckOptions& o, const std::string& address,
   t.timeout = o.timeout;
   t.strict = o.strict;
   t.login = o.login;
+  t.read_only_intent = o.read_only_intent;
   t.credentials = o.credentials;
   t.ca_file = o.ca_file;
   t.encrypt = o.encrypt;
@@ -250,6 +252,25 @@ void follow_redirect(const CheckOptions& o, reports::Evidence& ev, const tds::Ro
                 reports::Shortfall::Budget);
   rd.node_login = tdsprobe::run_tds_probe(tds_options(o, address, rd.port));
   done(reports::CollectorStatus::Ok, {}, reports::Shortfall::None);
+}
+
+// <x>.public.<zone> does not exist: is <x>.<zone> a failover-group listener (a CNAME to an
+// instance)? Listeners have no public-endpoint name, so that is the likely mistake (spec §2).
+void ask_public_sibling(reports::Evidence& ev, const dns::Resolver& system,
+                        const dns::Options& dopt) {
+  const auto& t = ev.target;
+  if (t.kind != reports::EndpointKind::Public || !ev.addresses.empty() ||
+      !ev.hosts_entries.empty() || system.label != reports::kSystemResolver)
+    return;
+  const bool nxdomain = std::any_of(ev.lookups.begin(), ev.lookups.end(), [&](const auto& l) {
+    return l.resolver == system.label && l.name == t.host && l.status == dns::Status::NxDomain;
+  });
+  if (!nxdomain) return;
+  reports::Evidence::PublicSibling sibling;
+  sibling.name = t.instance + "." + t.zone + "." + t.suffix;
+  spdlog::debug("{} does not exist: asking its VNet-local sibling {}", t.host, sibling.name);
+  sibling.lookups = dns::resolve_all({system}, {{sibling.name}}, dopt);
+  ev.public_sibling = std::move(sibling);
 }
 
 // The probe's own connections in the live capture, per connection (the packet rules' input): the
@@ -450,6 +471,11 @@ std::string capture_filter(const std::vector<std::string>& addresses) {
 }
 
 CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
+  if (options.mode == reports::Mode::FailoverGroup) return run_failover_group_check(options, clock);
+  return run_single_check(options, clock);
+}
+
+CheckOutcome run_single_check(const CheckOptions& options, const Clock& clock) {
   using reports::CollectorStatus;
   using reports::Shortfall;
   CheckOutcome out;
@@ -541,6 +567,7 @@ CheckOutcome run_check(const CheckOptions& options, const Clock& clock) {
         break;
       }
     ev.addresses = addresses_to_probe(ev);
+    if (!resolvers.empty()) ask_public_sibling(ev, resolvers.front(), dopt);
   }
 
   {

@@ -28,8 +28,12 @@ struct CheckOptions {
   std::optional<std::uint16_t> connect_port;
   // Replaces the resolv.conf servers (the demo points the system resolver at its own DNS).
   std::vector<std::string> system_servers;
-  bool tds = true;      // PRELOGIN/TLS/LOGIN7 after a successful connect
-  bool login = true;    // --no-login stops after TLS
+  bool tds = true;    // PRELOGIN/TLS/LOGIN7 after a successful connect
+  bool login = true;  // --no-login stops after TLS
+  bool read_only_intent = false;
+  // --mode failover-group with a partner's name: the group's name (its listeners are
+  // <fog>.<zone>... and <fog>.secondary.<zone>...). Empty: the target is a listener.
+  std::string fog;      // ApplicationIntent=ReadOnly (the read-only listener's side)
   bool trace = true;    // --no-trace: no TCP traceroute toward a filtered address
   bool strict = false;  // TDS 8
   std::optional<tdsprobe::Credentials> credentials;  // none: dummy credentials
@@ -57,6 +61,8 @@ struct CheckOptions {
   bool entra = false;
   entra::Authority entra_authority{std::string(entra::kDefaultAuthorityHost),
                                    entra::kDefaultAuthorityPort};
+  bool entra_authority_probe = true;  // false: FEDAUTHREQUIRED only (a failover group's other
+                                      // side: the target's own check probed the authority)
 };
 
 // Injected so reports are reproducible in tests.
@@ -79,7 +85,10 @@ struct CheckOutcome {
   CheckFailure failure{0, ""};
 };
 
+// Dispatches by mode: --mode failover-group checks both listeners (agent/failover_group.h).
 CheckOutcome run_check(const CheckOptions& options, const Clock& clock = {});
+// One target, one check (what every mode runs for its target).
+CheckOutcome run_single_check(const CheckOptions& options, const Clock& clock);
 
 // More connection attempts than this in one check is a mistake (--ports 1-65535 on a name with
 // several addresses), not a diagnosis: refused with exit 2.

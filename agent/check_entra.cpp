@@ -12,7 +12,7 @@ bool authentication_is_entra(std::string_view authentication) {
 }
 
 std::future<entra::Result> start_entra(const CheckOptions& o) {
-  if (!o.entra) return {};
+  if (!o.entra || !o.entra_authority_probe) return {};
   entra::Options eo;
   eo.authority = o.entra_authority;
   eo.ca_file = o.ca_file;

@@ -17,7 +17,7 @@ bool authentication_is_entra(std::string_view authentication);
 
 // Starts the probe with the check's resolvers (the system's, from resolv.conf or the demo's
 // servers, then every --resolver), the hosts file's addresses for the authority, --ca-file and
-// --timeout-ms. Invalid (no future) when options.entra is false.
+// --timeout-ms. Invalid (no future) without options.entra, or with entra_authority_probe false.
 std::future<entra::Result> start_entra(const CheckOptions& options);
 
 // Waits for it (bounded by the probe's own timeouts) and records ev.entra and the "entra"

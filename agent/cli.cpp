@@ -74,6 +74,7 @@ struct CommonOptions {
   std::string ports;
   std::string mode = "client";
   int link_endpoint_port = 5022;
+  std::string fog;
   std::string log_level = "warn";
   std::vector<std::string> classify_as;
   std::string resolv_conf;
@@ -114,6 +115,9 @@ po::options_description check_options(CommonOptions& c) {
        "5022 and checks this host's own mirroring endpoint")
       ("link-endpoint-port", po::value(&c.link_endpoint_port)->value_name("PORT"),
        "--mode link: this SQL Server's database mirroring endpoint port (default 5022)")
+      ("fog", po::value(&c.fog)->value_name("NAME"),
+       "--mode failover-group with a partner instance's name: the failover group's name (its "
+       "listeners are NAME.<zone>... and NAME.secondary.<zone>...)")
       ("classify-as", po::value(&c.classify_as)->value_name("CIDR=CLASS")->composing(),
        "treat addresses in CIDR as CLASS (public|private|...), for networks that use public space privately")
       ("resolv-conf", po::value(&c.resolv_conf)->value_name("FILE"),
@@ -326,6 +330,22 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
                        "--mode failover-group needs a listener's or a partner's DNS name (the "
                        "listeners are CNAMEs to the instances), not the address " +
                            opt.target.host);
+  if (vm.count("fog")) {
+    if (opt.mode != reports::Mode::FailoverGroup)
+      return usage_error(err, "check", "--fog is for --mode failover-group");
+    auto fog = reports::parse_target(c.fog + ".x");
+    if (c.fog.empty() || c.fog.find('.') != std::string::npos || !fog)
+      return usage_error(err, "check",
+                         "bad --fog '" + c.fog +
+                             "': the failover group's name, one DNS label (letters, digits, '-')");
+    if (opt.target.kind != reports::EndpointKind::VnetLocal)
+      return usage_error(err, "check",
+                         "--fog needs a partner instance's VNet-local name "
+                         "(<mi>.<zone>.database.windows.net) as the target, not " +
+                             opt.target.host);
+    opt.fog = c.fog;
+    for (auto& ch : opt.fog) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
   for (const auto& s : c.classify_as) {
     auto o = net::parse_class_override(s);
     if (!o) return usage_error(err, "check", "bad --classify-as: " + o.error().message);
@@ -343,6 +363,8 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     if (cs->trust_server_certificate && cs->encrypt != EncryptMode::Strict)
       opt.trust_server_certificate = true;
     opt.host_name_in_certificate = cs->host_name_in_certificate;
+    // ApplicationIntent=ReadOnly: LOGIN7 says so, as the application's does (read-only listener).
+    opt.read_only_intent = cs->application_intent == ApplicationIntent::ReadOnly;
     if (cs->instance_name && !cs->port)
       opt.notes.push_back("connection string names instance '" + cs->instance_name.value() +
                           "' without a port: Managed Instance has no SQL Browser; port " +

@@ -1,5 +1,6 @@
 #include "agent/demo.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -27,7 +28,24 @@ struct Scenario {
   std::string password = "sim-password";
   std::set<std::string> expected;  // finding codes
   bool strict = false;             // check --strict (TDS 8)
+  // A failover group: this partner (the secondary) runs on 127.0.0.2 with the same gateway port,
+  // and the check names the group's read-write listener, fog1.<zone>, in --mode failover-group.
+  std::optional<sim::InstanceConfig> partner = std::nullopt;
 };
+
+// The primary's DNS answers for the whole group: fog1.<zone> -> the primary, and
+// fog1.secondary.<zone> -> the partner (in its own zone, which may not be the primary's).
+constexpr const char* kPartnerAddress = "127.0.0.2";
+void add_failover_group(sim::InstanceConfig& primary, const sim::InstanceConfig& partner) {
+  const std::string zone = primary.zone + ".database.windows.net";
+  const std::string partner_name = partner.instance + "." + partner.zone + ".database.windows.net";
+  primary.dns_aliases.push_back({"fog1." + zone, primary.instance + "." + zone, 30});
+  primary.dns_aliases.push_back({"fog1.secondary." + zone, partner_name, 30});
+  sim::DnsRecord r;
+  r.name = partner_name;
+  inet_pton(AF_INET, kPartnerAddress, &r.address);
+  primary.dns_records.push_back(r);
+}
 
 std::vector<Scenario> scenarios() {
   std::vector<Scenario> s;
@@ -77,6 +95,25 @@ std::vector<Scenario> scenarios() {
                   {"CONNECTION_PATH"}};
   strict.strict = true;
   s.push_back(strict);
+  Scenario fog{"failover group",
+               "read-write and read-only listeners, partners in one DNS zone",
+               {},
+               true,
+               "sim-password",
+               {"CONNECTION_PATH"}};
+  fog.partner = sim::InstanceConfig{};
+  fog.partner->instance = "mi2";
+  s.push_back(fog);
+  Scenario fog_zones{"failover group across DNS zones",
+                     "the secondary was created in its own DNS zone, not the primary's",
+                     {},
+                     true,
+                     "sim-password",
+                     {"FOG_DNS_ZONE_MISMATCH", "FOG_SECONDARY_UNREACHABLE", "CONNECTION_PATH"}};
+  fog_zones.partner = sim::InstanceConfig{};
+  fog_zones.partner->instance = "mi2";
+  fog_zones.partner->zone = "sim0002";
+  s.push_back(fog_zones);
   return s;
 }
 
@@ -123,14 +160,30 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
   int as_expected = 0, total = 0;
   for (auto& sc : scenarios()) {
     ++total;
+    if (sc.partner) add_failover_group(sc.config, *sc.partner);
     auto inst = sim::SimulatedInstance::start(sc.config);
     if (!inst) {
       err << "mi-diag demo: cannot start the simulated instance: " << inst.error().message << "\n";
       return kExitToolFailure;
     }
-    TempCa ca((*inst)->ca_pem());
+    std::unique_ptr<sim::SimulatedInstance> partner;
+    if (sc.partner) {
+      sc.partner->bind_address = kPartnerAddress;
+      sc.partner->gateway_port = (*inst)->gateway_port();  // the check connects to one port
+      auto started = sim::SimulatedInstance::start(*sc.partner);
+      if (!started) {
+        err << "mi-diag demo: cannot start the simulated partner on " << kPartnerAddress << ": "
+            << started.error().message << "\n";
+        return kExitToolFailure;
+      }
+      partner = std::move(*started);
+    }
+    TempCa ca((*inst)->ca_pem() + (partner ? partner->ca_pem() : std::string()));
     CheckOptions opt;
-    opt.target = *reports::parse_target((*inst)->fqdn());
+    const std::string target =
+        sc.partner ? "fog1." + sc.config.zone + ".database.windows.net" : (*inst)->fqdn();
+    opt.target = *reports::parse_target(target);
+    if (sc.partner) opt.mode = reports::Mode::FailoverGroup;
     opt.connect_port = (*inst)->gateway_port();
     opt.system_servers = {"127.0.0.1:" + std::to_string((*inst)->dns_port())};
     opt.azure = CheckOptions::Azure::Never;  // the demo's names are its own, not Azure DNS's
@@ -141,11 +194,13 @@ int run_demo(const std::vector<std::string>& args, std::ostream& out, std::ostre
     out << "\n== " << total << ". " << sc.name << ": " << sc.story
         << "\n   (simulated gateway 127.0.0.1:" << (*inst)->gateway_port()
         << ", node 127.0.0.1:" << (*inst)->node_port() << ", DNS 127.0.0.1:" << (*inst)->dns_port()
-        << ")\n$ mi-diag check " << (*inst)->fqdn()
+        << (partner ? ", partner 127.0.0.2:" + std::to_string(partner->gateway_port()) : "")
+        << ")\n$ mi-diag check " << target
         << (sc.real_credentials ? " --user sim --password-env SIM_PASSWORD" : "")
-        << (sc.strict ? " --strict" : "") << "\n";
+        << (sc.strict ? " --strict" : "") << (sc.partner ? " --mode failover-group" : "") << "\n";
     auto outcome = run_check(opt);
     (*inst)->stop();
+    if (partner) partner->stop();
     if (!outcome.ok) {
       err << "mi-diag demo: " << outcome.failure.message << "\n";
       return outcome.failure.exit_code;

@@ -233,6 +233,49 @@ struct Evidence {
   };
   std::optional<LinkEvidence> link;
 
+  // A public-endpoint name that does not exist (<x>.public.<zone>): its VNet-local sibling
+  // <x>.<zone> asked too, since a CNAME there means <x> is a failover-group listener, which the
+  // public endpoint cannot carry (FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT).
+  struct PublicSibling {
+    std::string name;                  // <x>.<zone>.<suffix>
+    std::vector<dns::Lookup> lookups;  // the system resolver's answers for it
+  };
+  std::optional<PublicSibling> public_sibling;
+
+  // --mode failover-group: both listeners, the partner each leads to, and each side's own check.
+  // The report's own evidence (the fields above) is the side the user named; the other side's
+  // check is summarised here.
+  struct FailoverSide {
+    bool read_only = false;  // the read-only listener (<fog>.secondary.<zone>), ReadOnly intent
+    std::string listener;
+    bool is_target = false;  // this side is the report's own target (its evidence is above)
+    bool checked = false;    // a check ran for this side (false: not reached, say why in `error`)
+    std::string error;
+    std::string dns_status;              // the system resolver's answer for the listener
+    std::string instance;                // where its CNAME leads (empty: no CNAME to an MI name)
+    std::string instance_zone;           // that instance's DNS zone
+    std::optional<std::uint32_t> ttl_s;  // the listener's CNAME TTL (system resolver)
+    std::vector<std::string> addresses;
+    std::vector<std::string> certificate_names;  // DNS SANs (else CN) of the gateway's leaf
+    bool certificate_seen = false;
+    std::string verdict;  // ok|warn|fail of this side's own findings
+    struct Summary {
+      std::string code, severity, title;
+    };
+    std::vector<Summary> findings;  // this side's findings (the other side's: the target's own
+                                    // are the report's findings)
+    double duration_ms = 0;
+  };
+  struct FailoverGroupEvidence {
+    std::string name;    // <fog>
+    std::string zone;    // the listeners' zone
+    std::string suffix;  // database.windows.net (or a sovereign cloud's)
+    // What the user named: "read-write listener", "read-only listener" or "partner" (--fog).
+    std::string given;
+    FailoverSide read_write, read_only;
+  };
+  std::optional<FailoverGroupEvidence> failover_group;
+
   // --auth entra: the Entra ID authority (DNS, TCP, TLS and its certificate), probed beside the
   // check; the PRELOGIN FEDAUTHREQUIRED answer is in tds->prelogin.
   std::optional<entra::Result> entra;

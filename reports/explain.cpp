@@ -646,6 +646,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));
   for (auto& f : explain_capture(ev)) all.push_back(std::move(f));
   confirm_with_packets(ev, all);
+  for (auto& f : explain_failover_group(ev, all)) all.push_back(std::move(f));
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {
       return std::tuple(f.caused_by.has_value(), f.severity, catalogue(f.code).rank);

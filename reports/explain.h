@@ -16,6 +16,9 @@ std::vector<Finding> explain_routes(const Evidence& ev);
 std::vector<Finding> explain_link(const Evidence& ev);
 std::vector<Finding> explain_tcp(const Evidence& ev, const std::vector<Finding>& earlier);
 std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redirect
+// Failover groups: FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT, FOG_DNS_ZONE_MISMATCH,
+// FOG_SECONDARY_UNREACHABLE; marks the findings they explain in `all` (the other rules' output).
+std::vector<Finding> explain_failover_group(const Evidence& ev, std::vector<Finding>& all);
 // --auth entra: ENTRA_ENDPOINT_UNREACHABLE when the authority failed at DNS, TCP, TLS or its
 // certificate (reports/explain_entra.cpp).
 std::vector<Finding> explain_entra(const Evidence& ev, const std::vector<Finding>& earlier);

@@ -141,8 +141,8 @@ const std::vector<CatalogueEntry> kCatalogue = {
      "The failover-group partners are in different DNS zones",
      "Each instance's certificate covers only *.<its zone>.database.windows.net, so after a "
      "failover clients of the listener fail certificate validation. A secondary must be created "
-     "with the primary as its DNS zone partner; the zone cannot be changed later, so recreate the "
-     "secondary in the primary's zone and the failover group with it.",
+     "with the primary as its DNS zone partner (an instance's zone is fixed when it is created): "
+     "recreate the secondary that way, then the failover group.",
      kDocFog, 14},
     {Code::EntraEndpointUnreachable, "ENTRA_ENDPOINT_UNREACHABLE", Severity::Error,
      "The Microsoft Entra ID authority cannot be reached",

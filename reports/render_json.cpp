@@ -712,6 +712,62 @@ void add_route_choice(json& j, const Evidence& ev, const platform::RouteInfo& ke
 }
 
 // This host as an Azure VM: who said so, what IMDS answered and where each address lies.
+json opt_ttl(const std::optional<std::uint32_t>& t) {
+  return t ? json(*t) : json(nullptr);
+}
+json opt_text(const std::string& s) {
+  return s.empty() ? json(nullptr) : json(s);
+}
+
+// Spec §6: failover_group{listener, primary, secondary, zone, ttl_s}, and each side's account.
+json failover_json(const Evidence::FailoverGroupEvidence& fg, const std::vector<Finding>& own) {
+  json sides = json::array();
+  for (const auto* s : {&fg.read_write, &fg.read_only}) {
+    json findings = json::array();
+    for (const auto& f : s->findings)
+      findings.push_back({{"code", f.code}, {"severity", f.severity}, {"title", f.title}});
+    std::string verdict = s->verdict;
+    if (s->is_target) {  // the report's own findings, without the group's own
+      std::vector<Finding> side;
+      for (const auto& f : own)
+        if (f.code != Code::FogDnsZoneMismatch && f.code != Code::FogSecondaryUnreachable)
+          side.push_back(f);
+      verdict = std::string(to_string(verdict_of(side)));
+    }
+    json covers = json::object();
+    if (s->certificate_seen)
+      for (const auto* name : {&fg.read_write.listener, &fg.read_only.listener})
+        covers[*name] = certificate_covers(s->certificate_names, *name);
+    sides.push_back({{"role", s->read_only ? "read-only" : "read-write"},
+                     {"listener", s->listener},
+                     {"is_target", s->is_target},
+                     {"checked", s->checked},
+                     {"error", opt_text(s->error)},
+                     {"dns_status", opt_text(s->dns_status)},
+                     {"instance", opt_text(s->instance)},
+                     {"instance_zone", opt_text(s->instance_zone)},
+                     {"ttl_s", opt_ttl(s->ttl_s)},
+                     {"addresses", s->addresses},
+                     {"read_only_intent", s->read_only},
+                     {"certificate", s->certificate_seen
+                                         ? json{{"names", s->certificate_names}, {"covers", covers}}
+                                         : json(nullptr)},
+                     {"verdict", opt_text(s->checked ? verdict : std::string())},
+                     {"findings", s->is_target ? json(nullptr) : findings},
+                     {"duration_ms", s->duration_ms}});
+  }
+  return {{"name", fg.name},
+          {"given", fg.given},
+          {"zone", fg.zone},
+          {"listener", fg.read_write.listener},
+          {"read_only_listener", fg.read_only.listener},
+          {"primary", opt_text(fg.read_write.instance)},
+          {"secondary", opt_text(fg.read_only.instance)},
+          {"ttl_s", opt_ttl(fg.read_write.ttl_s)},
+          {"read_only_ttl_s", opt_ttl(fg.read_only.ttl_s)},
+          {"sides", sides}};
+}
+
 json azure_json(const AzureEvidence& az, bool on_azure) {
   json imds = {
       {"status", az.imds_status},
@@ -779,6 +835,11 @@ json document(const Report& r, bool sessions_too) {
       hosts.push_back({{"address", h.address}, {"names", h.names}, {"line", h.line}});
     doc["dns"] = {
         {"lookups", lookups}, {"system_servers", ev.system_servers}, {"hosts_entries", hosts}};
+    if (ev.public_sibling) {
+      json sib = json::array();
+      for (const auto& l : ev.public_sibling->lookups) sib.push_back(lookup_json(l));
+      doc["dns"]["public_sibling"] = {{"name", ev.public_sibling->name}, {"lookups", sib}};
+    }
   }
   doc["addresses"] = ev.addresses;
   json routes = json::array();
@@ -801,6 +862,7 @@ json document(const Report& r, bool sessions_too) {
                    {"listening", ev.link->listening ? json(*ev.link->listening) : json(nullptr)},
                    {"error", ev.link->error.empty() ? json(nullptr) : json(ev.link->error)}};
   if (ev.azure) doc["azure"] = azure_json(*ev.azure, ev.on_azure);
+  if (ev.failover_group) doc["failover_group"] = failover_json(*ev.failover_group, r.findings);
   if (ev.entra) doc["entra"] = entra_json(ev);
 
   auto [rows, sweeps] = tcp_rows_and_sweeps(ev.tcp);

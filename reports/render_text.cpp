@@ -140,6 +140,41 @@ void link_section(std::ostringstream& o, const Report& r, const Palette& p) {
     << "\n";
 }
 
+// Both sides of a failover group, shown without -v: which partner each listener leads to, for how
+// long clients may keep that answer (the CNAME TTL), and how each side fared.
+void failover_section(std::ostringstream& o, const Report& r, const Palette& p, bool verbose) {
+  const auto& fg = r.evidence.failover_group;
+  if (!fg) return;
+  o << "\n" << p.bold("Failover group " + T(fg->name)) << "  zone " << T(fg->zone) << "\n";
+  for (const auto* s : {&fg->read_write, &fg->read_only}) {
+    std::string line = pad(s->read_only ? "read-only" : "read-write", 12) + T(s->listener);
+    if (!s->error.empty()) {
+      line += "  not checked: " + T(s->error);
+    } else {
+      line += s->instance.empty() ? "  -> no CNAME to an instance (" + T(s->dns_status) + ")"
+                                  : "  -> " + T(s->instance);
+      if (s->ttl_s) line += "  (TTL " + std::to_string(*s->ttl_s) + " s)";
+      if (s->is_target) {
+        line += "  [this report]";
+      } else {
+        std::string errors;
+        for (const auto& f : s->findings)
+          if (f.severity == "error") errors += (errors.empty() ? "" : ", ") + f.code;
+        line += "  " + s->verdict + (errors.empty() ? "" : ": " + errors);
+      }
+    }
+    o << "  " << line << "\n";
+    if (!verbose) continue;
+    if (s->certificate_seen) {
+      std::string names;
+      for (const auto& n : s->certificate_names) names += (names.empty() ? "" : ", ") + T(n);
+      o << "              " << p.dim("certificate: ") << names << "\n";
+    }
+    for (const auto& f : s->findings)
+      o << "              " << pad(f.severity, 8) << pad(f.code, 34) << T(f.title) << "\n";
+  }
+}
+
 void tcp_section(std::ostringstream& o, const Report& r, const Palette& p) {
   const auto& tcp = r.evidence.tcp;
   if (tcp.empty()) return;
@@ -271,14 +306,16 @@ std::string text_report(const Report& r, const TextOptions& opt) {
   const auto verdict = r.verdict == Verdict::Ok     ? p.green("OK  ")
                        : r.verdict == Verdict::Warn ? p.yellow("WARN")
                                                     : p.red("FAIL");
-  if (r.evidence.packets) {
+  // analyze reads a capture; check's own live capture is evidence, shown under -v.
+  const bool offline = r.evidence.packets && r.evidence.packets->format != "live";
+  if (offline) {
     const auto& c = *r.evidence.packets;
     o << verdict << "  capture " << T(c.file) << "  (" << c.format << ", " << c.packets
       << " packets" << (c.truncated ? ", truncated" : "") << ")\n";
   } else {
     o << verdict << "  " << target_line(r) << "\n";
   }
-  if (r.findings.empty() && r.evidence.packets) {
+  if (r.findings.empty() && offline) {
     o << "  no problem found\n";
   } else if (r.findings.empty()) {
     std::string reached;
@@ -306,7 +343,8 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     o << "\n" << p.bold("Fix: ") << T(r.findings.front().remediation) << "\n";
     o << p.dim("(-v shows the evidence; --json for machines)") << "\n";
   }
-  if (r.evidence.packets) capture_section(o, r, p, opt.verbose);
+  if (r.evidence.packets && (offline || opt.verbose)) capture_section(o, r, p, opt.verbose);
+  failover_section(o, r, p, opt.verbose);
   if (opt.verbose) {
     dns_section(o, r, p);
     route_section(o, r, p);

@@ -180,14 +180,57 @@ void refine_with_cname_chain(Target& t, const std::vector<dns::CnameLink>& chain
     }
   }
   if (t.kind != EndpointKind::VnetLocal || chain.empty()) return;
-  // A VNet-local-shaped name that is a CNAME to another instance in the same zone is a
-  // failover-group read-write listener pointing at the current primary.
+  // A VNet-local-shaped name that is a CNAME to another instance's name is a failover-group
+  // read-write listener pointing at the current primary (in another zone when the partners do
+  // not share one: only Azure writes records in these zones).
+  auto next = cname_instance(chain);
+  if (next && (next->zone != t.zone || next->instance != t.instance))
+    t.kind = EndpointKind::FailoverListenerRw;
+}
+
+std::optional<FailoverNames> failover_names(const Target& t, const std::string& fog) {
+  if (t.zone.empty() || t.suffix.empty()) return std::nullopt;
+  FailoverNames n;
+  n.zone = t.zone;
+  n.suffix = t.suffix;
+  switch (t.kind) {
+    case EndpointKind::FailoverListenerRo:
+    case EndpointKind::VnetLocal:
+    case EndpointKind::FailoverListenerRw:
+      n.fog = fog.empty() ? t.instance : fog;
+      break;
+    default:
+      return std::nullopt;
+  }
+  n.read_write = n.fog + "." + n.zone + "." + n.suffix;
+  n.read_only = n.fog + ".secondary." + n.zone + "." + n.suffix;
+  return n;
+}
+
+std::optional<Target> cname_instance(const std::vector<dns::CnameLink>& chain) {
+  if (chain.empty()) return std::nullopt;
   Target next;
   next.host = dns::canonical_name(chain.front().target);
-  if (next.host.ends_with('.')) next.host.pop_back();
+  while (next.host.ends_with('.')) next.host.pop_back();
+  if (check_hostname(next.host)) return std::nullopt;
   classify_target(next);
-  if (next.kind == EndpointKind::VnetLocal && next.zone == t.zone && next.instance != t.instance)
-    t.kind = EndpointKind::FailoverListenerRw;
+  if (next.kind != EndpointKind::VnetLocal) return std::nullopt;
+  return next;
+}
+
+bool certificate_covers(const std::vector<std::string>& names, std::string_view host) {
+  const std::string h = dns::canonical_name(host);
+  const auto dot = h.find('.');
+  for (const auto& raw : names) {
+    const std::string n = dns::canonical_name(raw);
+    if (n == h) return true;
+    // "*.rest": the host's first label replaced, the rest equal; never a bare "*" or "*.com"-ish
+    // name with one label after the wildcard.
+    if (n.size() > 2 && n.starts_with("*.") && dot != std::string::npos && dot > 0 &&
+        n.find('.', 2) != std::string::npos && std::string_view(h).substr(dot) == n.substr(1))
+      return true;
+  }
+  return false;
 }
 
 std::vector<std::uint16_t> expected_ports(EndpointKind k) {

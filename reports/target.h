@@ -49,6 +49,24 @@ void classify_target(Target& t);
 // in the same zone means a failover-group listener.
 void refine_with_cname_chain(Target& t, const std::vector<dns::CnameLink>& chain);
 
+// A failover group's two listeners (spec §2): <fog>.<zone>.<suffix> (read-write, a CNAME to the
+// primary) and <fog>.secondary.<zone>.<suffix> (read-only, a CNAME to the secondary).
+struct FailoverNames {
+  std::string fog, zone, suffix;
+  std::string read_write, read_only;
+};
+// From a listener of either kind, or from a partner's VNet-local name with the group's name
+// (`fog`, one DNS label) given. Empty when the target has no MI DNS zone.
+std::optional<FailoverNames> failover_names(const Target& t, const std::string& fog = {});
+
+// The first CNAME of a chain as an instance's VNet-local name (<mi>.<zone>.<suffix>): where a
+// listener leads. Empty when the chain does not start with one.
+std::optional<Target> cname_instance(const std::vector<dns::CnameLink>& chain);
+
+// Whether a certificate's DNS names cover `host` (RFC 6125: a wildcard stands for exactly one
+// whole left-most label; names compare case-insensitively).
+bool certificate_covers(const std::vector<std::string>& names, std::string_view host);
+
 // Ports that fit the endpoint kind (empty = any).
 std::vector<std::uint16_t> expected_ports(EndpointKind k);
 

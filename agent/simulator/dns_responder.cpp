@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::size_t kHeader = 12;
 constexpr std::uint8_t kFormErr = 1, kNxDomain = 3, kNotImp = 4, kRefused = 5;
-constexpr std::uint16_t kTypeA = 1, kTypeAny = 255, kClassIn = 1;
+constexpr std::uint16_t kTypeA = 1, kTypeCname = 5, kTypeAny = 255, kClassIn = 1;
 constexpr int kDatagramsPerWake = 64;
 
 struct Question {
@@ -50,6 +50,40 @@ void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v & 0xFF));
 }
 
+// A DNS name in wire form, uncompressed ("a.b" -> 1 a 1 b 0).
+void put_name(std::vector<std::uint8_t>& out, const std::string& name) {
+  std::size_t start = 0;
+  while (start < name.size()) {
+    auto dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    const auto len = std::min<std::size_t>(dot - start, 63);
+    out.push_back(static_cast<std::uint8_t>(len));
+    out.insert(out.end(), name.begin() + static_cast<long>(start),
+               name.begin() + static_cast<long>(start + len));
+    start = dot + 1;
+  }
+  out.push_back(0);
+}
+
+// The address a name has here, if any.
+std::optional<in_addr> address_of(const DnsZone& zone, const std::string& name) {
+  for (const auto& n : zone.names)
+    if (n == name) return zone.address;
+  for (const auto& r : zone.records)
+    if (r.name == name) return r.address;
+  return std::nullopt;
+}
+
+void put_a(std::vector<std::uint8_t>& out, std::uint32_t ttl, const in_addr& address) {
+  put16(out, kTypeA);
+  put16(out, kClassIn);
+  put16(out, static_cast<std::uint16_t>(ttl >> 16));
+  put16(out, static_cast<std::uint16_t>(ttl & 0xFFFF));
+  put16(out, 4);
+  const auto* a = reinterpret_cast<const std::uint8_t*>(&address.s_addr);
+  out.insert(out.end(), a, a + 4);  // already in network order
+}
+
 bool in_zone(const std::string& name, const std::string& zone) {
   return name == zone || (name.size() > zone.size() && name.ends_with(zone) &&
                           name[name.size() - zone.size() - 1] == '.');
@@ -68,15 +102,26 @@ std::optional<std::vector<std::uint8_t>> dns_reply(std::span<const std::uint8_t>
 
   bool authoritative = false;
   std::uint16_t answers = 0;
+  std::optional<in_addr> address;
+  const DnsAlias* alias = nullptr;
   if (rcode == 0) {
-    bool known = false;
-    for (const auto& n : zone.names) known = known || question->name == n;
-    authoritative = in_zone(question->name, zone.zone);
+    address = address_of(zone, question->name);
+    for (const auto& a : zone.aliases)
+      if (a.name == question->name) alias = &a;
+    const bool known = address || alias;
+    authoritative = known || in_zone(question->name, zone.zone);
     if (!authoritative) {
       rcode = kRefused;
     } else if (!known && question->name != zone.zone) {
       rcode = kNxDomain;
-    } else if (known && question->klass == kClassIn &&
+    } else if (alias && question->klass == kClassIn) {
+      // A CNAME answers every type; the target's address follows for A and ANY.
+      answers = 1;
+      address = std::nullopt;
+      if (question->type == kTypeA || question->type == kTypeAny)
+        address = address_of(zone, alias->target);
+      if (address) answers = 2;
+    } else if (address && question->klass == kClassIn &&
                (question->type == kTypeA || question->type == kTypeAny)) {
       answers = 1;
     }
@@ -90,15 +135,23 @@ std::optional<std::vector<std::uint8_t>> dns_reply(std::span<const std::uint8_t>
   out[5] = 1;
   out[7] = static_cast<std::uint8_t>(answers);
   out.insert(out.end(), query.begin() + kHeader, query.begin() + static_cast<long>(question->end));
-  if (answers == 1) {
+  if (alias && answers > 0) {
     put16(out, 0xC00C);  // the name in the question
-    put16(out, kTypeA);
+    put16(out, kTypeCname);
     put16(out, kClassIn);
-    put16(out, static_cast<std::uint16_t>(zone.ttl >> 16));
-    put16(out, static_cast<std::uint16_t>(zone.ttl & 0xFFFF));
-    put16(out, 4);
-    const auto* a = reinterpret_cast<const std::uint8_t*>(&zone.address.s_addr);
-    out.insert(out.end(), a, a + 4);  // already in network order
+    put16(out, static_cast<std::uint16_t>(alias->ttl >> 16));
+    put16(out, static_cast<std::uint16_t>(alias->ttl & 0xFFFF));
+    std::vector<std::uint8_t> target;
+    put_name(target, alias->target);
+    put16(out, static_cast<std::uint16_t>(target.size()));
+    out.insert(out.end(), target.begin(), target.end());
+    if (address) {
+      put_name(out, alias->target);
+      put_a(out, zone.ttl, *address);
+    }
+  } else if (answers == 1) {
+    put16(out, 0xC00C);  // the name in the question
+    put_a(out, zone.ttl, *address);
   }
   return out;
 }

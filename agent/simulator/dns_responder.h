@@ -16,11 +16,25 @@
 
 namespace midiag::sim {
 
+// Another name with its own address (a partner instance, possibly in another zone).
+struct DnsRecord {
+  std::string name;  // lower case
+  in_addr address{};
+};
+// A CNAME (a failover-group listener): answered with the CNAME, then the target's A record
+// when the target is one of this responder's names.
+struct DnsAlias {
+  std::string name, target;  // lower case
+  std::uint32_t ttl = 30;
+};
+
 struct DnsZone {
   std::string zone;                // "<zone>.database.windows.net", lower case
   std::vector<std::string> names;  // answered with `address`, lower case
   in_addr address{};
   std::uint32_t ttl = 5;
+  std::vector<DnsRecord> records;  // answered too, also outside `zone`
+  std::vector<DnsAlias> aliases;
 };
 
 // The reply to one query datagram; nothing when it is not worth answering (too short, a reply).

@@ -84,8 +84,12 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
   if (cfg.cert_name.empty()) cfg.cert_name = "*." + zone;
 
   CertRequest request{cfg.cert_name, {}, cfg.cert_expired};
-  // The default certificate also covers the public endpoint's names, one label deeper.
-  if (cfg.cert_name == "*." + zone) request.extra_sans.push_back("*.public." + zone);
+  // The default certificate also covers the names one label deeper: the public endpoint's and the
+  // failover-group read-only listener's (<fog>.secondary.<zone>).
+  if (cfg.cert_name == "*." + zone) {
+    request.extra_sans.push_back("*.public." + zone);
+    request.extra_sans.push_back("*.secondary." + zone);
+  }
   for (const auto& n : cfg.extra_cert_names) request.extra_sans.push_back(n);
   auto certs = make_certificates(request);
   if (!certs) return certs.error();
@@ -161,6 +165,8 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
     for (char& ch : *s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
   dns_zone.address = address;
+  dns_zone.records = cfg.dns_records;
+  dns_zone.aliases = cfg.dns_aliases;
   impl->dns = std::make_unique<DnsResponder>(std::move(dns->first), impl->stop_fd.get(),
                                              std::move(dns_zone), &impl->counters.dns_queries);
   return std::unique_ptr<SimulatedInstance>(new SimulatedInstance(std::move(impl)));

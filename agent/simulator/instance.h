@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/simulator/dns_responder.h"
 #include "agent/simulator/stats.h"
 #include "decoders/common/expected.h"
 #include "decoders/tds/prelogin.h"
@@ -65,6 +66,9 @@ struct InstanceConfig {
   std::string login_error_message;                 // empty: "Login failed for user '<user>'."
   std::string prelogin_instance;  // raw bytes of the PRELOGIN INSTOPT answer (empty: a lone NUL)
   std::vector<std::string> extra_cert_names;  // more DNS SANs on the server certificate
+  // More names for the DNS responder: partners' addresses and failover-group listener CNAMEs.
+  std::vector<DnsRecord> dns_records;
+  std::vector<DnsAlias> dns_aliases;
 };
 
 class SimulatedInstance {

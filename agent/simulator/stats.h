@@ -15,6 +15,7 @@ struct RoleStats {
   std::uint64_t logins_failed = 0;
   std::uint64_t batches = 0;
   std::uint64_t login7s = 0;  // LOGIN7 messages received at all (a withheld login sends none)
+  std::uint64_t read_only_login7s = 0;  // of those, with fReadOnlyIntent (ApplicationIntent)
 };
 
 struct Stats {
@@ -31,10 +32,11 @@ struct Stats {
 // Written by the server threads, read by stats() from any thread.
 struct RoleCounters {
   std::atomic<std::uint64_t> connections{0}, prelogins{0}, tls_handshakes{0}, logins_ok{0},
-      logins_failed{0}, batches{0}, login7s{0};
+      logins_failed{0}, batches{0}, login7s{0}, read_only_login7s{0};
   [[nodiscard]] RoleStats snapshot() const {
-    return {connections.load(),   prelogins.load(), tls_handshakes.load(), logins_ok.load(),
-            logins_failed.load(), batches.load(),   login7s.load()};
+    return {connections.load(), prelogins.load(),        tls_handshakes.load(),
+            logins_ok.load(),   logins_failed.load(),    batches.load(),
+            login7s.load(),     read_only_login7s.load()};
   }
 };
 

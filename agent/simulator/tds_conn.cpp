@@ -163,6 +163,7 @@ void TdsConnection::on_login7(const std::vector<std::uint8_t>& payload) {
   // The server must see the password to check it; it is compared, never stored or logged.
   auto login = tds::parse_login7(payload, /*reveal_password=*/true);
   if (!login) return abort();
+  if (login->type_flags & tds::kTypeFlagReadOnlyIntent) ctx_.counters->read_only_login7s++;
   if (login_only_tls_) {
     // ENCRYPT_OFF: TLS protected LOGIN7 only; the answer and all that follows is cleartext.
     tls_.reset();

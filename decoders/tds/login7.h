@@ -12,6 +12,9 @@ namespace midiag::tds {
 
 inline constexpr std::uint32_t kTds74 = 0x74000004;
 
+// TypeFlags bit 5, fReadOnlyIntent: ApplicationIntent=ReadOnly (MS-TDS 2.2.6.4).
+inline constexpr std::uint8_t kTypeFlagReadOnlyIntent = 0x20;
+
 struct Login7 {
   std::uint32_t tds_version = kTds74;
   std::uint32_t packet_size = 4096;

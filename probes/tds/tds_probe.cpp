@@ -622,6 +622,7 @@ Result run_once(const Options& options) {
   login.app_name = "mi-diag";
   login.library_name = "mi-diag";
   login.client_pid = static_cast<std::uint32_t>(getpid());
+  if (options.read_only_intent) login.type_flags |= tds::kTypeFlagReadOnlyIntent;
   if (options.credentials) {
     login.user_name = options.credentials->user;
     login.password = options.credentials->password;  // wiped below, after building the payload

@@ -41,7 +41,9 @@ struct Options {
   std::chrono::milliseconds timeout{3000};  // the whole exchange
   bool strict = false;                      // TDS 8: TLS first, ALPN tds/8.0
   bool login = true;                        // send LOGIN7
-  std::optional<Credentials> credentials;   // none: dummy credentials
+  // ApplicationIntent=ReadOnly: LOGIN7 TypeFlags fReadOnlyIntent (the read-only listener's use).
+  bool read_only_intent = false;
+  std::optional<Credentials> credentials;  // none: dummy credentials
   std::string ca_file;
   // What the client puts in PRELOGIN ENCRYPTION: On for Encrypt=True/Mandatory (the default of
   // current drivers), Off for Encrypt=False/Optional.

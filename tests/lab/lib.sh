@@ -149,7 +149,9 @@ lab_configure_instance() {
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.11/24 dev to-router
   # One address per misbehaving simulated gateway (bad certificate, not TDS, hostile servers).
   local host
-  for host in 12 13 14 15 16 17; do
+  # 18: an instance in another DNS zone (lab0002), a failover-group partner that does not share
+  # the listeners' zone.
+  for host in 12 13 14 15 16 17 18; do
     ip -n "$LAB_NS_INSTANCE" addr add "10.250.2.${host}/24" dev to-router
   done
   # The real drivers' gateway with encryption off (tests/lab/drivers.sh): tsql follows a
@@ -165,7 +167,7 @@ lab_configure_instance() {
 
 # ---------------------------------------------------------------- processes
 
-# lab_start_dnsmasq NAME LISTEN_ADDRESS NAME=ADDRESS...
+# lab_start_dnsmasq NAME LISTEN_ADDRESS RECORD...: NAME=ADDRESS, or cname:ALIAS,TARGET,TTL
 lab_start_dnsmasq() {
   local name=$1 address=$2 record
   shift 2
@@ -181,7 +183,11 @@ lab_start_dnsmasq() {
     --servers-file="${LAB_TMP}/${name}.servers"
   )
   for record in "$@"; do
-    args+=(--host-record="${record%%=*},${record#*=}")
+    if [[ "$record" == cname:* ]]; then
+      args+=(--cname="${record#cname:}")
+    else
+      args+=(--host-record="${record%%=*},${record#*=}")
+    fi
   done
   # dnsmasq drops privileges; it must still be able to write its pid and log files.
   chmod 0755 "$LAB_TMP"
@@ -211,6 +217,13 @@ LAB_DNS_RECORDS=(
   "mihuge.${LAB_DOMAIN}=10.250.2.16"
   "mislow.${LAB_DOMAIN}=10.250.2.17"
   "mifar.${LAB_DOMAIN}=10.250.4.10"
+  # Failover groups: fog1's partners share the zone (mi1 primary, mi2 secondary); fog2's
+  # secondary, mi3, is in another zone. The listeners are CNAMEs with a 30 s TTL.
+  "mi3.lab0002.database.windows.net=10.250.2.18"
+  "cname:fog1.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
+  "cname:fog1.secondary.${LAB_DOMAIN},mi2.${LAB_DOMAIN},30"
+  "cname:fog2.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
+  "cname:fog2.secondary.${LAB_DOMAIN},mi3.lab0002.database.windows.net,30"
   # --auth entra: the authority's name, answered here; nothing leaves the lab.
   "login.microsoftonline.com=10.250.2.30"
 )
@@ -257,6 +270,7 @@ readonly LAB_SIMULATORS=(
   "vnet          | 10.250.2.10   | --gateway-port 1433 --node-port 11042"
   "vnet-public   | 10.250.2.10   | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
   "vnet-alt      | 10.250.2.11   | --gateway-port 1433 --node-port 11042"
+  "zone2         | 10.250.2.18   | --gateway-port 1433 --node-port 11042 --zone lab0002 --instance mi3"
   "vnet-enc-off  | 10.250.2.40   | --gateway-port 1433 --node-port 11042 --encryption off"
   "public        | 10.250.200.10 | --gateway-port 3342 --proxy --cert-name *.public.lab0001.database.windows.net"
   "public-1433   | 10.250.200.10 | --gateway-port 1433 --node-port 11042"
@@ -278,8 +292,11 @@ lab_start_simulators() {
     name=${name//[[:space:]]/}
     bind=${bind//[[:space:]]/}
     read -r -a extra <<<"$rest"
+    # The lab's zone and instance unless the row names its own.
+    [[ " ${extra[*]} " == *" --zone "* ]] || extra+=(--zone lab0001)
+    [[ " ${extra[*]} " == *" --instance "* ]] || extra+=(--instance mi1)
     lab_defer_signals
-    ip netns exec "$LAB_NS_INSTANCE" "$1" simulate --bind "$bind" --zone lab0001 --instance mi1 \
+    ip netns exec "$LAB_NS_INSTANCE" "$1" simulate --bind "$bind" \
       --routed-host "$bind" --ca-out "${LAB_TMP}/ca-${name}.pem" --max-seconds 900 "${extra[@]}" \
       >"${LAB_TMP}/sim-${name}.out" 2>&1 &
     LAB_PIDS+=("$!")

@@ -96,6 +96,11 @@ readonly SCENARIOS=(
   "link-healthy                  | - | - | mi1.lab0001.database.windows.net --mode link | ok | CONNECTION_PATH | 0"
   "link-5022-dropped             | fault_forward -p tcp --dport 5022 -j DROP | fault_clear | mi1.lab0001.database.windows.net --mode link | fail | CONNECTION_PATH,MI_LINK_PORT_UNREACHABLE,TCP_FILTERED | 1"
   "link-public-endpoint          | - | - | mi1.public.lab0001.database.windows.net --mode link --ports 3342,5022 | fail | MI_LINK_NEEDS_VNET_LOCAL,CONNECTION_PATH | 1"
+  "fog-healthy                   | - | - | fog1.lab0001.database.windows.net --mode failover-group | ok | CONNECTION_PATH | 0 | - | assert_failover_group fog1 mi1.lab0001 mi2.lab0001 ok"
+  "fog-read-only-given           | - | - | fog1.secondary.lab0001.database.windows.net --mode failover-group | ok | CONNECTION_PATH | 0 | - | assert_failover_group fog1 mi1.lab0001 mi2.lab0001 ok"
+  "fog-zone-mismatch             | - | - | fog2.lab0001.database.windows.net --mode failover-group | fail | FOG_DNS_ZONE_MISMATCH,FOG_SECONDARY_UNREACHABLE,CONNECTION_PATH | 1 | - | assert_fog_zone_mismatch"
+  "fog-secondary-dropped         | fault_forward -d 10.250.2.11 -p tcp --dport 1433 -j DROP | fault_clear | fog1.lab0001.database.windows.net --mode failover-group | warn | FOG_SECONDARY_UNREACHABLE,CONNECTION_PATH | 0 | 3000 | assert_failover_group fog1 mi1.lab0001 mi2.lab0001 fail"
+  "fog-listener-public           | - | - | fog1.public.lab0001.database.windows.net | fail | FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT,DNS_NAME_NOT_FOUND | 1 | - | assert_fog_public_listener"
   "vpn-missing-vnet              | fault_vpn_without_vnet drop | fault_clear | mi1.lab0001.database.windows.net | fail | ROUTE_UNEXPECTED_PATH,TCP_FILTERED | 1 | 1300 | assert_route_unexpected_path 10.250.2.10 wg-corp"
   "vpn-other-networks-healthy    | fault_vpn_without_vnet pass | fault_clear | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0 | - | assert_route_chosen 10.250.2.10 0.0.0.0/0 to-router"
   "azure-imds                    | fault_mark_azure_logs | - | mi1.lab0001.database.windows.net --imds | ok | CONNECTION_PATH | 0 | - | assert_azure_imds"
@@ -189,6 +194,48 @@ assert_route_chosen() {
     [.routes[] | select(.destination == $addr)][0] |
       .route.destination == $dest and .route.interface == $dev and .kind == "unicast" and
       (has("model_differs") | not)' >/dev/null
+}
+
+# --mode failover-group: the group NAME, its read-write listener leading to PRIMARY and the
+# read-only one to SECONDARY (both in lab0001, CNAME TTL 30 s from the lab resolver), the side that
+# is not the report's own with VERDICT, and every certificate covering both listeners.
+assert_failover_group() {
+  jq -e --arg fog "$1" --arg primary "$2.database.windows.net" \
+    --arg secondary "$3.database.windows.net" --arg verdict "$4" '
+    .failover_group as $g |
+    ($g.name == $fog) and ($g.zone == "lab0001") and
+    ($g.listener == $fog + ".lab0001.database.windows.net") and
+    ($g.read_only_listener == $fog + ".secondary.lab0001.database.windows.net") and
+    ($g.primary == $primary) and ($g.secondary == $secondary) and
+    ($g.ttl_s == 30) and ($g.read_only_ttl_s == 30) and
+    ($g.sides | length == 2) and
+    ($g.sides[1].read_only_intent == true) and
+    ([$g.sides[] | select(.is_target | not)][0].verdict == $verdict) and
+    ([$g.sides[] | select(.certificate != null) | .certificate.covers[]] | all) and
+    ([.collectors[] | select(.name == "failover_group")][0].status == "ok")' >/dev/null
+}
+
+# fog2: the secondary mi3 is in zone lab0002; its certificate covers neither listener, which the
+# zone finding shows, and the read-only side fails on the name (so it follows from the zones).
+assert_fog_zone_mismatch() {
+  jq -e '
+    ([.findings[] | select(.code == "FOG_DNS_ZONE_MISMATCH")][0] |
+      (.title | test("lab0001 and lab0002")) and
+      (.evidence | any(test("read-only listener fog2.secondary.lab0001.database.windows.net -> mi3.lab0002.database.windows.net \\(zone lab0002\\), CNAME TTL 30 s"))) and
+      (.evidence | any(test("mi3.lab0002.database.windows.net.s certificate names .*: it covers neither")))) and
+    ([.findings[] | select(.code == "FOG_SECONDARY_UNREACHABLE")][0] |
+      .caused_by == "FOG_DNS_ZONE_MISMATCH" and (.evidence | any(test("TLS_CERT_NAME_MISMATCH")))) and
+    (.failover_group.secondary == "mi3.lab0002.database.windows.net")' >/dev/null
+}
+
+# fog1.public...: NXDOMAIN explained by fog1.lab0001 being a listener (a CNAME to mi1).
+assert_fog_public_listener() {
+  jq -e '
+    ([.findings[] | select(.code == "DNS_NAME_NOT_FOUND")][0].caused_by ==
+      "FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT") and
+    ([.findings[] | select(.code == "FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT")][0].evidence |
+      any(test("fog1.lab0001.database.windows.net A -> CNAME mi1.lab0001.database.windows.net"))) and
+    (.dns.public_sibling.name == "fog1.lab0001.database.windows.net")' >/dev/null
 }
 
 # The trace names the last hop that answered (ADDRESS at TTL) and SYNs vanish after it; the

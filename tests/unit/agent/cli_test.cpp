@@ -133,6 +133,14 @@ TEST(Cli, BadInputIsExit2NamingTheValue) {
         "70000"},
        "70000"},
       {{"check", "10.0.0.4", "--mode", "failover-group"}, "DNS name"},
+      {{"check", "mi1.zone1.database.windows.net", "--fog", "fog1"}, "--mode failover-group"},
+      {{"check", "mi1.zone1.database.windows.net", "--mode", "failover-group", "--fog", "a.b"},
+       "one DNS label"},
+      {{"check", "mi1.zone1.database.windows.net", "--mode", "failover-group", "--fog", "-x"},
+       "one DNS label"},
+      {{"check", "fog1.secondary.zone1.database.windows.net", "--mode", "failover-group", "--fog",
+        "fog1"},
+       "partner instance"},
   };
   for (const auto& c : cases) {
     auto r = cli(c.args);
@@ -212,7 +220,7 @@ TEST(Cli, HostsFileOverrideIsSeen) {
 TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
   auto r = cli({"demo", "-v"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("demo: 7 of 7 scenarios gave the expected findings"), std::string::npos)
+  EXPECT_NE(r.out.find("demo: 9 of 9 scenarios gave the expected findings"), std::string::npos)
       << r.out;
   // Every DNS question of the demo goes to its own simulated server, never the host's resolver.
   size_t at = 0, seen = 0;
@@ -221,7 +229,7 @@ TEST(Cli, DemoGivesEveryScenariosFindingsAndStaysOnLoopback) {
     ++seen;
     ++at;
   }
-  EXPECT_EQ(seen, 7u);
+  EXPECT_EQ(seen, 9u);
   // Five scenarios log in with the password "sim-password": it must appear nowhere.
   EXPECT_EQ(r.out.find("sim-password"), std::string::npos);
   EXPECT_EQ(r.err.find("sim-password"), std::string::npos);

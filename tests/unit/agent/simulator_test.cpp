@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/simulator/dns_responder.h"
+#include "decoders/dns/message.h"
 #include "decoders/tds/encryption.h"
 #include "decoders/tds/login7.h"
 #include "decoders/tds/packet.h"
@@ -445,8 +446,44 @@ TEST(SimDns, AnswersTheInstanceNamesAndNothingElse) {
   EXPECT_EQ(sim->stats().dns_queries, 5U);
 }
 
+// A failover-group listener: the CNAME, then the target's A record (a partner in another zone,
+// answered although outside the responder's zone), read back with the product's own decoder.
+TEST(SimDns, AnAliasIsAnsweredWithItsCnameAndTheTargetsAddress) {
+  midiag::sim::DnsZone zone;
+  zone.zone = "z.database.windows.net";
+  zone.names = {"mi1.z.database.windows.net"};
+  inet_pton(AF_INET, "127.0.0.1", &zone.address);
+  midiag::sim::DnsRecord partner;
+  partner.name = "mi2.y.database.windows.net";
+  inet_pton(AF_INET, "127.0.0.2", &partner.address);
+  zone.records = {partner};
+  zone.aliases = {{"fog.secondary.z.database.windows.net", "mi2.y.database.windows.net", 45},
+                  {"dangling.z.database.windows.net", "nowhere.y.database.windows.net", 7}};
+  auto reply = midiag::sim::dns_reply(dns_query("FOG.secondary.z.database.windows.net", 1), zone);
+  ASSERT_TRUE(reply);
+  auto m = midiag::dns::parse_message(*reply);
+  ASSERT_TRUE(m) << m.error().message;
+  auto chain = midiag::dns::follow_cname_chain(*m, "fog.secondary.z.database.windows.net");
+  ASSERT_EQ(chain.chain.size(), 1U);
+  EXPECT_EQ(midiag::dns::canonical_name(chain.chain[0].target), "mi2.y.database.windows.net");
+  EXPECT_EQ(chain.chain[0].ttl, 45U);
+  ASSERT_EQ(chain.addresses.size(), 1U);
+  auto direct = midiag::sim::dns_reply(dns_query("mi2.y.database.windows.net", 1), zone);
+  ASSERT_TRUE(direct);
+  EXPECT_EQ((*direct)[3] & 0x0F, 0);
+  EXPECT_EQ((*direct)[7], 1);
+  // A CNAME whose target is not known here: the CNAME alone (the client follows it elsewhere).
+  auto dangling = midiag::sim::dns_reply(dns_query("dangling.z.database.windows.net", 1), zone);
+  ASSERT_TRUE(dangling);
+  EXPECT_EQ((*dangling)[3] & 0x0F, 0);
+  EXPECT_EQ((*dangling)[7], 1);
+  auto aaaa = midiag::sim::dns_reply(dns_query("fog.secondary.z.database.windows.net", 28), zone);
+  ASSERT_TRUE(aaaa);
+  EXPECT_EQ((*aaaa)[7], 1) << "the CNAME answers AAAA too, with no address after it";
+}
+
 TEST(SimDns, MalformedQueriesAreNotAnswered) {
-  midiag::sim::DnsZone zone{"z.database.windows.net", {"a.z.database.windows.net"}, {}, 5};
+  midiag::sim::DnsZone zone{"z.database.windows.net", {"a.z.database.windows.net"}, {}, 5, {}, {}};
   EXPECT_FALSE(midiag::sim::dns_reply(Bytes{1, 2, 3}, zone));
   auto reply = dns_query("a.z.database.windows.net", 1);
   reply[2] |= 0x80;  // a response, not a query
