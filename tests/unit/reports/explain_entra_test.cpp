@@ -191,6 +191,35 @@ TEST(ExplainEntra, NameNotResolvingFollowsFromUnreachableResolvers) {
   EXPECT_EQ(linked[0].caused_by, Code::DnsResolverUnreachable);
 }
 
+TEST(ExplainEntra, DummyLoginHintDoesNotAskForAPasswordUnderEntra) {
+  for (bool entra : {false, true}) {
+    Evidence ev;
+    ev.target.host = "mi1.lab0001.database.windows.net";
+    ev.target.port = 1433;
+    tdsprobe::Result t;
+    t.options.address = "10.250.2.10";
+    t.options.port = 1433;
+    t.options.fedauth_required = entra;
+    t.dummy_credentials = true;
+    t.reached = tdsprobe::Stage::Complete;
+    t.outcome = tdsprobe::LoginOutcome::Error;
+    tds::ServerMessage e;
+    e.number = 18456;
+    e.state = 1;
+    e.severity = 14;
+    e.message = "Login failed for user 'mi-diag-probe'.";
+    t.error = e;
+    ev.tds = t;
+    auto all = explain(ev);
+    auto f = std::find_if(all.begin(), all.end(),
+                          [](const Finding& x) { return x.code == Code::LoginFailed; });
+    ASSERT_NE(f, all.end());
+    EXPECT_EQ(f->severity, Severity::Info);
+    EXPECT_NE(f->detail.find("mi-diag capture"), std::string::npos) << f->detail;
+    EXPECT_EQ(f->detail.find("--password-env") != std::string::npos, !entra) << f->detail;
+  }
+}
+
 TEST(ExplainEntra, ToolFailureIsIncompleteNotUnreachable) {
   auto r = base();
   r.tool_error = "the TCP probes could not run: epoll_create1: Too many open files";
