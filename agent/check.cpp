@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/analyze.h"
+#include "agent/check_entra.h"
 #include "agent/failover_group.h"
 #include "decoders/pcap/frame_view.h"
 #include "platform/azure/imds.h"
@@ -83,6 +84,7 @@ tdsprobe::Options tds_options(const CheckOptions& o, const std::string& address,
   t.encrypt = o.encrypt;
   t.trust_server_certificate = o.trust_server_certificate;
   t.host_name_in_certificate = o.host_name_in_certificate;
+  t.fedauth_required = o.entra;  // --auth entra: PRELOGIN says so, as the driver's would
   return t;
 }
 
@@ -500,6 +502,8 @@ CheckOutcome run_single_check(const CheckOptions& options, const Clock& clock) {
     azure.source = dmi_azure ? "dmi" : "--imds";
     imds_job = start_imds(options);
   }
+  // --auth entra: the authority (DNS, TCP, TLS) on its own thread, collected at the end.
+  std::future<entra::Result> entra_job = start_entra(options);
   // The TLS client's CA store loads beside DNS, routes, the capture's start and TCP (it is most of
   // a TLS client's cost); the TDS step waits for it if it is not done. Joined before returning.
   std::jthread tls_warmup;
@@ -901,6 +905,7 @@ CheckOutcome run_single_check(const CheckOptions& options, const Clock& clock) {
     live.reset();  // the capture thread closed the handle meanwhile
   }
   collect_azure(options, ev, clock, std::move(azure), imds_job);
+  collect_entra(options, ev, entra_job);
   ev.duration_ms = std::chrono::duration<double, std::milli>(clock.now() - t0).count();
   out.ok = true;
   out.report = reports::make_report(MIDIAG_VERSION, std::move(ev));

@@ -57,6 +57,13 @@ struct CheckOptions {
   std::string dmi_dir = platform::kDmiDir;             // tests: planted DMI strings
   std::string imds_base = platform::azure::kImdsBase;  // tests: a loopback stand-in
   std::chrono::milliseconds imds_timeout{1000};        // spec: 1 s
+  // --auth entra: PRELOGIN asks FEDAUTHREQUIRED and the Entra ID authority is probed (DNS, TCP,
+  // TLS, certificate) on its own thread beside the check (agent/check_entra.cpp).
+  bool entra = false;
+  entra::Authority entra_authority{std::string(entra::kDefaultAuthorityHost),
+                                   entra::kDefaultAuthorityPort};
+  bool entra_authority_probe = true;  // false: FEDAUTHREQUIRED only (a failover group's other
+                                      // side: the target's own check probed the authority)
 };
 
 // Injected so reports are reproducible in tests.

@@ -20,6 +20,7 @@
 #include "agent/bundle_cmd.h"
 #include "agent/capture_cmd.h"
 #include "agent/check.h"
+#include "agent/check_entra.h"
 #include "agent/connection_string.h"
 #include "agent/demo.h"
 #include "agent/routes_cmd.h"
@@ -93,6 +94,8 @@ struct CommonOptions {
   std::string ca_file;
   bool trust_server_certificate = false;
   std::string connection_string_env;
+  std::string auth = "sql";
+  std::string entra_authority;
 };
 
 po::options_description check_options(CommonOptions& c) {
@@ -139,6 +142,13 @@ po::options_description check_options(CommonOptions& c) {
        "as the driver option: send real credentials even if the certificate chain or name does not "
        "verify (never without TLS)")
       ("strict", po::bool_switch(&c.strict), "TDS 8 strict encryption: TLS first, ALPN tds/8.0")
+      ("auth", po::value(&c.auth)->value_name("sql|entra"),
+       "how the application logs in (default sql; a connection string's Authentication=Active "
+       "Directory ... means entra): entra also checks the Entra ID authority (DNS, TCP 443, TLS "
+       "and its certificate) and asks FEDAUTHREQUIRED in PRELOGIN; no token is requested, LOGIN7 "
+       "uses dummy SQL credentials")
+      ("entra-authority", po::value(&c.entra_authority)->value_name("HOST[:PORT]"),
+       "--auth entra: the authority to check (default login.microsoftonline.com:443)")
       ("no-login", po::bool_switch(&c.no_login), "stop after TLS: do not send LOGIN7")
       ("no-trace", po::bool_switch(&c.no_trace),
        "no TCP traceroute toward an address that does not answer")
@@ -170,7 +180,8 @@ void check_help(std::ostream& o, const po::options_description& d) {
        "  mi-diag mymi.public.abc123.database.windows.net:3342 -v\n"
        "  mi-diag check mymi.abc123.database.windows.net --resolver 168.63.129.16 --json\n"
        "  mi-diag check 10.0.0.4 --ports 1433,5022,11000-11999 --mode link\n"
-       "  MIPW=... mi-diag check mymi.abc123.database.windows.net --user app --password-env MIPW\n";
+       "  MIPW=... mi-diag check mymi.abc123.database.windows.net --user app --password-env MIPW\n"
+       "  mi-diag check mymi.abc123.database.windows.net --auth entra -v\n";
 }
 
 std::optional<spdlog::level::level_enum> parse_level(const std::string& s) {
@@ -386,6 +397,26 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
       return usage_error(err, "check", ca.error().message);
     opt.ca_file = c.ca_file;
   }
+  // --auth entra (or the connection string's Authentication=Active Directory ...): the authority
+  // is checked, PRELOGIN asks FEDAUTHREQUIRED, and no password of any kind goes into LOGIN7.
+  if (vm.count("auth") && c.auth != "sql" && c.auth != "entra")
+    return usage_error(err, "check", "bad --auth '" + c.auth + "' (sql|entra)");
+  opt.entra =
+      vm.count("auth") ? c.auth == "entra" : cs && authentication_is_entra(cs->authentication);
+  if (vm.count("entra-authority")) {
+    if (!opt.entra) return usage_error(err, "check", "--entra-authority is for --auth entra");
+    auto authority = entra::parse_authority(c.entra_authority);
+    if (!authority) return usage_error(err, "check", authority.error().message);
+    opt.entra_authority = *authority;
+  }
+  if (opt.entra && (!c.user.empty() || !c.password_env.empty()))
+    return usage_error(err, "check",
+                       "--auth entra never sends a password (no token is requested; LOGIN7 uses "
+                       "dummy SQL credentials): leave out --user and --password-env");
+  if (opt.entra && cs && !cs->password.empty() && !authentication_is_entra(cs->authentication))
+    opt.notes.push_back(
+        "--auth entra: the connection string's SQL password was not used; the probe logged in "
+        "with dummy credentials");
   if (!c.user.empty() || !c.password_env.empty()) {
     if (c.user.empty() || c.password_env.empty())
       return usage_error(err, "check", "--user and --password-env go together");
@@ -398,7 +429,9 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     bundle_secrets.emplace_back(pw);
   } else if (cs && !cs->user.empty()) {
     const auto& auth = cs->authentication;
-    if (auth.empty() || auth == "SqlPassword" || auth == "NotSpecified") {
+    if (opt.entra && !authentication_is_entra(auth)) {
+      // --auth entra given over a SQL-login connection string: noted above, dummy credentials.
+    } else if (auth.empty() || auth == "SqlPassword" || auth == "NotSpecified") {
       opt.credentials = tdsprobe::Credentials{cs->user, cs->password};
     } else {
       // An Entra password is never sent as a SQL login: the probe uses dummy credentials.

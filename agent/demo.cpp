@@ -242,7 +242,8 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
       "cert-name", po::value(&c.cert_name),
       "certificate name (default *.<zone>.database.windows.net)")(
       "cert-expired", po::bool_switch(&c.cert_expired), "serve an expired certificate")(
-      "behaviour", po::value(&behaviour), "normal|silent|garbage|huge-length|slowloris|not-tds")(
+      "behaviour", po::value(&behaviour),
+      "normal|silent|garbage|huge-length|slowloris|not-tds|tls (tls: a handshake, no TDS)")(
       "node-refuses", po::bool_switch(&c.node_refuses), "close the node port")(
       "no-strict", po::bool_switch(&no_strict),
       "a TDS 7.x-only server: hang up on TLS-first (TDS 8) clients")(
@@ -294,7 +295,8 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
       {"garbage", sim::Behaviour::Garbage},
       {"huge-length", sim::Behaviour::HugeLengthThenStall},
       {"slowloris", sim::Behaviour::Slowloris},
-      {"not-tds", sim::Behaviour::NotTds}};
+      {"not-tds", sim::Behaviour::NotTds},
+      {"tls", sim::Behaviour::PlainTls}};
   bool enc_ok = false, beh_ok = false;
   for (const auto& [n, v] : kEnc)
     if (encryption == n) c.encryption = v, enc_ok = true;

@@ -48,6 +48,7 @@ CheckOptions side_options(const CheckOptions& o, const std::string& listener, bo
   so.capture_file.clear();
   so.notes.clear();
   so.azure = CheckOptions::Azure::Never;
+  so.entra_authority_probe = false;  // --auth entra: the authority once, by the target's check
   return so;
 }
 

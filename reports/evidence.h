@@ -11,6 +11,7 @@
 #include "platform/routes/route_table.h"
 #include "platform/text/resolv_conf.h"
 #include "probes/dns/dns_probe.h"
+#include "probes/entra/authority.h"
 #include "probes/tcp/tcp_probe.h"
 #include "probes/tds/tds_probe.h"
 #include "probes/trace/tcp_trace.h"
@@ -278,6 +279,10 @@ struct Evidence {
     FailoverSide read_write, read_only;
   };
   std::optional<FailoverGroupEvidence> failover_group;
+
+  // --auth entra: the Entra ID authority (DNS, TCP, TLS and its certificate), probed beside the
+  // check; the PRELOGIN FEDAUTHREQUIRED answer is in tds->prelogin.
+  std::optional<entra::Result> entra;
 
   std::vector<CollectorRecord> collectors;  // every step, in the order it ran
   std::vector<std::string> limitations;     // what this run could not see, in words

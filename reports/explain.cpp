@@ -629,6 +629,7 @@ std::vector<Finding> explain_collectors(const Evidence& ev) {
                                 : c.name == "routes" ? "how this host routes to the instance"
                                 : c.name == "tcp"    ? "whether the instance's ports are reachable"
                                 : c.name == "tds"    ? "PRELOGIN, TLS and the login at the gateway"
+                                : c.name == "entra"  ? "whether the Entra ID authority is reachable"
                                 : c.name == "redirect"
                                     ? "whether the redirect node is reachable and accepts the login"
                                     : "what this step checks";
@@ -649,6 +650,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   for (auto& f : explain_link(ev)) all.push_back(std::move(f));
   for (auto& f : explain_tcp(ev, all)) all.push_back(std::move(f));
   for (auto& f : explain_tds(ev)) all.push_back(std::move(f));
+  for (auto& f : explain_entra(ev, all)) all.push_back(std::move(f));
   for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));
   for (auto& f : explain_capture(ev)) all.push_back(std::move(f));
   confirm_with_packets(ev, all);

@@ -19,6 +19,9 @@ std::vector<Finding> explain_tds(const Evidence& ev);  // TDS, TLS, login, redir
 // Failover groups: FOG_LISTENER_NOT_ON_PUBLIC_ENDPOINT, FOG_DNS_ZONE_MISMATCH,
 // FOG_SECONDARY_UNREACHABLE; marks the findings they explain in `all` (the other rules' output).
 std::vector<Finding> explain_failover_group(const Evidence& ev, std::vector<Finding>& all);
+// --auth entra: ENTRA_ENDPOINT_UNREACHABLE when the authority failed at DNS, TCP, TLS or its
+// certificate (reports/explain_entra.cpp).
+std::vector<Finding> explain_entra(const Evidence& ev, const std::vector<Finding>& earlier);
 // CHECK_INCOMPLETE for every step on the path that failed or was skipped for want of time or
 // resources: what it would have seen is unknown, never healthy.
 std::vector<Finding> explain_collectors(const Evidence& ev);

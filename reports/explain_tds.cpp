@@ -307,11 +307,14 @@ void explain_login(const tdsprobe::Result& r, const std::string& who, bool at_ga
         "and the "
         "gateway work." +
         std::string(
-            at_gateway
-                ? " A redirect follows LOGINACK, so it cannot be seen this way: run with "
+            !at_gateway ? ""
+            // --auth entra: no password is ever sent, so only the application's own login shows it.
+            : r.options.fedauth_required
+                ? " A redirect follows LOGINACK, so it cannot be seen this way: run 'mi-diag "
+                  "capture' while the application signs in with Entra ID."
+                : " A redirect follows LOGINACK, so it cannot be seen this way: run with "
                   "--user and --password-env, or run 'mi-diag capture' while the application "
-                  "connects."
-                : "");
+                  "connects.");
     f.remediation = "Nothing to fix on the network path.";
   } else if (r.dummy_credentials) {
     // Only 18456 means "your (dummy) credentials were checked": anything else is a real problem.

@@ -9,6 +9,7 @@
 
 #include "decoders/common/utf8.h"
 #include "reports/explain.h"
+#include "reports/render_entra.h"
 #include "reports/report.h"
 #include "reports/route_rules.h"
 #include "reports/safe_text.h"
@@ -872,6 +873,7 @@ json document(const Report& r, bool sessions_too) {
   }
   if (ev.azure) doc["azure"] = azure_json(*ev.azure, ev.on_azure);
   if (ev.failover_group) doc["failover_group"] = failover_json(*ev.failover_group, r.findings);
+  if (ev.entra) doc["entra"] = entra_json(ev);
 
   auto [rows, sweeps] = tcp_rows_and_sweeps(ev.tcp);
   doc["tcp"] = rows;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "reports/explain.h"
+#include "reports/render_entra.h"
 #include "reports/report.h"
 #include "reports/route_rules.h"
 #include "reports/safe_text.h"
@@ -350,6 +351,8 @@ std::string text_report(const Report& r, const TextOptions& opt) {
     route_section(o, r, p);
     link_section(o, r, p);
     azure_line(o, r, p);
+    if (auto entra = entra_summary(r.evidence); !entra.empty())
+      o << "\n" << p.bold("Entra ID") << "  " << T(entra) << "\n";
     tcp_section(o, r, p);
     tds_section(o, r, p);
     auto hops = [&](const trace::Result& t) {

@@ -16,6 +16,7 @@
 #include "agent/simulator/certs.h"
 #include "agent/simulator/dns_responder.h"
 #include "agent/simulator/misbehaviour.h"
+#include "agent/simulator/plain_tls.h"
 #include "agent/simulator/tcp_server.h"
 #include "agent/simulator/tds_conn.h"
 #include "agent/simulator/tls_session.h"
@@ -139,6 +140,8 @@ Expected<std::unique_ptr<SimulatedInstance>> SimulatedInstance::start(
   gw.on_accept = [self] { self->counters.gateway.connections++; };
   gw.make_handler = [self, version]() -> std::unique_ptr<Handler> {
     const InstanceConfig& c = self->config;
+    if (c.gateway_behaviour == Behaviour::PlainTls)  // TLS up to 1.3 unless max_tls_version
+      return make_plain_tls_handler(self->strict_ssl ? self->strict_ssl.get() : self->ssl.get());
     auto odd = make_misbehaving_handler(c.gateway_behaviour, version, c.encryption,
                                         c.seed + self->connection_seq.fetch_add(1));
     if (odd) return odd;

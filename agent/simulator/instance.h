@@ -24,6 +24,8 @@ enum class Behaviour {
   HugeLengthThenStall,  // a header claiming 65535 bytes, then nothing
   Slowloris,            // a valid PRELOGIN answer, one byte per second
   NotTds,               // an HTTP/1.1 400 answer
+  PlainTls,             // no TDS: a TLS handshake with the certificate, then close (an Entra
+                        // ID authority stand-in, agent/simulator/plain_tls.h)
 };
 
 struct InstanceConfig {

@@ -100,6 +100,8 @@ std::unique_ptr<Handler> make_misbehaving_handler(Behaviour behaviour, const Ser
           tds::frame(tds::PacketType::TabularResult, prelogin_response(version, encryption)));
     case Behaviour::NotTds:
       return std::make_unique<NotTds>();
+    case Behaviour::PlainTls:  // served by plain_tls.h, with the instance's TLS context
+      return nullptr;
   }
   return nullptr;
 }

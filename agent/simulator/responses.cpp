@@ -63,7 +63,8 @@ ServerVersion parse_server_version(const std::string& dotted) {
 }
 
 std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encryption answer,
-                                            const std::string& instance) {
+                                            const std::string& instance,
+                                            std::optional<bool> fedauth) {
   tds::Prelogin p;
   tds::Version version;
   version.major = v.major;
@@ -81,6 +82,7 @@ std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encrypt
   p.instance = instance;       // empty: a lone NUL, the instance name matched
   p.thread_id_present = true;  // empty, as SQL Server sends it
   p.mars = false;
+  p.fedauth_required = fedauth;
   return tds::build_prelogin(p);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -16,9 +17,11 @@ struct ServerVersion {
 };
 ServerVersion parse_server_version(const std::string& dotted);  // "16.0.4105.0"; bad parts are 0
 
-// PRELOGIN answer: VERSION, ENCRYPTION, INSTOPT (matched), THREADID, MARS off.
+// PRELOGIN answer: VERSION, ENCRYPTION, INSTOPT (matched), THREADID, MARS off, and
+// FEDAUTHREQUIRED with `fedauth` when set (Azure SQL answers 0x01 to a client that sent it).
 std::vector<std::uint8_t> prelogin_response(const ServerVersion& v, tds::Encryption answer,
-                                            const std::string& instance = {});
+                                            const std::string& instance = {},
+                                            std::optional<bool> fedauth = std::nullopt);
 
 // ENVCHANGE database + LOGINACK + DONE: the login succeeded here.
 std::vector<std::uint8_t> login_accepted(const ServerVersion& v);

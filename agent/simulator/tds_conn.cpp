@@ -140,8 +140,11 @@ void TdsConnection::on_prelogin(const std::vector<std::uint8_t>& payload) {
   Encryption answer = ctx_.config->encryption;
   // Like SQL Server: a client without TLS and a server that does not insist means no TLS at all.
   if (client == Encryption::NotSup && answer == Encryption::Off) answer = Encryption::NotSup;
+  // A client that offers federated authentication (FEDAUTHREQUIRED) gets 0x01, as from Azure SQL.
+  const auto fedauth =
+      request->fedauth_required.value_or(false) ? std::optional<bool>(true) : std::nullopt;
   reply(PacketType::TabularResult,
-        prelogin_response(ctx_.version, answer, ctx_.config->prelogin_instance));
+        prelogin_response(ctx_.version, answer, ctx_.config->prelogin_instance, fedauth));
 
   encryption_required_ = answer == Encryption::On || answer == Encryption::Req;
   stage_ = Stage::Login;

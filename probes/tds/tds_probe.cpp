@@ -412,7 +412,7 @@ bool handshake_raw(Result& r, Conn& conn, TlsClient& tls) {
   return failed("the TLS handshake did not finish in 32 rounds");
 }
 
-tds::Prelogin client_prelogin(tds::Encryption encrypt) {
+tds::Prelogin client_prelogin(tds::Encryption encrypt, bool fedauth_required) {
   tds::Prelogin p;
   tds::Version v;
   v.major = 0;
@@ -423,6 +423,7 @@ tds::Prelogin client_prelogin(tds::Encryption encrypt) {
   p.thread_id = static_cast<std::uint32_t>(getpid());
   p.thread_id_present = true;
   p.mars = false;
+  if (fedauth_required) p.fedauth_required = true;
   return p;
 }
 
@@ -562,7 +563,7 @@ Result run_once(const Options& options) {
     ch.use_tls(tls.get());
   }
 
-  auto pre = tds::build_prelogin(client_prelogin(options.encrypt));
+  auto pre = tds::build_prelogin(client_prelogin(options.encrypt, options.fedauth_required));
   const auto prelogin_sent = Clock::now();
   if (auto s = ch.send(tds::PacketType::Prelogin, pre); !s) {
     r.failed_at = Stage::Prelogin;

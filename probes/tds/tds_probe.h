@@ -51,6 +51,9 @@ struct Options {
   // The driver option: relaxes the chain and name checks before a real login, never TLS itself.
   bool trust_server_certificate = false;
   std::string host_name_in_certificate;  // the name the certificate must cover; empty: server_name
+  // PRELOGIN FEDAUTHREQUIRED 0x01 (MS-TDS 2.2.6.5), as a driver sends it for an Entra (token)
+  // login; the server's answer is in Result::prelogin. LOGIN7 itself stays a SQL login.
+  bool fedauth_required = false;
   // TCP_MAXSEG set before connect, so the SYN advertises it and the server sends no larger
   // segments; 0 keeps the kernel's.
   int mss = 0;

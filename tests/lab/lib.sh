@@ -157,6 +157,8 @@ lab_configure_instance() {
   # The real drivers' gateway with encryption off (tests/lab/drivers.sh): tsql follows a
   # redirect only there, and tedious logs in without TLS only there.
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.40/24 dev to-router
+  # The Microsoft Entra ID authority's stand-in (login.microsoftonline.com, plain TLS on 443).
+  ip -n "$LAB_NS_INSTANCE" addr add 10.250.2.30/24 dev to-router
   # Stand-in "public" address; the tool is told 10.250.200.0/24 is public.
   ip -n "$LAB_NS_INSTANCE" addr add 10.250.200.10/32 dev lo
   ip -n "$LAB_NS_INSTANCE" link set to-router up
@@ -216,12 +218,15 @@ LAB_DNS_RECORDS=(
   "mislow.${LAB_DOMAIN}=10.250.2.17"
   "mifar.${LAB_DOMAIN}=10.250.4.10"
   # Failover groups: grp1's partners share the zone (mi1 primary, mi2 secondary); grp2's
-  # secondary, mi3, is in another zone (fog1 is the watch lab's own listener, tests/lab/watch.sh). The listeners are CNAMEs with a 30 s TTL.
+  # secondary, mi3, is in another zone (fog1 is the watch lab's own listener, tests/lab/watch.sh).
+  # The listeners are CNAMEs with a 30 s TTL.
   "mi3.lab0002.database.windows.net=10.250.2.18"
   "cname:grp1.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
   "cname:grp1.secondary.${LAB_DOMAIN},mi2.${LAB_DOMAIN},30"
   "cname:grp2.${LAB_DOMAIN},mi1.${LAB_DOMAIN},30"
   "cname:grp2.secondary.${LAB_DOMAIN},mi3.lab0002.database.windows.net,30"
+  # --auth entra: the authority's name, answered here; nothing leaves the lab.
+  "login.microsoftonline.com=10.250.2.30"
 )
 
 lab_start_dns() {
@@ -276,6 +281,7 @@ readonly LAB_SIMULATORS=(
   "garbage       | 10.250.2.15   | --gateway-port 1433 --behaviour garbage"
   "huge-length   | 10.250.2.16   | --gateway-port 1433 --behaviour huge-length"
   "slowloris     | 10.250.2.17   | --gateway-port 1433 --behaviour slowloris"
+  "entra-authority | 10.250.2.30 | --gateway-port 443 --behaviour tls --cert-name login.microsoftonline.com"
 )
 
 # lab_start_simulators MIDIAG: starts them all; their CAs end up in one bundle, ${LAB_TMP}/ca.pem.
@@ -439,6 +445,7 @@ lab_verify_topology() {
   lab_check "client -> 10.250.200.10:1433 opens" lab_tcp_opens 10.250.200.10 1433
   lab_check "client -> 10.250.4.10:1433 opens (two routers)" lab_tcp_opens 10.250.4.10 1433
   lab_check "client -> 10.250.4.10:3342 opens (two routers)" lab_tcp_opens 10.250.4.10 3342
+  lab_check "client -> 10.250.2.30:443 opens (Entra authority)" lab_tcp_opens 10.250.2.30 443
   lab_check "resolv.conf: mi1 -> 10.250.2.10" lab_system_resolves "mi1.${LAB_DOMAIN}" 10.250.2.10
   lab_check "primary: mi1.public -> 10.250.200.10" \
     lab_dns_answers 10.250.1.1 "mi1.public.${LAB_DOMAIN}" $'rcode=0\n10.250.200.10'

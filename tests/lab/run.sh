@@ -106,6 +106,8 @@ readonly SCENARIOS=(
   "vpn-other-networks-healthy    | fault_vpn_without_vnet pass | fault_clear | mi1.lab0001.database.windows.net | ok | CONNECTION_PATH | 0 | - | assert_route_chosen 10.250.2.10 0.0.0.0/0 to-router"
   "azure-imds                    | fault_mark_azure_logs | - | mi1.lab0001.database.windows.net --imds | ok | CONNECTION_PATH | 0 | - | assert_azure_imds"
   "azure-imds-silent             | fault_drop_imds | fault_clear | mi1.lab0001.database.windows.net --imds | ok | CONNECTION_PATH | 0 | - | assert_azure_imds_silent"
+  "entra-healthy                 | - | - | mi1.lab0001.database.windows.net --auth entra NOCREDS | ok | LOGIN_FAILED | 0 | - | assert_entra_reached"
+  "entra-authority-dropped       | fault_forward -d 10.250.2.30 -p tcp --dport 443 -j DROP | fault_clear | mi1.lab0001.database.windows.net --auth entra NOCREDS | fail | ENTRA_ENDPOINT_UNREACHABLE,LOGIN_FAILED | 1 | 1300 | assert_entra_filtered"
 )
 
 MIDIAG=""
@@ -385,6 +387,36 @@ assert_azure_imds_silent() {
     echo "  IMDS stand-in answered despite the drop: ${imds_new}"
     return 1
   }
+}
+
+# --auth entra, authority reachable: the lab's login.microsoftonline.com (10.250.2.30:443) resolved
+# by the system resolver, connected, TLS verified against the lab CA; PRELOGIN carried
+# FEDAUTHREQUIRED (the simulator answers it only then); the entra collector ok; the report says
+# no token was requested.
+assert_entra_reached() {
+  jq -e '
+    (.entra.reached == true) and (.entra.failed_step == null) and
+    (.entra.authority == "login.microsoftonline.com") and (.entra.port == 443) and
+    (.entra.addresses == ["10.250.2.30"]) and (.entra.dns_status == "ok") and
+    (.entra.tcp.address == "10.250.2.30" and .entra.tcp.state == "open") and
+    (.entra.tls.trusted == true and .entra.tls.name_matches == true and
+      .entra.tls.verify_error == null) and
+    (.entra.tls.certificate.subject_alt_names == ["login.microsoftonline.com"]) and
+    (.entra.prelogin.fedauth_required_answer == true) and (.tds.prelogin.fedauth_required == true) and
+    ([.collectors[] | select(.name == "entra")] | length == 1 and .[0].status == "ok") and
+    (.limitations | any(test("no token was requested")))' >/dev/null
+}
+
+# --auth entra, the router drops the authority's 443: the finding leads, with the TCP evidence;
+# the entra collector failed after its 1 s TCP bound.
+assert_entra_filtered() {
+  jq -e '
+    (.findings[0].code == "ENTRA_ENDPOINT_UNREACHABLE") and (.findings[0].severity == "error") and
+    (.findings[0].evidence | any(test("^entra tcp 10.250.2.30:443 -> filtered"))) and
+    (.entra.reached == false) and (.entra.failed_step == "tcp") and
+    (.entra.tcp.state == "filtered") and (.entra.tls == null) and
+    ([.collectors[] | select(.name == "entra")] | length == 1 and .[0].status == "failed" and
+      .[0].duration_ms >= 990)' >/dev/null
 }
 
 # run_fault "FIELD": '-' or a fault_* function with its arguments.
