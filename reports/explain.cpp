@@ -11,24 +11,6 @@ namespace midiag::reports {
 
 namespace {
 
-std::string describe_lookup(const dns::Lookup& l) {
-  std::string s = "dns[" + l.resolver + "] " + l.type + " " + l.name + " -> ";
-  if (l.status != dns::Status::Ok) {
-    s += std::string(dns::to_string(l.status));
-    if (!l.error.empty()) s += " (" + l.error + ")";
-  } else if (l.addresses.empty()) {
-    s += "no records";
-  } else {
-    for (size_t i = 0; i < l.addresses.size(); ++i) {
-      if (i) s += ", ";
-      s += l.addresses[i].address + " [" + std::string(net::to_string(l.addresses[i].cls)) +
-           ", ttl " + std::to_string(l.addresses[i].ttl) + "]";
-    }
-  }
-  for (const auto& c : l.cname_chain) s += " via CNAME " + c.name + " -> " + c.target;
-  return s + " in " + format_ms(l.elapsed_ms);
-}
-
 // How one resolver fared for the target name, across its A and AAAA lookups.
 enum class NameOutcome { Resolved, NoRecords, NxDomain, Failure, Unreachable };
 
@@ -114,6 +96,24 @@ std::string endpoint_words(EndpointKind k) {
 }
 
 }  // namespace
+
+std::string describe_lookup(const dns::Lookup& l) {
+  std::string s = "dns[" + l.resolver + "] " + l.type + " " + l.name + " -> ";
+  if (l.status != dns::Status::Ok) {
+    s += std::string(dns::to_string(l.status));
+    if (!l.error.empty()) s += " (" + l.error + ")";
+  } else if (l.addresses.empty()) {
+    s += "no records";
+  } else {
+    for (size_t i = 0; i < l.addresses.size(); ++i) {
+      if (i) s += ", ";
+      s += l.addresses[i].address + " [" + std::string(net::to_string(l.addresses[i].cls)) +
+           ", ttl " + std::to_string(l.addresses[i].ttl) + "]";
+    }
+  }
+  for (const auto& c : l.cname_chain) s += " via CNAME " + c.name + " -> " + c.target;
+  return s + " in " + format_ms(l.elapsed_ms);
+}
 
 std::string format_ms(double v) {
   char buf[32];

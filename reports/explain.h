@@ -48,6 +48,10 @@ ResetJudgement judge_reset(const CaptureReset& r);
 // All rules, merged and ordered: causes first, each effect tagged with what caused it.
 std::vector<Finding> explain(const Evidence& ev);
 
+// "dns[system] A name -> 10.0.0.4 [private, ttl 5] via CNAME a -> b in 1.2 ms": one lookup as an
+// evidence line.
+std::string describe_lookup(const dns::Lookup& l);
+
 // "12.3 ms": how evidence lines show durations.
 std::string format_ms(double v);
 

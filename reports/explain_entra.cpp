@@ -9,19 +9,7 @@ namespace midiag::reports {
 namespace {
 
 std::string lookup_line(const dns::Lookup& l) {
-  std::string s = "entra dns[" + l.resolver + "] " + l.type + " " + l.name + " -> ";
-  if (l.status != dns::Status::Ok) {
-    s += std::string(dns::to_string(l.status));
-    if (!l.error.empty()) s += " (" + l.error + ")";
-  } else if (l.addresses.empty()) {
-    s += "no records";
-  } else {
-    for (std::size_t i = 0; i < l.addresses.size(); ++i)
-      s += (i ? ", " : "") + l.addresses[i].address + " [ttl " +
-           std::to_string(l.addresses[i].ttl) + "]";
-  }
-  for (const auto& c : l.cname_chain) s += " via CNAME " + c.name + " -> " + c.target;
-  return s + " in " + format_ms(l.elapsed_ms);
+  return "entra " + describe_lookup(l);
 }
 
 std::string tcp_line(const tcp::Result& t) {

@@ -122,8 +122,9 @@ TEST(ExplainEntra, FilteredTcpNamesTheAddressStateAndResolvers) {
             "No connection to the Entra ID authority login.microsoftonline.com:443 "
             "(filtered)");
   EXPECT_NE(f[0].detail.find(r.failure), std::string::npos);
-  EXPECT_TRUE(any_line(f[0].evidence,
-                       "entra dns[system] A login.microsoftonline.com -> 10.250.2.30 [ttl 300]"));
+  EXPECT_TRUE(
+      any_line(f[0].evidence,
+               "entra dns[system] A login.microsoftonline.com -> 10.250.2.30 [private, ttl 300]"));
   EXPECT_TRUE(any_line(f[0].evidence,
                        "entra dns[system] AAAA login.microsoftonline.com -> no "
                        "records"));
