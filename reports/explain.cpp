@@ -643,6 +643,28 @@ std::vector<Finding> explain_collectors(const Evidence& ev) {
   return out;
 }
 
+// --mode link: the 11000-11999 range blocked toward the node the login was routed to is the link's
+// HADR range blocked (spec §2: the link needs 5022 and 11000-11999), MI_LINK_PORT_UNREACHABLE; the
+// redirect finding, which holds the sweep's evidence, follows from it.
+void link_range_blocked(const Evidence& ev, std::vector<Finding>& all) {
+  if (ev.mode != Mode::Link || !ev.redirect || ev.redirect->port < 11000 ||
+      ev.redirect->port > 11999)
+    return;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].code != Code::RedirectPortsFiltered || all[i].caused_by) continue;
+    const std::string node = ev.redirect->host + ":" + std::to_string(ev.redirect->port);
+    auto f = make_finding(Code::MiLinkPortUnreachable,
+                          "The HADR port range toward " + node + " is blocked for the MI link",
+                          "The link's replication uses 11000-11999 as well as 5022; the "
+                          "instance's node does not answer there from this host.",
+                          all[i].evidence);
+    f.addresses = all[i].addresses;
+    all[i].caused_by = Code::MiLinkPortUnreachable;
+    all.push_back(std::move(f));
+    return;
+  }
+}
+
 std::vector<Finding> explain(const Evidence& ev) {
   std::vector<Finding> all = explain_target(ev);
   for (auto& f : explain_dns(ev)) all.push_back(std::move(f));
@@ -654,6 +676,7 @@ std::vector<Finding> explain(const Evidence& ev) {
   for (auto& f : explain_collectors(ev)) all.push_back(std::move(f));
   for (auto& f : explain_capture(ev)) all.push_back(std::move(f));
   confirm_with_packets(ev, all);
+  link_range_blocked(ev, all);
   for (auto& f : explain_failover_group(ev, all)) all.push_back(std::move(f));
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {

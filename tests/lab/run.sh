@@ -96,6 +96,7 @@ readonly SCENARIOS=(
   "link-healthy                  | - | - | mi1.lab0001.database.windows.net --mode link | ok | CONNECTION_PATH | 0"
   "link-5022-dropped             | fault_forward -p tcp --dport 5022 -j DROP | fault_clear | mi1.lab0001.database.windows.net --mode link | fail | CONNECTION_PATH,MI_LINK_PORT_UNREACHABLE,TCP_FILTERED | 1"
   "link-public-endpoint          | - | - | mi1.public.lab0001.database.windows.net --mode link --ports 3342,5022 | fail | MI_LINK_NEEDS_VNET_LOCAL,CONNECTION_PATH | 1"
+  "link-hadr-range-dropped       | fault_forward -p tcp --dport 11000:11999 -j DROP | fault_clear | mi1.lab0001.database.windows.net --mode link | fail | MI_LINK_PORT_UNREACHABLE,REDIRECT_PORTS_FILTERED | 1 | - | assert_link_range_blocked"
   "link-old-sql-server           | - | - | mi1.lab0001.database.windows.net --mode link --sql-version 15.0.4298.1 | fail | CONNECTION_PATH,MI_LINK_SQL_VERSION_UNSUPPORTED | 1"
   "fog-healthy                   | - | - | grp1.lab0001.database.windows.net --mode failover-group | ok | CONNECTION_PATH | 0 | - | assert_failover_group grp1 mi1.lab0001 mi2.lab0001 ok"
   "fog-read-only-given           | - | - | grp1.secondary.lab0001.database.windows.net --mode failover-group | ok | CONNECTION_PATH | 0 | - | assert_failover_group grp1 mi1.lab0001 mi2.lab0001 ok"
@@ -195,6 +196,17 @@ assert_route_chosen() {
     [.routes[] | select(.destination == $addr)][0] |
       .route.destination == $dest and .route.interface == $dev and .kind == "unicast" and
       (has("model_differs") | not)' >/dev/null
+}
+
+# --mode link, the node's 11000-11999 dropped: MI_LINK_PORT_UNREACHABLE for the HADR range (the
+# sweep's evidence), and the redirect finding follows from it.
+assert_link_range_blocked() {
+  jq -e '
+    ([.findings[] | select(.code == "MI_LINK_PORT_UNREACHABLE")][0] |
+      (.title | test("HADR port range toward 10.250.2.10:11042")) and
+      (.evidence | any(test("sweep 11000-11999 on 10.250.2.10: 0 open, 0 reset, 999 silent")))) and
+    ([.findings[] | select(.code == "REDIRECT_PORTS_FILTERED")][0].caused_by ==
+      "MI_LINK_PORT_UNREACHABLE")' >/dev/null
 }
 
 # --mode failover-group: the group NAME, its read-write listener leading to PRIMARY and the

@@ -204,6 +204,24 @@ TEST(ExplainTds, RuleTable) {
        },
        {"REDIRECT_PORTS_FILTERED"},
        Verdict::Fail},
+      {"--mode link, redirect range dropped: the link's HADR range",
+       [] {
+         auto ev = base(routed(11042));
+         ev.mode = Mode::Link;
+         ev.redirect = redirect(tcp::State::Filtered, 999);
+         return ev;
+       },
+       {"MI_LINK_PORT_UNREACHABLE", "REDIRECT_PORTS_FILTERED"},
+       Verdict::Fail},
+      {"--mode link, healthy redirect: no link finding",
+       [] {
+         auto ev = base(routed(11042));
+         ev.mode = Mode::Link;
+         ev.redirect = redirect(tcp::State::Open, 0);
+         return ev;
+       },
+       {"CONNECTION_PATH"},
+       Verdict::Ok},
       {"redirect: node refuses the login",
        [] {
          auto ev = base(routed(11042));
