@@ -24,6 +24,7 @@
 #include "agent/simulator/instance.h"
 #include "platform/routes/route_table.h"
 #include "reports/redact.h"
+#include "tests/unit/support/cli_run.h"
 #include "tests/unit/support/shell.h"
 #include "tests/unit/support/temp_dir.h"
 
@@ -34,16 +35,7 @@ namespace fs = std::filesystem;
 using test_support::sh;
 using test_support::TempDir;
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult cli(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = run_cli(args, out, err, false);
-  return {code, out.str(), err.str()};
-}
+using test_support::cli;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -13,21 +13,13 @@
 
 #include "agent/cli.h"
 #include "agent/simulator/instance.h"
+#include "tests/unit/support/cli_run.h"
 #include "tests/unit/support/temp_dir.h"
 
 namespace midiag::agent {
 namespace {
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult cli(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = run_cli(args, out, err, false);
-  return {code, out.str(), err.str()};
-}
+using test_support::cli;
 
 std::set<std::string> codes_of(const nlohmann::json& j) {
   std::set<std::string> codes;
